@@ -1,0 +1,5 @@
+"""`python -m xpt` entry point."""
+
+from xpt.cli.main import entry
+
+entry()

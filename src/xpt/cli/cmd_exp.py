@@ -1,0 +1,254 @@
+"""CLI: exp run/show/diff/apply/branch/list/remove/gc/save/rename/push/pull/clean."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from xpt.cli.cmd_repro import repro_options
+from xpt.cli.ui import note, out, warn
+from xpt.errors import XptError
+from xpt.project import Project
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.queue or args.run_all or args.temp:
+        from xpt.cli import cmd_queue
+
+        return cmd_queue.exp_run_queue(args)
+    from xpt.experiments.run import ExpRunRequest, run_workspace
+
+    if args.reset:
+        args.force = True
+    request = ExpRunRequest(
+        set_params=tuple(args.set_param),
+        name=args.name,
+        message=args.message,
+        repro=repro_options(args),
+    )
+    result = run_workspace(Project.find(), request)
+    if result.ref is None:
+        return 0
+    for path in result.left_out:
+        warn(f"untracked file '{path}' is not part of the experiment (not used by the pipeline)")
+    out(f"\nRan experiment(s): {result.ref.name}")
+    out("Experiment results have been applied to your workspace.")
+    out(f"\nTo promote an experiment to a Git branch run:\n\n\txpt exp branch {result.ref.name} <branch>\n")
+    return 1 if result.repro.failed else 0
+
+
+def _show_opts(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from xpt.experiments.show import ShowOptions
+
+    return ShowOptions(
+        all_branches=args.all_branches,
+        all_tags=args.all_tags,
+        all_commits=args.all_commits,
+        revs=tuple(args.rev),
+        num=args.num,
+        hide_workspace=getattr(args, "hide_workspace", False),
+        hide_queued=getattr(args, "hide_queued", False),
+        hide_failed=getattr(args, "hide_failed", False),
+    )
+
+
+def show(args: argparse.Namespace) -> int:
+    from xpt.experiments.show import show as do_show
+
+    project = Project.find()
+    extra = None
+    try:
+        from xpt.experiments.queue import show_entries
+
+        extra = lambda git: show_entries(project, git)  # noqa: E731
+    except ImportError:
+        pass
+    rows = do_show(project, _show_opts(args), extra_entries=extra)
+    if args.json:
+        from xpt.report.json import dumps_json
+
+        out(dumps_json(rows))
+        return 0
+    from xpt.report.exp_table import render_exp_show
+
+    table = render_exp_show(
+        rows,
+        sort_by=args.sort_by,
+        sort_order=args.sort_order,
+        keep=args.keep,
+        drop=args.drop,
+        only_changed=args.only_changed,
+        precision=args.precision,
+        param_deps=args.param_deps,
+    )
+    if args.csv:
+        sys.stdout.write(table.to_csv())
+    elif args.md:
+        out(table.to_markdown())
+    else:
+        from rich.console import Console
+
+        table.to_rich(Console())
+    return 0
+
+
+def diff(args: argparse.Namespace) -> int:
+    from xpt.experiments.diff import exp_diff
+
+    data = exp_diff(Project.find(), args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps)
+    if args.json:
+        from xpt.report.json import dumps_json
+
+        out(dumps_json(data))
+        return 0
+    from xpt.report.tables import render_diff_table
+
+    for kind in ("metrics", "params"):
+        if data[kind]:
+            render_diff_table(data[kind], kind=kind, precision=args.precision, md=args.md, no_path=args.no_path)
+    return 0
+
+
+def apply(args: argparse.Namespace) -> int:
+    from xpt.experiments.apply import apply_experiment
+
+    result = apply_experiment(Project.find(), args.experiment)
+    for path in result.missing_outputs:
+        warn(f"output '{path}' is not in the cache; fetch it with `xpt pull` or rerun the pipeline")
+    if result.backup_ref:
+        note(
+            f"Your previous workspace was saved as {result.backup_ref}\n"
+            f"  restore it with: git restore --source={result.backup_ref} --worktree -- ."
+        )
+    out(f"Changes for experiment '{result.name}' have been applied to your current workspace.")
+    return 0
+
+
+def branch(args: argparse.Namespace) -> int:
+    from xpt.experiments.manage import branch as do_branch
+
+    name, _sha = do_branch(Project.find(), args.experiment, args.branch)
+    out(f"Git branch '{name}' has been created from experiment '{args.experiment}'.")
+    out(f"To switch to the new branch run:\n\n\tgit checkout {name}")
+    return 0
+
+
+def list_(args: argparse.Namespace) -> int:
+    project = Project.find()
+    if args.git_remote:
+        if args.sha_only:
+            raise XptError("`--sha-only` cannot be used with a git remote")
+        from xpt.experiments.remote import list_remote
+
+        data = list_remote(project, args.git_remote, all_commits=args.all_commits)
+    else:
+        from xpt.experiments.show import list_experiments
+
+        data = list_experiments(project, _show_opts(args))
+    if args.json:
+        out(json.dumps({k: [n for n, _s in v] for k, v in data.items()}))
+        return 0
+    for baseline, items in data.items():
+        if not (args.name_only or args.sha_only):
+            out(f"{baseline}:")
+        for name, sha in items:
+            if args.name_only:
+                out(name)
+            elif args.sha_only:
+                out(sha)
+            else:
+                out(f"\t{sha[:7]} [{name}]" if sha else f"\t{name}")
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    from xpt.experiments.manage import RemoveRequest
+    from xpt.experiments.manage import remove as do_remove
+
+    project = Project.find()
+    if args.git_remote:
+        from xpt.experiments.remote import remove_remote
+
+        removed = remove_remote(project, args.git_remote, list(args.experiment))
+    else:
+        qnames = qremove = None
+        try:
+            from xpt.experiments.queue import queue_names, queue_remove
+
+            qnames = lambda: queue_names(project)  # noqa: E731
+            qremove = lambda names, all_: queue_remove(project, names, all_)  # noqa: E731
+        except ImportError:
+            pass
+        removed = do_remove(
+            project,
+            RemoveRequest(
+                names=tuple(args.experiment), all_commits=args.all_commits, revs=tuple(args.rev),
+                num=args.num, queue=args.queue, keep=args.keep,
+            ),
+            queue_names=qnames,
+            queue_remove=qremove,
+        )
+    if removed:
+        out("Removed experiments: " + ",".join(removed))
+    return 0
+
+
+def gc(args: argparse.Namespace) -> int:
+    from xpt.experiments.manage import GcRequest
+    from xpt.experiments.manage import gc as do_gc
+
+    project = Project.find()
+    req = GcRequest(
+        workspace=args.workspace, all_branches=args.all_branches, all_tags=args.all_tags,
+        all_commits=args.all_commits, queued=args.queued,
+    )
+    if not (req.workspace or req.all_branches or req.all_tags or req.all_commits):
+        do_gc(project, req)  # raises the scope error
+    if not args.force:
+        sys.stderr.write("This will remove all experiments except those derived from the selected "
+                         "baselines. Are you sure you want to proceed? [y/n] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise XptError("cancelled: no experiments were removed")
+    qgc = None
+    try:
+        from xpt.experiments.queue import queue_gc
+
+        qgc = lambda keep: queue_gc(project, keep)  # noqa: E731
+    except ImportError:
+        pass
+    removed = do_gc(project, req, queue_gc=qgc)
+    out(f"Removed {len(removed)} experiments." if removed else "No experiments to remove.")
+    return 0
+
+
+def save(args: argparse.Namespace) -> int:
+    from xpt.experiments.save import save as do_save
+
+    result = do_save(
+        Project.find(), name=args.name, force=args.force,
+        include=tuple(args.include_untracked), message=args.message,
+    )
+    for path in result.left_out:
+        warn(f"untracked file '{path}' was not saved; include it with `-I {path}`")
+    if result.stale:
+        warn("the pipeline is not up to date (" + ", ".join(result.stale)
+             + "); the saved metrics may not match the params. Run `xpt exp run` to reproduce.")
+    out(f"Experiment has been saved as: {result.ref.name}")
+    return 0
+
+
+def rename(args: argparse.Namespace) -> int:
+    from xpt.experiments.manage import rename as do_rename
+
+    new = do_rename(Project.find(), args.experiment, args.name, force=args.force)
+    out(f"Renamed experiment '{args.experiment}' to '{new.name}'.")
+    return 0
+
+
+def clean(args: argparse.Namespace) -> int:
+    from xpt.experiments.clean import clean as do_clean
+
+    do_clean(Project.find())
+    return 0

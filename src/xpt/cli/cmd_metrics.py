@@ -1,0 +1,68 @@
+"""CLI: params diff, metrics show, metrics diff."""
+
+from __future__ import annotations
+
+import argparse
+
+from xpt.cli.ui import out
+from xpt.project import Project
+
+
+def _print_json(data: object) -> None:
+    from xpt.report.json import dumps_json
+
+    out(dumps_json(data))
+
+
+def params_diff(args: argparse.Namespace) -> int:
+    from xpt.experiments.diff import params_diff as do_diff
+
+    data = do_diff(Project.find(), args.a_rev, args.b_rev, all=args.all, deps_only=args.deps)
+    if args.json:
+        _print_json(data)
+        return 0
+    if data:
+        from xpt.report.tables import render_diff_table
+
+        render_diff_table(data, kind="params", precision=None, md=args.md, no_path=args.no_path)
+    return 0
+
+
+def metrics_show(args: argparse.Namespace) -> int:
+    from xpt.experiments.diff import metrics_show as do_show
+
+    project = Project.find()
+    revs: list[str] = []
+    if args.all_branches or args.all_tags or args.all_commits:
+        from xpt.scm.git import Git
+
+        git = Git(project.root)
+        revs.append("workspace")
+        if args.all_branches:
+            revs.extend(git.branches())
+        if args.all_tags:
+            revs.extend(git.tags())
+        if args.all_commits:
+            revs.extend(git.all_commits())
+    data = do_show(project, revs or None)
+    if args.json:
+        _print_json(data)
+        return 0
+    from xpt.report.tables import render_metrics_show
+
+    render_metrics_show(data, precision=args.precision, md=args.md)
+    return 0
+
+
+def metrics_diff(args: argparse.Namespace) -> int:
+    from xpt.experiments.diff import metrics_diff as do_diff
+
+    data = do_diff(Project.find(), args.a_rev, args.b_rev, all=args.all)
+    if args.json:
+        _print_json(data)
+        return 0
+    if data:
+        from xpt.report.tables import render_diff_table
+
+        render_diff_table(data, kind="metrics", precision=args.precision, md=args.md, no_path=args.no_path)
+    return 0

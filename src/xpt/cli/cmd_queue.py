@@ -1,0 +1,208 @@
+"""CLI: exp run --queue/--run-all/--temp and queue start/stop/status/logs/remove/kill."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from xpt.cli.ui import note, out, warn
+from xpt.errors import NotBuiltYet, QueueError, UnknownExperiment
+from xpt.project import Project
+
+
+def _request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from xpt.cli.cmd_repro import repro_options
+    from xpt.experiments.run import ExpRunRequest
+
+    if args.reset:
+        args.force = True
+    return ExpRunRequest(
+        set_params=tuple(args.set_param), name=args.name, message=args.message,
+        repro=repro_options(args),
+    )
+
+
+def _report(state: str, entry) -> None:  # type: ignore[no-untyped-def]
+    marks = {"running": "▶ running", "success": "✔ success", "failed": "✖ failed", "requeued": "↺ requeued"}
+    line = f"{marks.get(state, state):<12} {entry.label}"
+    if state == "failed" and entry.error:
+        line += f"  ({entry.error}; log: `xpt queue logs {entry.label}`)"
+    note(line)
+
+
+def _print_summary(summary) -> int:  # type: ignore[no-untyped-def]
+    if not summary.done:
+        out("No experiments were queued; nothing to run.")
+        return 0
+    ok = [e for e in summary.done if e.state.value == "success"]
+    if ok:
+        out("Ran experiment(s): " + ", ".join(e.label for e in ok))
+    if summary.failed:
+        note("Failed experiment(s): " + ", ".join(e.label for e in summary.failed))
+        note("Inspect them with `xpt queue logs <name>`.")
+        return 1
+    out("To apply the results of an experiment to your workspace run:\n\n\txpt exp apply <exp>")
+    return 0
+
+
+def exp_run_queue(args: argparse.Namespace) -> int:
+    """`exp run --queue`, `--run-all` and `--temp`."""
+    from xpt.experiments.queue import enqueue
+    from xpt.experiments.worker import run_queue
+
+    project = Project.find()
+    if args.rev:
+        raise NotBuiltYet("`--rev` (resume a checkpoint) is not built yet in xpt")
+    if args.queue or args.temp:
+        result = enqueue(project, _request(args), tuple(args.copy_paths))
+        for path in result.left_out:
+            warn(f"untracked file '{path}' is not part of the queued snapshot; pass it with `-C {path}` or `git add` it")
+        if args.queue and not args.temp:
+            for entry in result.entries:
+                out(f"Queued experiment '{entry.label}' for future execution.")
+            if not args.run_all:
+                return 0
+        else:
+            summary = run_queue(project, 1, _report, only=result.entries[0].id)
+            if summary.done and summary.done[0].state.value == "success":
+                name = summary.done[0].label
+                out(f"Ran experiment(s): {name}")
+                out(f"To apply the results of an experiment to your workspace run:\n\n\txpt exp apply {name}")
+                return 0
+            return 1
+    summary = run_queue(project, args.jobs, _report)
+    return _print_summary(summary)
+
+
+def start(args: argparse.Namespace) -> int:
+    from xpt.experiments.worker import spawn_workers
+
+    if args.broker:
+        raise NotBuiltYet("the distributed (celery) queue is not built yet in xpt")
+    pid = spawn_workers(Project.find(), args.jobs)
+    out(f"Started a queue worker (pid {pid}) running up to {args.jobs} experiment(s) at a time.")
+    return 0
+
+
+def stop(args: argparse.Namespace) -> int:
+    from xpt.experiments.queue_db import State, open_queue
+    from xpt.experiments.worker import kill_entries
+
+    project = Project.find()
+    db = open_queue(project.xpt_dir)
+    try:
+        db.request_stop()
+        workers = db.workers()
+        running = db.entries((State.RUNNING,))
+    finally:
+        db.close()
+    if args.kill:
+        kill_entries(project, running)
+    out(f"Asked {len(workers)} worker(s) to stop" + (" and killed running experiments." if args.kill else " after their current experiments."))
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    from xpt.experiments.queue import queue_status
+
+    rows, workers = queue_status(Project.find())
+    if args.json:
+        import json
+
+        out(json.dumps(rows))
+        return 0
+    from xpt.report.tables import render_queue_status
+
+    render_queue_status(rows, workers=workers)
+    return 0
+
+
+def _entry(project: Project, name: str):  # type: ignore[no-untyped-def]
+    from xpt.experiments.queue import find_entries
+    from xpt.experiments.queue_db import open_queue
+
+    db = open_queue(project.xpt_dir)
+    try:
+        found, unknown = find_entries(db.entries(), [name])
+    finally:
+        db.close()
+    if unknown or not found:
+        raise UnknownExperiment(f"unknown queue entry '{name}'", hint="see `xpt queue status`")
+    return found[-1]
+
+
+def logs(args: argparse.Namespace) -> int:
+    from xpt.experiments.queue_db import State, log_path, open_queue
+
+    project = Project.find()
+    entry = _entry(project, args.task)
+    path = log_path(project.xpt_dir, entry.id)
+    pos = 0
+    while True:
+        try:
+            with open(path, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+        if chunk:
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            pos += len(chunk)
+        if not args.follow:
+            break
+        db = open_queue(project.xpt_dir)
+        try:
+            current = db.get(entry.id)
+        finally:
+            db.close()
+        if current is None or current.state not in (State.QUEUED, State.RUNNING):
+            if not chunk:
+                break
+        time.sleep(0.2)
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    from xpt.experiments.queue import remove_entries
+    from xpt.experiments.queue_db import State
+
+    states: list[State] = []
+    if args.all:
+        states = [State.QUEUED, State.SUCCESS, State.FAILED]
+    if args.queued:
+        states.append(State.QUEUED)
+    if args.success:
+        states.append(State.SUCCESS)
+    if args.failed:
+        states.append(State.FAILED)
+    if not (args.task or states):
+        raise QueueError("nothing to remove", hint="name entries, or pass --all/--queued/--success/--failed")
+    removed = remove_entries(Project.find(), names=args.task, states=tuple(states))
+    out("Removed: " + (", ".join(removed) if removed else "nothing"))
+    return 0
+
+
+def kill(args: argparse.Namespace) -> int:
+    import signal
+
+    from xpt.experiments.queue_db import State
+    from xpt.experiments.worker import kill_entries
+
+    project = Project.find()
+    entries = [_entry(project, name) for name in args.task]
+    not_running = [e.label for e in entries if e.state != State.RUNNING]
+    if not_running:
+        raise QueueError("not running: " + ", ".join(not_running), hint="see `xpt queue status`")
+    kill_entries(project, entries, signal.SIGKILL if args.force else signal.SIGTERM)
+    out("Killed: " + ", ".join(e.label for e in entries))
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    raise NotBuiltYet("the distributed (celery) queue worker is not built yet in xpt")
+
+
+_ = os

@@ -1,0 +1,116 @@
+"""CLI: repro, status, dag, checkout, commit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from xpt.cli.ui import out
+from xpt.project import Project
+from xpt.repro.options import ReproOptions
+
+
+def repro_options(args: argparse.Namespace, **extra: object) -> ReproOptions:
+    """ReproOptions from the shared repro/exp-run flags."""
+    return ReproOptions(
+        targets=tuple(args.targets),
+        force=args.force,
+        single_item=args.single_item,
+        pipeline=args.pipeline,
+        all_pipelines=args.all_pipelines,
+        downstream=args.downstream,
+        force_downstream=args.force_downstream,
+        dry=args.dry,
+        interactive=args.interactive,
+        keep_going=args.keep_going,
+        ignore_errors=args.ignore_errors,
+        no_run_cache=args.no_run_cache,
+        no_commit=getattr(args, "no_commit", False),
+        allow_missing=args.allow_missing,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def repro(args: argparse.Namespace) -> int:
+    from xpt.repro.reproduce import run_repro
+
+    result = run_repro(Project.find(), repro_options(args))
+    if result.failed:
+        return 1
+    if not result.reproduced and not any(r.outcome == "dry" for r in result.results):
+        out("Data and pipelines are up to date.")
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    from xpt.repro.status import project_status
+    from xpt.repro.workspace import open_workspace
+
+    project = Project.find()
+    with open_workspace(project) as ws:
+        data = project_status(ws, list(args.targets))
+    if args.json:
+        out(json.dumps(data))
+        return 0
+    if not data:
+        out("Data and pipelines are up to date.")
+        return 0
+    for stage, reasons in data.items():
+        out(f"{stage}:")
+        for reason in reasons:
+            if isinstance(reason, str):
+                out(f"\t{reason}")
+                continue
+            for title, changes in reason.items():
+                out(f"\t{title}:")
+                for path, what in changes.items():
+                    if isinstance(what, dict):
+                        out(f"\t\t{path}:")
+                        for key, kind in what.items():
+                            out(f"\t\t\t{kind + ':':<20}{key}")
+                    else:
+                        out(f"\t\t{what + ':':<20}{path}")
+    return 0
+
+
+def dag(args: argparse.Namespace) -> int:
+    from xpt.repro.workspace import open_workspace, load_graph
+
+    project = Project.find()
+    with open_workspace(project) as ws:
+        graph = load_graph(ws)
+    targets = [args.target] if args.target else None
+    if args.dot:
+        out(graph.dot(targets))
+    elif args.mermaid or args.md:
+        text = graph.mermaid(targets)
+        out(f"```mermaid\n{text}\n```" if args.md else text)
+    else:
+        out(graph.ascii(targets))
+    return 0
+
+
+def checkout(args: argparse.Namespace) -> int:
+    from xpt.repro.checkout import checkout as do_checkout
+    from xpt.repro.workspace import open_workspace
+    from xpt.utils.lock import file_lock
+
+    project = Project.find()
+    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
+        result = do_checkout(ws, list(args.targets), allow_missing=args.allow_missing)
+    for path in result.changed:
+        out(f"M       {path}")
+    return 0
+
+
+def commit(args: argparse.Namespace) -> int:
+    from xpt.repro.checkout import commit as do_commit
+    from xpt.repro.workspace import open_workspace
+    from xpt.utils.lock import file_lock
+
+    project = Project.find()
+    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
+        done = do_commit(ws, list(args.targets))
+    for name in done:
+        out(f"Committed stage '{name}'")
+    return 0

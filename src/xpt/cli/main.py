@@ -1,0 +1,105 @@
+"""`xpt` entry point: parse, dispatch to one handler, map errors to exit codes.
+
+Exit codes: 0 success; 1 an `XptError` (printed as `ERROR: message` plus hint);
+2 usage errors (argparse); 130 Ctrl-C. Anything unexpected prints one line naming a
+log file with the traceback (the traceback itself only with -v).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+
+from xpt.errors import NotBuiltYet, XptError
+
+
+def group_help(args: argparse.Namespace) -> int:
+    """`xpt exp` without a subcommand prints the group's usage (DVC does the same)."""
+    args.group_parser.print_help(sys.stderr)
+    return 2
+
+
+def _resolve(handler: str):  # type: ignore[no-untyped-def]
+    module_name, func_name = handler.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            raise NotBuiltYet("this command is not built yet in xpt") from None
+        raise
+    func = getattr(module, func_name, None)
+    if func is None:
+        raise NotBuiltYet("this command is not built yet in xpt")
+    return func
+
+
+def _log_unexpected(exc: BaseException) -> str:
+    """Write the traceback to a log file; return its path."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    log_dir = os.path.join(base, "xpt", "logs")
+    try:
+        os.makedirs(log_dir, exist_ok=True)
+        path = os.path.join(log_dir, f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"argv: {sys.argv!r}\n")
+            traceback.print_exception(exc, file=f)
+        return path
+    except OSError:
+        return "(could not write a log file)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one xpt command; returns the exit code."""
+    from xpt.cli.parser import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    verbose = getattr(args, "verbose", 0) or 0
+    quiet = getattr(args, "quiet", 0) or 0
+    args.verbose, args.quiet = verbose, quiet
+    saved_stdout = sys.stdout
+    try:
+        if args.cd:
+            os.chdir(args.cd)
+        if quiet:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - restored in finally
+        return int(_resolve(args.handler)(args) or 0)
+    except XptError as exc:
+        if verbose:
+            traceback.print_exc()
+        print(f"ERROR: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted by the user", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:  # noqa: BLE001 - the one top-level handler
+        path = _log_unexpected(exc)
+        if verbose:
+            traceback.print_exc()
+        print(
+            f"ERROR: unexpected error: {type(exc).__name__}: {exc} (traceback in {path}; "
+            "rerun with -v to see it)",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if sys.stdout is not saved_stdout:
+            sys.stdout.close()
+            sys.stdout = saved_stdout
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,369 @@
+"""The argparse command tree: DVC's verbs and flags, each bound to a handler by name.
+
+Handlers are referenced as "module:function" strings and imported only when the
+command runs, so `xpt --help` and `xpt --version` import nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from xpt import __version__
+
+SUPPRESS = argparse.SUPPRESS
+
+
+def _common() -> argparse.ArgumentParser:
+    """-q/-v/--cd accepted after any subcommand too (values don't clobber the top level)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("-q", "--quiet", action="count", default=SUPPRESS, help="be quiet")
+    parent.add_argument("-v", "--verbose", action="count", default=SUPPRESS, help="be verbose")
+    parent.add_argument("--cd", metavar="DIR", default=SUPPRESS, help="run as if started in DIR")
+    return parent
+
+
+class _Builder:
+    """Small helper to declare subcommands with a handler name."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser):  # type: ignore[type-arg]
+        self.subparsers = subparsers
+        self.common = common
+
+    def add(self, name: str, handler: str, help: str, **kw: object) -> argparse.ArgumentParser:
+        p = self.subparsers.add_parser(
+            name,
+            parents=[self.common],
+            help=help,
+            description=help,
+            **kw,  # type: ignore[arg-type]
+        )
+        p.set_defaults(handler=handler, command=name)
+        return p
+
+    def group(self, name: str, help: str) -> _Builder:
+        p = self.subparsers.add_parser(name, parents=[self.common], help=help, description=help)
+        p.set_defaults(handler="xpt.cli.main:group_help", command=name, group_parser=p)
+        sub = p.add_subparsers(dest=f"{name}_cmd", metavar="COMMAND")
+        return _Builder(sub, self.common)
+
+
+def _repro_options(p: argparse.ArgumentParser, exp: bool = False) -> None:
+    p.add_argument("targets", nargs="*", help="stages or dvc.yaml files to reproduce")
+    p.add_argument("-f", "--force", action="store_true", help="reproduce even if nothing changed")
+    p.add_argument(
+        "-s", "--single-item", action="store_true", help="do not look at upstream stages"
+    )
+    p.add_argument("-p", "--pipeline", action="store_true", help="whole pipeline of the targets")
+    p.add_argument("-P", "--all-pipelines", action="store_true", help="all pipelines")
+    p.add_argument("-R", "--recursive", action="store_true", help="targets are directories")
+    p.add_argument("--downstream", action="store_true", help="the targets and their descendants")
+    p.add_argument("--force-downstream", action="store_true", help="rerun everything downstream")
+    p.add_argument("--dry", action="store_true", help="print what would run, run nothing")
+    p.add_argument("-i", "--interactive", action="store_true", help="ask before each stage")
+    p.add_argument("-k", "--keep-going", action="store_true", help="continue independent stages")
+    p.add_argument("--ignore-errors", action="store_true", help="ignore failed stages")
+    p.add_argument("--no-run-cache", action="store_true", help="do not restore from the run-cache")
+    p.add_argument("--no-commit", action="store_true", help="do not save outputs to the cache")
+    p.add_argument("--allow-missing", action="store_true", help="skip stages missing only data")
+    p.add_argument("--pull", action="store_true", help="pull missing data from the remote")
+    p.add_argument("--glob", action="store_true", help="targets are glob patterns")
+    if not exp:
+        p.add_argument("-m", "--metrics", action="store_true", help="show metrics afterwards")
+
+
+def _json_md(p: argparse.ArgumentParser, precision: bool = True) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--md", action="store_true", help="print a Markdown table")
+    if precision:
+        p.add_argument("--precision", type=int, default=None, help="significant digits")
+
+
+def _revs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-a", "--all-branches", action="store_true", help="all branches")
+    p.add_argument("-T", "--all-tags", action="store_true", help="all tags")
+    p.add_argument("-A", "--all-commits", action="store_true", help="all commits")
+
+
+def _transfer(p: argparse.ArgumentParser, pull: bool = False) -> None:
+    p.add_argument("targets", nargs="*", help="outputs or stages to transfer")
+    p.add_argument("-r", "--remote", help="data remote name")
+    p.add_argument("-j", "--jobs", type=int, help="parallel transfers")
+    _revs(p)
+    p.add_argument("--all-experiments", action="store_true", help="all experiments")
+    p.add_argument("-d", "--with-deps", action="store_true", help="include upstream stages")
+    p.add_argument("-R", "--recursive", action="store_true", help="targets are directories")
+    p.add_argument("--run-cache", action="store_true", help="transfer the run-cache too")
+    if pull:
+        p.add_argument("-f", "--force", action="store_true", help="overwrite workspace files")
+        p.add_argument("--allow-missing", action="store_true", help="ignore missing objects")
+
+
+def _exp_commands(b: _Builder) -> None:
+    run = b.add("run", "xpt.cli.cmd_exp:run", "run an experiment")
+    _repro_options(run, exp=True)
+    run.add_argument(
+        "-S",
+        "--set-param",
+        action="append",
+        default=[],
+        metavar="[FILE:]KEY=VALUE",
+        help="override a param (repeatable)",
+    )
+    run.add_argument("-n", "--name", help="experiment name")
+    run.add_argument("--queue", action="store_true", help="queue the experiment, run later")
+    run.add_argument("--run-all", action="store_true", help="run all queued experiments")
+    run.add_argument("-j", "--jobs", type=int, default=1, help="parallel workers for --run-all")
+    run.add_argument("--temp", action="store_true", help="run in an isolated temp workspace")
+    run.add_argument("-C", "--copy-paths", action="append", default=[], help="copy untracked paths")
+    run.add_argument("-m", "--message", help="experiment commit message")
+    run.add_argument("--reset", action="store_true", help="checkpoints: start over (like -f)")
+    run.add_argument("--rev", help="checkpoints: resume from this experiment or checkpoint")
+
+    show = b.add("show", "xpt.cli.cmd_exp:show", "show experiments")
+    _revs(show)
+    show.add_argument("--rev", action="append", default=[], help="show this commit (repeatable)")
+    show.add_argument("-n", "--num", type=int, default=1, help="commits to show from each rev")
+    show.add_argument("--no-pager", action="store_true", help="do not page the output")
+    show.add_argument("--drop", help="regex of columns to hide")
+    show.add_argument("--keep", help="regex of columns to keep (wins over --drop)")
+    show.add_argument("--param-deps", action="store_true", help="only params that are stage deps")
+    show.add_argument("--sort-by", help="column to sort experiments by")
+    show.add_argument("--sort-order", choices=["asc", "desc"], default="asc")
+    show.add_argument("--sha", action="store_true", help="always show shas")
+    show.add_argument("--csv", action="store_true", help="print CSV")
+    show.add_argument("--only-changed", action="store_true", help="only columns that change")
+    show.add_argument("--hide-workspace", action="store_true")
+    show.add_argument("--hide-queued", action="store_true")
+    show.add_argument("--hide-failed", action="store_true")
+    show.add_argument("-f", "--force", action="store_true", help="ignored (DVC compatibility)")
+    _json_md(show)
+
+    diff = b.add("diff", "xpt.cli.cmd_exp:diff", "compare experiments")
+    diff.add_argument("a_rev", nargs="?")
+    diff.add_argument("b_rev", nargs="?")
+    diff.add_argument("--all", action="store_true", help="include unchanged values")
+    diff.add_argument("--param-deps", action="store_true")
+    diff.add_argument("--no-path", action="store_true")
+    _json_md(diff)
+
+    apply = b.add("apply", "xpt.cli.cmd_exp:apply", "put an experiment in the workspace")
+    apply.add_argument("experiment")
+    apply.add_argument("--no-force", action="store_true", help="deprecated; ignored")
+    apply.add_argument("--force", action="store_true", help="deprecated; ignored")
+
+    branch = b.add("branch", "xpt.cli.cmd_exp:branch", "make a git branch from an experiment")
+    branch.add_argument("experiment")
+    branch.add_argument("branch", nargs="?")
+
+    ls = b.add("list", "xpt.cli.cmd_exp:list_", "list experiments")
+    ls.add_argument("git_remote", nargs="?")
+    _revs(ls)
+    ls.add_argument("--rev", action="append", default=[])
+    ls.add_argument("-n", "--num", type=int, default=1)
+    ls.add_argument("--name-only", "--names-only", dest="name_only", action="store_true")
+    ls.add_argument("--sha-only", action="store_true")
+    ls.add_argument("--json", action="store_true")
+
+    rm = b.add("remove", "xpt.cli.cmd_exp:remove", "remove experiments")
+    rm.add_argument("experiment", nargs="*")
+    rm.add_argument("-A", "--all-commits", action="store_true")
+    rm.add_argument("--rev", action="append", default=[])
+    rm.add_argument("-n", "--num", type=int, default=1)
+    rm.add_argument("--queue", action="store_true", help="remove queued experiments")
+    rm.add_argument("-g", "--git-remote", help="remove from this git remote")
+    rm.add_argument("--keep", action="store_true", help="keep the selected, remove the rest")
+
+    gc = b.add("gc", "xpt.cli.cmd_exp:gc", "remove experiments of unselected baselines")
+    gc.add_argument("-w", "--workspace", action="store_true", help="keep HEAD's experiments")
+    _revs(gc)
+    gc.add_argument("--queued", action="store_true", help="keep queued entries in scope")
+    gc.add_argument("-f", "--force", action="store_true", help="do not prompt")
+
+    save = b.add("save", "xpt.cli.cmd_exp:save", "save the workspace as an experiment")
+    save.add_argument("targets", nargs="*")
+    save.add_argument("-n", "--name")
+    save.add_argument("-f", "--force", action="store_true")
+    save.add_argument("-I", "--include-untracked", action="append", default=[])
+    save.add_argument("-m", "--message")
+    save.add_argument("-R", "--recursive", action="store_true")
+
+    ren = b.add("rename", "xpt.cli.cmd_exp:rename", "rename an experiment")
+    ren.add_argument("experiment")
+    ren.add_argument("name")
+    ren.add_argument("-f", "--force", action="store_true")
+    ren.add_argument("-g", "--git-remote")
+
+    for verb in ("push", "pull"):
+        p = b.add(verb, f"xpt.cli.cmd_exp:{verb}", f"{verb} experiments")
+        p.add_argument("git_remote")
+        p.add_argument("experiment", nargs="*")
+        p.add_argument("-A", "--all-commits", action="store_true")
+        p.add_argument("--rev", action="append", default=[])
+        p.add_argument("-n", "--num", type=int, default=1)
+        p.add_argument("-f", "--force", action="store_true")
+        p.add_argument("--no-cache", action="store_true")
+        p.add_argument("-r", "--remote")
+        p.add_argument("-j", "--jobs", type=int)
+        p.add_argument("--run-cache", action="store_true")
+
+    b.add("clean", "xpt.cli.cmd_exp:clean", "remove temporary experiment files")
+
+
+def _queue_commands(b: _Builder) -> None:
+    start = b.add("start", "xpt.cli.cmd_queue:start", "start detached queue workers")
+    start.add_argument("-j", "--jobs", type=int, default=1)
+    start.add_argument("--broker", help="celery broker URL (distributed queue)")
+    stop = b.add("stop", "xpt.cli.cmd_queue:stop", "stop queue workers")
+    stop.add_argument("--kill", action="store_true", help="kill running experiments too")
+    status = b.add("status", "xpt.cli.cmd_queue:status", "show queued and running experiments")
+    status.add_argument("--json", action="store_true")
+    logs = b.add("logs", "xpt.cli.cmd_queue:logs", "show an experiment's output")
+    logs.add_argument("task")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("-e", "--encoding")
+    rm = b.add("remove", "xpt.cli.cmd_queue:remove", "remove queue entries")
+    rm.add_argument("task", nargs="*")
+    rm.add_argument("--all", action="store_true")
+    rm.add_argument("--queued", action="store_true")
+    rm.add_argument("--success", action="store_true")
+    rm.add_argument("--failed", action="store_true")
+    kill = b.add("kill", "xpt.cli.cmd_queue:kill", "kill running experiments")
+    kill.add_argument("task", nargs="+")
+    kill.add_argument("-f", "--force", action="store_true")
+    worker = b.add("worker", "xpt.cli.cmd_queue:worker", "run a distributed (celery) worker")
+    worker.add_argument("--broker", required=False)
+    worker.add_argument("-j", "--jobs", type=int, default=1)
+    worker.add_argument("--workdir")
+
+
+def _remote_commands(b: _Builder) -> None:
+    add = b.add("add", "xpt.cli.cmd_remote:add", "add a data remote")
+    add.add_argument("name")
+    add.add_argument("url")
+    add.add_argument("-d", "--default", action="store_true")
+    add.add_argument("-f", "--force", action="store_true")
+    add.add_argument("--local", action="store_true")
+    ls = b.add("list", "xpt.cli.cmd_remote:list_", "list data remotes")
+    ls.add_argument("--local", action="store_true")
+    mod = b.add("modify", "xpt.cli.cmd_remote:modify", "set a remote option")
+    mod.add_argument("name")
+    mod.add_argument("option")
+    mod.add_argument("value", nargs="?")
+    mod.add_argument("-u", "--unset", action="store_true")
+    mod.add_argument("--local", action="store_true")
+    default = b.add("default", "xpt.cli.cmd_remote:default", "show or set the default remote")
+    default.add_argument("name", nargs="?")
+    default.add_argument("-u", "--unset", action="store_true")
+    default.add_argument("--local", action="store_true")
+    rm = b.add("remove", "xpt.cli.cmd_remote:remove", "remove a data remote")
+    rm.add_argument("name")
+    rm.add_argument("--local", action="store_true")
+    ren = b.add("rename", "xpt.cli.cmd_remote:rename", "rename a data remote")
+    ren.add_argument("name")
+    ren.add_argument("new")
+    ren.add_argument("--local", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole `xpt` command tree."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="xpt",
+        description="Reproducible pipelines and git-native ML experiments (DVC 3 compatible).",
+    )
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="be quiet")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="be verbose")
+    parser.add_argument("--cd", metavar="DIR", default=None, help="run as if started in DIR")
+    parser.add_argument("-V", "--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    b = _Builder(sub, common)
+
+    init = b.add("init", "xpt.cli.cmd_init:init", "initialise a project in a git repository")
+    init.add_argument("-f", "--force", action="store_true", help="re-initialise")
+    init.add_argument("--no-scm", action="store_true", help="without git (not supported yet)")
+    init.add_argument("--subdir", action="store_true", help="project in a git subdirectory")
+
+    repro = b.add("repro", "xpt.cli.cmd_repro:repro", "reproduce the pipeline")
+    _repro_options(repro)
+
+    status = b.add("status", "xpt.cli.cmd_repro:status", "show changed stages")
+    status.add_argument("targets", nargs="*")
+    status.add_argument("--json", action="store_true")
+    status.add_argument("-c", "--cloud", action="store_true")
+    status.add_argument("-r", "--remote")
+    status.add_argument("-j", "--jobs", type=int)
+    status.add_argument("-d", "--with-deps", action="store_true")
+    status.add_argument("-R", "--recursive", action="store_true")
+    _revs(status)
+
+    dag = b.add("dag", "xpt.cli.cmd_repro:dag", "show the pipeline graph")
+    dag.add_argument("target", nargs="?")
+    dag.add_argument("--dot", action="store_true")
+    dag.add_argument("--mermaid", action="store_true")
+    dag.add_argument("--md", action="store_true")
+    dag.add_argument("--full", action="store_true")
+    dag.add_argument("-o", "--outs", action="store_true")
+
+    checkout = b.add("checkout", "xpt.cli.cmd_repro:checkout", "restore outputs from the cache")
+    checkout.add_argument("targets", nargs="*")
+    checkout.add_argument("-f", "--force", action="store_true")
+    checkout.add_argument("-d", "--with-deps", action="store_true")
+    checkout.add_argument("-R", "--recursive", action="store_true")
+    checkout.add_argument("--relink", action="store_true")
+    checkout.add_argument("--summary", action="store_true")
+    checkout.add_argument("--allow-missing", action="store_true")
+
+    commit = b.add("commit", "xpt.cli.cmd_repro:commit", "record workspace outputs in dvc.lock")
+    commit.add_argument("targets", nargs="*")
+    commit.add_argument("-f", "--force", action="store_true")
+    commit.add_argument("-d", "--with-deps", action="store_true")
+    commit.add_argument("-R", "--recursive", action="store_true")
+    commit.add_argument("--no-relink", action="store_true")
+
+    params = b.group("params", "params of the pipeline")
+    pdiff = params.add("diff", "xpt.cli.cmd_metrics:params_diff", "compare params")
+    pdiff.add_argument("a_rev", nargs="?")
+    pdiff.add_argument("b_rev", nargs="?")
+    pdiff.add_argument("--targets", nargs="*")
+    pdiff.add_argument("--all", action="store_true")
+    pdiff.add_argument("--deps", action="store_true")
+    pdiff.add_argument("--no-path", action="store_true")
+    _json_md(pdiff, precision=False)
+
+    metrics = b.group("metrics", "metrics of the pipeline")
+    mshow = metrics.add("show", "xpt.cli.cmd_metrics:metrics_show", "show metrics")
+    mshow.add_argument("targets", nargs="*")
+    _revs(mshow)
+    mshow.add_argument("-R", "--recursive", action="store_true")
+    _json_md(mshow)
+    mdiff = metrics.add("diff", "xpt.cli.cmd_metrics:metrics_diff", "compare metrics")
+    mdiff.add_argument("a_rev", nargs="?")
+    mdiff.add_argument("b_rev", nargs="?")
+    mdiff.add_argument("--targets", nargs="*")
+    mdiff.add_argument("-R", "--recursive", action="store_true")
+    mdiff.add_argument("--all", action="store_true")
+    mdiff.add_argument("--no-path", action="store_true")
+    _json_md(mdiff)
+
+    _exp_commands(b.group("exp", "run and manage experiments"))
+    _queue_commands(b.group("queue", "the experiment queue"))
+    _remote_commands(b.group("remote", "data remotes"))
+
+    _transfer(b.add("push", "xpt.cli.cmd_data:push", "upload cached data to a remote"))
+    _transfer(b.add("pull", "xpt.cli.cmd_data:pull", "download data and check it out"), pull=True)
+    _transfer(b.add("fetch", "xpt.cli.cmd_data:fetch", "download data into the cache"))
+
+    gc = b.add("gc", "xpt.cli.cmd_data:gc", "remove unused objects from the cache")
+    gc.add_argument("-w", "--workspace", action="store_true")
+    _revs(gc)
+    gc.add_argument("--all-experiments", action="store_true")
+    gc.add_argument("-c", "--cloud", action="store_true")
+    gc.add_argument("-r", "--remote")
+    gc.add_argument("-f", "--force", action="store_true")
+    gc.add_argument("-j", "--jobs", type=int)
+    gc.add_argument("--dry", action="store_true")
+    return parser
+
+
+Handler = Callable[[argparse.Namespace], int]

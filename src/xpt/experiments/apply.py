@@ -1,0 +1,92 @@
+"""`exp apply`: put an experiment's files and cached outputs into the workspace.
+
+Never destroys work: before touching anything, the workspace (tracked changes,
+untracked files, and the hashes of modified cached outputs, whose content is saved
+into the object cache) is committed as a backup under `refs/xpt/backup/`, on every
+apply. HEAD and the branch do not move.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+
+from xpt.cache.checkout import save_output
+from xpt.errors import UnknownExperiment
+from xpt.experiments.names import resolve
+from xpt.experiments.refs import EXEC_APPLY, XPT_BACKUP_PREFIX
+from xpt.project import Project
+from xpt.repro.checkout import checkout
+from xpt.repro.workspace import Workspace, load_graph, open_workspace
+from xpt.scm.git import Git
+from xpt.utils.lock import file_lock
+
+BACKUP_MANIFEST = ".xpt-backup-outputs.json"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What was applied and where the previous workspace was saved."""
+
+    name: str
+    sha: str
+    backup_ref: str | None
+    missing_outputs: tuple[str, ...]
+
+
+def resolve_commit(git: Git, target: str) -> tuple[str, str]:
+    """(display name, sha) of an experiment name/ref/sha, or of any git commit."""
+    try:
+        ref = resolve(git, target, baseline=git.head_sha())
+        sha = git.get_ref(ref.ref)
+        assert sha is not None
+        return ref.name, sha
+    except UnknownExperiment:
+        sha = git.resolve(target)
+        if sha is None:
+            raise
+        return target, sha
+
+
+def _save_modified_outputs(ws: Workspace) -> dict[str, str]:
+    """Put cached outputs' current content into the cache; {path: md5} for the backup."""
+    saved: dict[str, str] = {}
+    try:
+        graph = load_graph(ws)
+    except Exception:  # noqa: BLE001 - a broken dvc.yaml must not block the backup
+        return saved
+    for stage in graph.plan(None):
+        for out in stage.outs:
+            if not out.cache:
+                continue
+            path = os.path.join(ws.root, stage.repo_path(out.path))
+            if os.path.lexists(path):
+                info, _ = save_output(ws.odb, ws.hasher, path, ("copy",), relink=False)
+                saved[stage.repo_path(out.path)] = info.md5
+    return saved
+
+
+def backup_workspace(ws: Workspace, git: Git, label: str) -> str | None:
+    """Commit the current workspace under refs/xpt/backup/; returns the ref name."""
+    outputs = _save_modified_outputs(ws)
+    extra = {BACKUP_MANIFEST: (json.dumps(outputs, indent=2, sort_keys=True) + "\n").encode()}
+    sha = git.backup_workspace(f"xpt: workspace before `exp apply {label}`", extra_files=extra)
+    if sha is None:
+        return None
+    ref = f"{XPT_BACKUP_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{sha[:7]}"
+    git.set_ref(ref, sha, expected_old=None, message="xpt: apply backup")
+    return ref
+
+
+def apply_experiment(project: Project, target: str) -> ApplyResult:
+    """Back up the workspace, then make it equal to the experiment's tree and outputs."""
+    git = Git(project.root)
+    name, sha = resolve_commit(git, target)
+    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project, git) as ws:
+        backup = backup_workspace(ws, git, name)
+        git.checkout_commit_files(sha, base=git.head_sha())
+        result = checkout(ws, None, allow_missing=True)
+        git.set_ref(EXEC_APPLY, sha, message="xpt: exp apply")
+    return ApplyResult(name, sha, backup, tuple(result.missing))

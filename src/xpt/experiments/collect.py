@@ -1,0 +1,230 @@
+"""Collect the `exp show` data of one revision (spec §9.5 `data`), in-process and memoised.
+
+Everything is read through a `Reader` (a commit's tree or the work tree). Parsed params,
+metrics, lock files and pipelines are memoised by content, so a thousand experiments
+that share their dvc.yaml and most params parse each distinct blob once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Callable
+from typing import Any
+
+from xpt.errors import XptError
+from xpt.pipeline.lockfile import parse_lock
+from xpt.pipeline.metrics import clean_metrics, load_metrics
+from xpt.pipeline.model import Pipeline, Reader
+from xpt.pipeline.params import load_params, select
+from xpt.pipeline.parse import load_pipelines
+
+_MEMO: dict[tuple[str, bytes], Any] = {}
+
+
+def _memo(kind: str, data: bytes, fn: Callable[[], Any]) -> Any:
+    key = (kind, data)
+    if key not in _MEMO:
+        _MEMO[key] = fn()
+    return _MEMO[key]
+
+
+def _error(exc: Exception) -> dict[str, str]:
+    return {"type": type(exc).__name__, "msg": str(exc)}
+
+
+def _unflatten_into(target: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    cur = target
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[part] = nxt
+        cur = nxt
+    cur[parts[-1]] = value
+
+
+def load_pipelines_at(read: Reader, dvcfiles: list[str]) -> list[Pipeline]:
+    """Pipelines of the given dvc.yaml paths that exist at this revision (memoised)."""
+    present = []
+    blobs = []
+    for path in dvcfiles:
+        data = read(path)
+        if data is not None:
+            present.append(path)
+            blobs.append(data)
+    if not present:
+        return []
+    key = b"\0".join(p.encode() + b"\0" + d for p, d in zip(present, blobs, strict=True))
+    # vars files / params.yaml feed templating; include params.yaml in the key
+    key += b"\0params\0" + (read("params.yaml") or b"")
+    return _memo("pipelines", key, lambda: load_pipelines(read, present))  # type: ignore[no-any-return]
+
+
+def _params_data(read: Reader, pipelines: list[Pipeline]) -> dict[str, Any]:
+    wanted: dict[str, set[str] | None] = {}
+    if read("params.yaml") is not None:
+        wanted["params.yaml"] = None
+    for pipeline in pipelines:
+        for path in pipeline.params_files:
+            wanted[path] = None
+        for stage in pipeline.stages.values():
+            for spec in stage.params:
+                path = stage.repo_path(spec.path)
+                if spec.keys is None:
+                    wanted[path] = None
+                elif wanted.get(path, set()) is not None:
+                    keys = wanted.setdefault(path, set())
+                    assert keys is not None
+                    keys.update(spec.keys)
+    result: dict[str, Any] = {}
+    for path, keys in wanted.items():
+        data = read(path)
+        if data is None:
+            continue
+        try:
+            values = _memo("params:" + path, data, lambda d=data, p=path: load_params(d, p))
+        except XptError as exc:
+            result[path] = {"error": _error(exc)}
+            continue
+        if keys is None:
+            result[path] = {"data": values}
+            continue
+        picked: dict[str, Any] = {}
+        for key in sorted(keys):
+            try:
+                _unflatten_into(picked, key, select(values, key))
+            except XptError:
+                continue
+        result[path] = {"data": picked}
+    return result
+
+
+def _lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str, Any]]:
+    """{lockfile: {stage: entry}} at this revision."""
+    out: dict[str, dict[str, Any]] = {}
+    for pipeline in pipelines:
+        for stage in pipeline.stages.values():
+            path = stage.lockfile
+            if path in out:
+                continue
+            data = read(path)
+            try:
+                out[path] = _memo("lock", data or b"", lambda d=data, p=path: parse_lock(d, p)) if data else {}
+            except XptError:
+                out[path] = {}
+    return out
+
+
+def _metrics_data(read: Reader, pipelines: list[Pipeline], locks: dict[str, dict[str, Any]], cache_read: Callable[[str], bytes | None]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    candidates: list[tuple[str, str | None]] = []
+    for pipeline in pipelines:
+        candidates.extend((p, None) for p in pipeline.metrics_files)
+        for stage in pipeline.stages.values():
+            entry = locks.get(stage.lockfile, {}).get(stage.name) or {}
+            md5s = {o.get("path"): o.get("md5") for o in entry.get("outs") or []}
+            for out in stage.outs:
+                if out.kind == "metric":
+                    md5 = md5s.get(out.path) if out.cache else None
+                    candidates.append((stage.repo_path(out.path), md5))
+    for path, md5 in candidates:
+        data = read(path)
+        if data is None and md5:
+            data = cache_read(md5)
+        if data is None:
+            continue
+        try:
+            parsed = _memo("metrics:" + path, data, lambda d=data, p=path: clean_metrics(load_metrics(d, p)))
+        except XptError as exc:
+            result[path] = {"error": _error(exc)}
+            continue
+        result[path] = {"data": parsed}
+    return result
+
+
+def _deps_outs(pipelines: list[Pipeline], locks: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    deps: dict[str, Any] = {}
+    outs: dict[str, Any] = {}
+    for pipeline in pipelines:
+        for stage in pipeline.stages.values():
+            entry = locks.get(stage.lockfile, {}).get(stage.name) or {}
+            dep_items = {d.get("path"): d for d in entry.get("deps") or []}
+            out_items = {o.get("path"): o for o in entry.get("outs") or []}
+            for dep in stage.deps:
+                item = dep_items.get(dep, {})
+                deps[stage.repo_path(dep)] = {
+                    "hash": item.get("md5"),
+                    "size": item.get("size"),
+                    "nfiles": item.get("nfiles"),
+                }
+            for out in stage.outs:
+                if out.kind != "out":
+                    continue
+                item = out_items.get(out.path, {})
+                outs[stage.repo_path(out.path)] = {
+                    "hash": item.get("md5"),
+                    "size": item.get("size"),
+                    "nfiles": item.get("nfiles"),
+                    "use_cache": out.cache,
+                    "is_data_source": False,
+                }
+    return deps, outs
+
+
+def timestamp(epoch: int | None) -> str | None:
+    """Commit time as DVC prints it: local time, ISO-8601, no zone."""
+    if epoch is None:
+        return None
+    return _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def collect_data(
+    read: Reader,
+    rev: str,
+    epoch: int | None,
+    dvcfiles: list[str],
+    cache_read: Callable[[str], bytes | None],
+    *,
+    meta: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """The §9.5 `data` object for one revision, and an error object (or None)."""
+    error = None
+    try:
+        pipelines = load_pipelines_at(read, dvcfiles)
+    except XptError as exc:
+        pipelines = []
+        error = _error(exc)
+    locks = _lock_entries(read, pipelines)
+    deps, outs = _deps_outs(pipelines, locks)
+    data = {
+        "rev": rev,
+        "timestamp": timestamp(epoch),
+        "params": _params_data(read, pipelines),
+        "metrics": _metrics_data(read, pipelines, locks, cache_read),
+        "deps": deps,
+        "outs": outs,
+        "meta": meta if meta is not None else {},
+    }
+    return data, error
+
+
+def cache_reader(cache_dir: str) -> Callable[[str], bytes | None]:
+    """Read a file object from the local cache by md5 (cached metrics)."""
+
+    def read(md5: str) -> bytes | None:
+        if md5.endswith(".dir"):
+            return None
+        for path in (
+            os.path.join(cache_dir, "files", "md5", md5[:2], md5[2:]),
+            os.path.join(cache_dir, md5[:2], md5[2:]),
+        ):
+            try:
+                with open(path, "rb") as f:
+                    return f.read()
+            except OSError:
+                continue
+        return None
+
+    return read

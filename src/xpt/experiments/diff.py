@@ -1,0 +1,146 @@
+"""`exp diff`, `params diff`, `metrics show`, `metrics diff`: params and metrics at revisions.
+
+A revision is the workspace, any git revision, or an experiment name; its params and
+metrics are read in-process with the same collector as `exp show`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from xpt.errors import UnknownExperiment, XptError
+from xpt.experiments.collect import cache_reader, load_pipelines_at, collect_data
+from xpt.experiments.names import resolve
+from xpt.pipeline.metrics import diff_values
+from xpt.pipeline.model import Reader
+from xpt.pipeline.parse import find_dvcfiles, workspace_reader
+from xpt.project import Project
+from xpt.scm.git import Git
+
+WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class RevData:
+    """Params and metrics of one revision, in `exp show` data shape."""
+
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    tracked: dict[str, set[str] | None]
+
+
+class _Revisions:
+    """Resolve and read revisions of one project."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.git = Git(project.root)
+        self.dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+        self.cache_read = cache_reader(str(project.cache_dir))
+
+    def sha(self, rev: str) -> str:
+        try:
+            ref = resolve(self.git, rev, baseline=self.git.head_sha())
+            sha = self.git.get_ref(ref.ref)
+            if sha:
+                return sha
+        except UnknownExperiment:
+            pass
+        sha = self.git.resolve(rev)
+        if sha is None:
+            raise XptError(f"unknown revision or experiment '{rev}'", hint="see `xpt exp list` or `git log`")
+        return sha
+
+    def reader(self, rev: str) -> Reader:
+        if rev == WORKSPACE:
+            return workspace_reader(self.project.root)
+        return self.git.reader(self.sha(rev))
+
+    def data(self, rev: str) -> RevData:
+        read = self.reader(rev)
+        collected, _err = collect_data(read, rev, None, self.dvcfiles, self.cache_read)
+        tracked: dict[str, set[str] | None] = {}
+        try:
+            pipelines = load_pipelines_at(read, self.dvcfiles)
+        except XptError:
+            pipelines = []
+        for pipeline in pipelines:
+            for stage in pipeline.stages.values():
+                for spec in stage.params:
+                    path = stage.repo_path(spec.path)
+                    if spec.keys is None:
+                        tracked[path] = None
+                    elif tracked.get(path, set()) is not None:
+                        keys = tracked.setdefault(path, set())
+                        assert keys is not None
+                        keys.update(spec.keys)
+        return RevData(collected["params"], collected["metrics"], tracked)
+
+
+def _values(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {path: item["data"] for path, item in section.items() if isinstance(item, dict) and "data" in item}
+
+
+def _only_deps(params: dict[str, dict[str, Any]], tracked: dict[str, set[str] | None]) -> dict[str, dict[str, Any]]:
+    from xpt.pipeline.metrics import flatten
+
+    out: dict[str, dict[str, Any]] = {}
+    for path, values in params.items():
+        if path not in tracked:
+            continue
+        keys = tracked[path]
+        if keys is None:
+            out[path] = values
+            continue
+        flat = flatten(values)
+        out[path] = {k: v for k, v in flat.items() if any(k == t or k.startswith(t + ".") for t in keys)}
+    return out
+
+
+def _default_pair(a_rev: str | None, b_rev: str | None) -> tuple[str, str]:
+    if a_rev is None:
+        return "HEAD", WORKSPACE
+    if b_rev is None:
+        return a_rev, WORKSPACE
+    return a_rev, b_rev
+
+
+def params_diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False, deps_only: bool = False) -> dict[str, Any]:
+    """`params diff --json` data."""
+    revs = _Revisions(project)
+    a, b = _default_pair(a_rev, b_rev)
+    old, new = revs.data(a), revs.data(b)
+    old_p, new_p = _values(old.params), _values(new.params)
+    if deps_only:
+        old_p, new_p = _only_deps(old_p, old.tracked), _only_deps(new_p, new.tracked)
+    return diff_values(old_p, new_p, all=all, as_params=True)
+
+
+def metrics_diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False) -> dict[str, Any]:
+    """`metrics diff --json` data."""
+    revs = _Revisions(project)
+    a, b = _default_pair(a_rev, b_rev)
+    return diff_values(_values(revs.data(a).metrics), _values(revs.data(b).metrics), all=all)
+
+
+def exp_diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False, param_deps: bool = False) -> dict[str, Any]:
+    """`exp diff --json` data: {"metrics": ..., "params": ...}."""
+    revs = _Revisions(project)
+    a, b = _default_pair(a_rev, b_rev)
+    old, new = revs.data(a), revs.data(b)
+    old_p, new_p = _values(old.params), _values(new.params)
+    if param_deps:
+        old_p, new_p = _only_deps(old_p, old.tracked), _only_deps(new_p, new.tracked)
+    return {
+        "metrics": diff_values(_values(old.metrics), _values(new.metrics), all=all),
+        "params": diff_values(old_p, new_p, all=all, as_params=True),
+    }
+
+
+def metrics_show(project: Project, revs_wanted: list[str] | None = None) -> dict[str, Any]:
+    """`metrics show --json` data: {"": {...}} for the workspace, else per revision."""
+    revs = _Revisions(project)
+    if not revs_wanted:
+        return {"": {"data": revs.data(WORKSPACE).metrics}}
+    return {rev: {"data": revs.data(rev).metrics} for rev in revs_wanted}

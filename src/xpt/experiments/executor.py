@@ -1,0 +1,91 @@
+"""Run one queued experiment in its own isolated workspace (`.dvc/tmp/xpt/ws/<id>/`).
+
+The workspace is a tiny git repository sharing the main repository's object store,
+checked out at the queued snapshot; its `.dvc/config.local` points at the main
+cache, so cached data is linked (reflink/hardlink/symlink), never copied, and the
+setup costs the same for 2 GB as for 2 KB. The result is recorded as an ordinary
+`refs/exps/...` ref in the main repository; the workspace is then deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from xpt.config import read_config_file, write_config_file
+from xpt.errors import ExperimentError
+from xpt.experiments.queue import repro_from_dict
+from xpt.experiments.queue_db import Entry, workspace_path
+from xpt.experiments.refs import ExpRef
+from xpt.experiments.run import record_experiment
+from xpt.project import Project
+from xpt.repro.checkout import checkout
+from xpt.repro.reproduce import reproduce
+from xpt.repro.workspace import open_workspace
+from xpt.scm.git import Git
+from xpt.utils.fsutil import remove
+
+ISOLATED_LINK_TYPES = "reflink,hardlink,symlink,copy"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """Outcome of one isolated run."""
+
+    ref: ExpRef
+    sha: str
+
+
+def _configure(main: Project, ws_root: Path) -> None:
+    """config.local of the isolated workspace: the parent's local config + shared cache."""
+    sections = read_config_file(main.dvc_dir / "config.local")
+    cache = sections.setdefault("cache", {})
+    cache["dir"] = str(main.cache_dir)
+    cache.setdefault("type", ISOLATED_LINK_TYPES)
+    (ws_root / ".dvc").mkdir(exist_ok=True)
+    write_config_file(ws_root / ".dvc" / "config.local", sections)
+
+
+def _copy_paths(main: Project, ws_root: Path, paths: list[str]) -> None:
+    for rel in paths:
+        src = main.root / rel
+        dst = ws_root / rel
+        if not src.exists():
+            raise ExperimentError(f"unable to copy '{rel}': it does not exist", hint="check `-C` paths")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True, symlinks=True)
+        else:
+            shutil.copy2(src, dst)
+
+
+def run_isolated(main: Project, entry: Entry) -> ExecResult:
+    """Run `entry` in a fresh isolated workspace and record the experiment."""
+    main_git = Git(main.root)
+    ws_root = workspace_path(main.xpt_dir, entry.id)
+    remove(ws_root)
+    try:
+        ws_git = main_git.make_executor_repo(ws_root, entry.snapshot)
+        _configure(main, ws_root)
+        _copy_paths(main, ws_root, list(entry.options.get("copy_paths") or []))
+        os.environ["XPT_STATE_DB"] = str(main.state_db)
+        project = Project(ws_root)
+        with open_workspace(project, ws_git) as ws:
+            checkout(ws, None, allow_missing=True)
+            env = {"DVC_EXP_BASELINE_REV": entry.baseline, "DVC_ROOT": str(ws_root)}
+            if entry.name:
+                env["DVC_EXP_NAME"] = entry.name
+            options = replace(repro_from_dict(entry.options), env=env, allow_checkpoints=True)
+            result = reproduce(ws, options)
+            if result.failed and not options.ignore_errors:
+                raise ExperimentError(f"stage '{result.failed[0].stage.addressing}' failed")
+            ref, sha, _left = record_experiment(
+                ws, ws_git, entry.baseline,
+                reproduced=result.reproduced, name=entry.name,
+                message=entry.options.get("message"), force=options.force, ref_git=main_git,
+            )
+        return ExecResult(ref, sha)
+    finally:
+        remove(ws_root)

@@ -1,0 +1,228 @@
+"""`exp run --queue` and the queue's read/remove operations.
+
+Queueing snapshots the workspace (tracked changes + pipeline-owned untracked files +
+the rendered -S overrides) into a commit kept under `refs/xpt/queue/<id>` and adds a
+row to queue.db. Nothing in the workspace changes. Running is in worker.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from xpt.errors import QueueError, UnknownExperiment
+from xpt.experiments.collect import cache_reader, collect_data
+from xpt.experiments.queue_db import Entry, State, log_path, open_queue, workspace_path
+from xpt.experiments.run import ExpRunRequest, check_name, open_git, prepare_overrides
+from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
+from xpt.pipeline.overrides import expand_sweeps, has_sweeps, render_overrides
+from xpt.pipeline.parse import find_dvcfiles
+from xpt.project import Project
+from xpt.repro.options import ReproOptions
+from xpt.repro.workspace import load_graph, open_workspace
+from xpt.scm.git import Git
+
+_REPRO_FIELDS = [
+    f.name for f in dataclasses.fields(ReproOptions) if f.name not in ("env", "checkpoint_hook", "allow_checkpoints")
+]
+
+
+def options_to_dict(request: ExpRunRequest, copy_paths: tuple[str, ...]) -> dict[str, Any]:
+    """What a worker needs to rerun the request later (JSON-safe)."""
+    repro = {name: getattr(request.repro, name) for name in _REPRO_FIELDS}
+    repro["targets"] = list(request.repro.targets)
+    return {"repro": repro, "message": request.message, "copy_paths": list(copy_paths)}
+
+
+def repro_from_dict(data: dict[str, Any]) -> ReproOptions:
+    values = dict(data.get("repro") or {})
+    values["targets"] = tuple(values.get("targets") or ())
+    return ReproOptions(**{k: v for k, v in values.items() if k in _REPRO_FIELDS})
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    """Entries queued and untracked files the snapshots leave out."""
+
+    entries: tuple[Entry, ...]
+    left_out: tuple[str, ...]
+
+
+def enqueue(project: Project, request: ExpRunRequest, copy_paths: tuple[str, ...] = ()) -> QueueResult:
+    """Queue one experiment per sweep combination; all checks happen before any write."""
+    git = open_git(project)
+    baseline = git.head_sha()
+    assert baseline is not None
+    overrides = prepare_overrides(project, git, request.set_params, queue=True)
+    sets = expand_sweeps(overrides) if has_sweeps(overrides) else [overrides]
+    if request.name and len(sets) > 1:
+        names: list[str | None] = [f"{request.name}-{i}" for i in range(1, len(sets) + 1)]
+    else:
+        names = [request.name] * len(sets)
+    db = open_queue(project.xpt_dir)
+    try:
+        busy = {e.name for e in db.entries((State.QUEUED, State.RUNNING)) if e.baseline == baseline}
+        for name in names:
+            check_name(git, baseline, name, request.repro.force)
+            if name is not None and name in busy:
+                raise QueueError(
+                    f"an experiment named '{name}' is already queued for this baseline",
+                    hint="choose another name with `-n`",
+                )
+        with open_workspace(project, git) as ws:
+            graph = load_graph(ws)
+            prefix = project_prefix(git, str(project.root))
+            plan = plan_snapshot(git, prefix, pipeline_files(graph), cached_outputs(graph), copy_paths)
+            rendered = [render_overrides(ws.read, s) if s else {} for s in sets]
+        entries = []
+        for name, files in zip(names, rendered, strict=True):
+            sha = git.snapshot_commit(
+                baseline,
+                include_untracked=plan.include,
+                extra_files={prefix + p: d for p, d in files.items()},
+                message=f"xpt: queued experiment {name or ''}".rstrip(),
+            )
+            entry = db.add(
+                name=name, baseline=baseline, snapshot=sha,
+                options=options_to_dict(request, copy_paths),
+            )
+            git.set_ref(entry.ref, sha, message="xpt: queue")
+            entries.append(entry)
+    finally:
+        db.close()
+    return QueueResult(tuple(entries), plan.left_out)
+
+
+def _executor(project: Project, entry: Entry) -> dict[str, Any]:
+    running = entry.state == State.RUNNING
+    return {
+        "state": entry.state.value,
+        "name": "xpt-queue",
+        "local": {
+            "root": str(workspace_path(project.xpt_dir, entry.id)) if running else None,
+            "log": str(log_path(project.xpt_dir, entry.id)),
+            "pid": entry.pid if running else None,
+            "returncode": entry.returncode,
+            "task_id": entry.snapshot,
+        },
+    }
+
+
+def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
+    """Queued, running and failed entries as `exp show` experiment ranges, by baseline."""
+    db = open_queue(project.xpt_dir)
+    try:
+        entries = db.entries((State.QUEUED, State.RUNNING, State.FAILED))
+    finally:
+        db.close()
+    if not entries:
+        return {}
+    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    cache_read = cache_reader(str(project.cache_dir))
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        data, error = collect_data(git.reader(entry.snapshot), entry.snapshot, int(entry.created), dvcfiles, cache_read)
+        if entry.state == State.QUEUED:
+            data["metrics"] = {}
+        if entry.state == State.FAILED:
+            error = {"msg": "Experiment run failed", "type": ""}
+        rev = {"rev": entry.snapshot, "name": entry.label, "data": data, "error": error, "experiments": None}
+        grouped.setdefault(entry.baseline, []).append(
+            {"name": entry.label, "executor": _executor(project, entry), "revs": [rev]}
+        )
+    return grouped
+
+
+def queue_status(project: Project) -> tuple[list[dict[str, Any]], int]:
+    """`queue status --json` rows and the number of live workers."""
+    db = open_queue(project.xpt_dir)
+    try:
+        entries = db.entries()
+        workers = len(db.workers())
+    finally:
+        db.close()
+    rows = [
+        {
+            "id": e.snapshot[:7],
+            "name": e.label,
+            "created": time.strftime("%b %d, %Y %H:%M", time.localtime(e.created)),
+            "status": e.state.value.capitalize(),
+            "error": e.error,
+        }
+        for e in entries
+    ]
+    return rows, workers
+
+
+def find_entries(db_entries: list[Entry], names: Iterable[str]) -> tuple[list[Entry], list[str]]:
+    """Entries matching names (experiment name, label, snapshot sha prefix or id)."""
+    found: list[Entry] = []
+    unknown: list[str] = []
+    for name in names:
+        matches = [
+            e for e in db_entries
+            if name in (e.name, e.label, e.result_name, str(e.id))
+            or (len(name) >= 4 and e.snapshot.startswith(name))
+        ]
+        if matches:
+            found.extend(m for m in matches if m not in found)
+        else:
+            unknown.append(name)
+    return found, unknown
+
+
+def queue_names(project: Project) -> set[str]:
+    """Names of queued entries (for `exp remove`)."""
+    db = open_queue(project.xpt_dir)
+    try:
+        return {n for e in db.entries((State.QUEUED,)) for n in (e.name, e.label) if n}
+    finally:
+        db.close()
+
+
+def remove_entries(project: Project, *, names: Iterable[str] = (), states: tuple[State, ...] = ()) -> list[str]:
+    """Drop entries by name or by state; running entries must be killed first."""
+    git = Git(project.root)
+    db = open_queue(project.xpt_dir)
+    try:
+        entries = db.entries()
+        chosen, unknown = find_entries(entries, names)
+        if unknown:
+            raise UnknownExperiment(
+                "unknown queue entries: " + ", ".join(f"'{n}'" for n in unknown),
+                hint="see `xpt queue status`",
+            )
+        chosen.extend(e for e in entries if e.state in states and e not in chosen)
+        running = [e.label for e in chosen if e.state == State.RUNNING]
+        if running:
+            raise QueueError(
+                "cannot remove running experiments: " + ", ".join(running),
+                hint="stop them first with `xpt queue kill`",
+            )
+        for entry in chosen:
+            git.delete_ref(entry.ref)
+        db.delete([e.id for e in chosen])
+        return [e.label for e in chosen]
+    finally:
+        db.close()
+
+
+def queue_remove(project: Project, names: Iterable[str], all_queued: bool) -> list[str]:
+    """`exp remove` hook: named queued entries, or all queued ones."""
+    return remove_entries(project, names=names, states=(State.QUEUED,) if all_queued else ())
+
+
+def queue_gc(project: Project, keep: set[str] | None) -> list[str]:
+    """`exp gc` hook: drop queued entries whose baseline is not kept (all if keep is None)."""
+    db = open_queue(project.xpt_dir)
+    try:
+        doomed = [e.label for e in db.entries((State.QUEUED, State.FAILED)) if keep is None or e.baseline not in keep]
+        ids = [e for e in db.entries((State.QUEUED, State.FAILED)) if e.label in doomed]
+    finally:
+        db.close()
+    if not ids:
+        return []
+    return remove_entries(project, names=[str(e.id) for e in ids])

@@ -1,0 +1,264 @@
+"""The local queue's state: one SQLite database, `.dvc/tmp/xpt/queue.db`.
+
+SQLite gives the queue what DVC's file broker lacks: atomic claims (BEGIN IMMEDIATE),
+durability across crashes, and cheap status reads. A "running" entry whose process is
+gone is reaped to "failed" on every read, so a dead worker never looks alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from xpt.errors import QueueError
+from xpt.utils.proc import pid_alive
+
+
+class State(str, Enum):
+    """Life cycle of a queue entry."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT,
+    baseline TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    pid INTEGER,
+    returncode INTEGER,
+    result_sha TEXT,
+    result_name TEXT,
+    error TEXT,
+    options TEXT NOT NULL DEFAULT '{}'
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_name ON entries(baseline, name)
+    WHERE name IS NOT NULL AND state IN ('queued', 'running');
+CREATE TABLE IF NOT EXISTS workers (
+    pid INTEGER PRIMARY KEY,
+    started REAL NOT NULL,
+    stopping INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One queued (or finished) experiment."""
+
+    id: int
+    name: str | None
+    baseline: str
+    snapshot: str
+    state: State
+    created: float
+    started: float | None = None
+    finished: float | None = None
+    pid: int | None = None
+    returncode: int | None = None
+    result_sha: str | None = None
+    result_name: str | None = None
+    error: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The name users see: the experiment name, else the snapshot's short sha."""
+        return self.result_name or self.name or self.snapshot[:7]
+
+    @property
+    def ref(self) -> str:
+        """Where the snapshot commit is kept (outside refs/exps)."""
+        return f"refs/xpt/queue/{self.id}"
+
+
+def _entry(row: sqlite3.Row) -> Entry:
+    data = dict(row)
+    data["state"] = State(data["state"])
+    data["options"] = json.loads(data["options"] or "{}")
+    return Entry(**data)
+
+
+class QueueDB:
+    """Access to queue.db; every method is one short transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise QueueError(f"cannot open the queue database '{path}': {exc}") from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def add(self, *, name: str | None, baseline: str, snapshot: str, options: dict[str, Any]) -> Entry:
+        """Queue a snapshot; a name already queued/running for the baseline is refused."""
+        try:
+            with self._tx() as c:
+                cur = c.execute(
+                    "INSERT INTO entries (name, baseline, snapshot, state, created, options)"
+                    " VALUES (?, ?, ?, 'queued', ?, ?)",
+                    (name, baseline, snapshot, time.time(), json.dumps(options)),
+                )
+                row = c.execute("SELECT * FROM entries WHERE id = ?", (cur.lastrowid,)).fetchone()
+        except sqlite3.IntegrityError:
+            raise QueueError(
+                f"an experiment named '{name}' is already queued for this baseline",
+                hint="choose another name with `-n`",
+            ) from None
+        return _entry(row)
+
+    def reap(self) -> None:
+        """Mark running entries whose process is gone as failed."""
+        rows = self.conn.execute("SELECT id, pid FROM entries WHERE state = 'running'").fetchall()
+        dead = [r["id"] for r in rows if not pid_alive(r["pid"])]
+        if dead:
+            with self._tx() as c:
+                for entry_id in dead:
+                    c.execute(
+                        "UPDATE entries SET state = 'failed', finished = ?, error = ?"
+                        " WHERE id = ? AND state = 'running'",
+                        (time.time(), "the experiment's process died", entry_id),
+                    )
+
+    def entries(self, states: tuple[State, ...] | None = None) -> list[Entry]:
+        """All entries (optionally of some states), oldest first."""
+        self.reap()
+        rows = self.conn.execute("SELECT * FROM entries ORDER BY id").fetchall()
+        items = [_entry(r) for r in rows]
+        if states is not None:
+            items = [e for e in items if e.state in states]
+        return items
+
+    def get(self, entry_id: int) -> Entry | None:
+        row = self.conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        return _entry(row) if row else None
+
+    def claim(self, pid: int, entry_id: int | None = None) -> Entry | None:
+        """Atomically take the oldest queued entry (or `entry_id`) for process `pid`."""
+        with self._tx() as c:
+            if entry_id is None:
+                row = c.execute(
+                    "SELECT * FROM entries WHERE state = 'queued' ORDER BY id LIMIT 1"
+                ).fetchone()
+            else:
+                row = c.execute(
+                    "SELECT * FROM entries WHERE state = 'queued' AND id = ?", (entry_id,)
+                ).fetchone()
+            if row is None:
+                return None
+            c.execute(
+                "UPDATE entries SET state = 'running', pid = ?, started = ? WHERE id = ?",
+                (pid, time.time(), row["id"]),
+            )
+        entry = self.get(row["id"])
+        assert entry is not None
+        return entry
+
+    def set_pid(self, entry_id: int, pid: int) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE entries SET pid = ? WHERE id = ?", (pid, entry_id))
+
+    def finish(self, entry_id: int, *, ok: bool, returncode: int, result_sha: str | None = None, result_name: str | None = None, error: str | None = None) -> None:
+        """Record the outcome of a run."""
+        with self._tx() as c:
+            c.execute(
+                "UPDATE entries SET state = ?, finished = ?, returncode = ?, result_sha = ?,"
+                " result_name = COALESCE(?, result_name), error = ? WHERE id = ?",
+                (
+                    (State.SUCCESS if ok else State.FAILED).value, time.time(), returncode,
+                    result_sha, result_name, error, entry_id,
+                ),
+            )
+
+    def requeue(self, entry_id: int) -> None:
+        """Put an interrupted entry back at its place in the queue."""
+        with self._tx() as c:
+            c.execute(
+                "UPDATE entries SET state = 'queued', pid = NULL, started = NULL WHERE id = ?"
+                " AND state = 'running'",
+                (entry_id,),
+            )
+
+    def delete(self, ids: list[int]) -> None:
+        with self._tx() as c:
+            c.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
+
+    # workers -----------------------------------------------------------------
+    def add_worker(self, pid: int) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO workers (pid, started) VALUES (?, ?)", (pid, time.time()))
+
+    def remove_worker(self, pid: int) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM workers WHERE pid = ?", (pid,))
+
+    def workers(self) -> list[int]:
+        """Pids of live workers (dead ones are forgotten)."""
+        rows = self.conn.execute("SELECT pid FROM workers").fetchall()
+        live = [r["pid"] for r in rows if pid_alive(r["pid"])]
+        dead = [r["pid"] for r in rows if r["pid"] not in live]
+        if dead:
+            with self._tx() as c:
+                c.executemany("DELETE FROM workers WHERE pid = ?", [(p,) for p in dead])
+        return live
+
+    def request_stop(self) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE workers SET stopping = 1")
+
+    def stopping(self, pid: int) -> bool:
+        row = self.conn.execute("SELECT stopping FROM workers WHERE pid = ?", (pid,)).fetchone()
+        return bool(row and row["stopping"])
+
+
+def open_queue(xpt_dir: Path) -> QueueDB:
+    """The queue database of a project (created on first use)."""
+    return QueueDB(xpt_dir / "queue.db")
+
+
+def log_path(xpt_dir: Path, entry_id: int) -> Path:
+    """Where an entry's output is captured."""
+    return xpt_dir / "logs" / f"{entry_id}.log"
+
+
+def workspace_path(xpt_dir: Path, entry_id: int) -> Path:
+    """The isolated workspace of a running entry."""
+    return xpt_dir / "ws" / str(entry_id)
+
+
+def ensure_dirs(xpt_dir: Path) -> None:
+    for sub in ("logs", "ws"):
+        os.makedirs(xpt_dir / sub, exist_ok=True)

@@ -1,0 +1,176 @@
+"""`exp run` in the workspace: apply -S, reproduce, record a commit under refs/exps.
+
+Order matters for "nothing changed on error": the name and every override are
+validated, and the workspace lock is taken, before any file is modified. HEAD and
+the branch never move: the experiment commit is built in memory from the workspace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from xpt.errors import ExperimentError, ExperimentExists, ParamsError
+from xpt.experiments.names import default_name, validate_name
+from xpt.experiments.refs import ExpRef
+from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
+from xpt.pipeline.lockfile import experiment_hash
+from xpt.pipeline.overrides import Override, has_sweeps, parse_set_params, render_overrides
+from xpt.project import Project
+from xpt.repro.options import ReproOptions
+from xpt.repro.reproduce import ReproResult, reproduce
+from xpt.repro.workspace import Workspace, load_graph, open_workspace
+from xpt.scm.git import Git
+from xpt.utils.fsutil import atomic_write_bytes
+from xpt.utils.lock import file_lock
+
+
+@dataclass(frozen=True)
+class ExpRunRequest:
+    """Everything `exp run` was asked to do (no argparse below the CLI)."""
+
+    set_params: tuple[str, ...] = ()
+    name: str | None = None
+    message: str | None = None
+    repro: ReproOptions = field(default_factory=ReproOptions)
+
+
+@dataclass(frozen=True)
+class ExpRunResult:
+    """The recorded experiment (None when --dry) and per-stage outcomes."""
+
+    ref: ExpRef | None
+    sha: str | None
+    repro: ReproResult
+    left_out: tuple[str, ...] = ()
+
+
+def open_git(project: Project) -> Git:
+    """The project's git repo, which must have at least one commit."""
+    git = Git(project.root)
+    if git.head_sha() is None:
+        raise ExperimentError(
+            "experiments need a git repository with at least one commit",
+            hint="commit your project first: `git add -A && git commit -m init`",
+        )
+    return git
+
+
+def check_name(git: Git, baseline: str, name: str | None, force: bool) -> None:
+    """Refuse invalid names and clashes with this baseline's experiments (unless force)."""
+    if name is None:
+        return
+    validate_name(git, name)
+    ref = ExpRef(baseline, name)
+    if git.get_ref(ref.ref) is not None and not force:
+        raise ExperimentExists(
+            f"experiment '{name}' already exists for baseline {baseline[:7]}",
+            hint="choose another name with `-n`, or overwrite it with `-f`",
+        )
+
+
+def prepare_overrides(project: Project, git: Git, set_params: tuple[str, ...], *, queue: bool = False) -> list[Override]:
+    """Parse -S; sweeps are only for the queue."""
+    overrides = parse_set_params(list(set_params))
+    if has_sweeps(overrides) and not queue:
+        raise ParamsError(
+            "sweep overrides (`k=a,b`, `choice()`, `range()`) can't be used without `--queue`",
+            hint="add `--queue`, then run them with `xpt exp run --run-all`",
+        )
+    return overrides
+
+
+def compute_param_files(ws_read: Any, overrides: list[Override]) -> dict[str, bytes]:
+    """New contents of each params file, computed before anything is written."""
+    if not overrides:
+        return {}
+    return render_overrides(ws_read, overrides)
+
+
+def write_files(root: str, files: Mapping[str, bytes]) -> None:
+    """Write rendered params files (each atomically)."""
+    for path, data in files.items():
+        atomic_write_bytes(os.path.join(root, path), data)
+
+
+def record_experiment(
+    ws: Workspace,
+    git: Git,
+    baseline: str,
+    *,
+    reproduced: dict[str, dict[str, Any]],
+    name: str | None,
+    message: str | None,
+    force: bool,
+    include: tuple[str, ...] = (),
+    ref_git: Git | None = None,
+) -> tuple[ExpRef, str, tuple[str, ...]]:
+    """Commit the workspace as an experiment of `baseline` and point its ref at it.
+
+    `ref_git` is the repository whose refs receive the experiment (the main repo when
+    `git` is an isolated queue workspace sharing its objects).
+    """
+    refs = ref_git or git
+    exp_hash = experiment_hash(reproduced)
+    graph = load_graph(ws)
+    prefix = project_prefix(git, str(ws.root))
+    plan = plan_snapshot(git, prefix, pipeline_files(graph), cached_outputs(graph), include)
+    sha = git.snapshot_commit(
+        baseline,
+        include_untracked=plan.include,
+        message=message or f"dvc: commit experiment {exp_hash}",
+    )
+    if name is None:
+        name = default_name(exp_hash)
+        existing = refs.get_ref(ExpRef(baseline, name).ref)
+        if existing is not None and not _same_tree(git, existing, sha):
+            salted = hashlib.sha256((exp_hash + sha).encode()).hexdigest()
+            name = default_name(salted)
+    ref = ExpRef(baseline, name)
+    existing = refs.get_ref(ref.ref)
+    if existing is not None and not force:
+        if _same_tree(git, existing, sha):
+            return ref, existing, plan.left_out
+        raise ExperimentExists(
+            f"experiment '{name}' already exists for baseline {baseline[:7]}",
+            hint="rerun with `-f` to overwrite it",
+        )
+    refs.set_ref(ref.ref, sha, expected_old=existing if force else None, message=f"xpt: experiment {name}")
+    return ref, sha, plan.left_out
+
+
+def _same_tree(git: Git, a: str, b: str) -> bool:
+    return git.commit_info(a).tree == git.commit_info(b).tree
+
+
+def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
+    """Run one experiment in the user's workspace and record it."""
+    git = open_git(project)
+    baseline = git.head_sha()
+    assert baseline is not None
+    check_name(git, baseline, request.name, request.repro.force)
+    overrides = prepare_overrides(project, git, request.set_params)
+    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project, git) as ws:
+        new_files = compute_param_files(ws.read, overrides)
+        if request.repro.dry:
+            return ExpRunResult(None, None, reproduce(ws, request.repro))
+        write_files(str(project.root), new_files)
+        env = {"DVC_EXP_BASELINE_REV": baseline, "DVC_ROOT": str(project.root)}
+        if request.name:
+            env["DVC_EXP_NAME"] = request.name
+        options = replace(request.repro, env={**request.repro.env, **env}, allow_checkpoints=True)
+        result = reproduce(ws, options)
+        if result.failed and not options.ignore_errors:
+            raise ExperimentError(
+                f"experiment failed: stage '{result.failed[0].stage.addressing}' did not complete",
+                hint="fix the stage and rerun `xpt exp run`",
+            )
+        ref, sha, left = record_experiment(
+            ws, git, baseline,
+            reproduced=result.reproduced, name=request.name, message=request.message,
+            force=request.repro.force,
+        )
+    return ExpRunResult(ref, sha, result, left)

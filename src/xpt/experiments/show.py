@@ -1,0 +1,170 @@
+"""`exp show`: the workspace, selected baselines and their experiments (spec §9.5 list).
+
+One pass over `refs/exps` groups experiments by baseline; each commit's data is read
+in-process from its tree (collect.py memoises by content). Queue entries (queued,
+running, failed) are added by the queue module through `extra_entries`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from xpt.experiments.collect import cache_reader, collect_data
+from xpt.experiments.refs import EXPS_PREFIX, ExpRef
+from xpt.pipeline.parse import find_dvcfiles, workspace_reader
+from xpt.project import Project
+from xpt.scm.git import Git
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    """Which baselines to show (`exp show` row selection flags)."""
+
+    all_branches: bool = False
+    all_tags: bool = False
+    all_commits: bool = False
+    revs: tuple[str, ...] = ()
+    num: int = 1
+    hide_workspace: bool = False
+    hide_queued: bool = False
+    hide_failed: bool = False
+
+
+ExtraEntries = Callable[[Git], dict[str, list[dict[str, Any]]]]
+"""baseline sha -> experiment entries (queued/running/failed) from the queue."""
+
+
+def select_baselines(git: Git, opts: ShowOptions) -> list[str]:
+    """Baseline commits to show, in DVC's order (HEAD first), without duplicates."""
+    head = git.head_sha()
+    chosen: list[str] = []
+    starts: list[str] = []
+    if opts.revs:
+        for rev in opts.revs:
+            sha = git.resolve(rev)
+            if sha is None:
+                from xpt.errors import ScmError
+
+                raise ScmError(f"unknown git revision '{rev}'", hint="pass a branch, tag or commit")
+            starts.append(sha)
+    elif head is not None:
+        starts.append(head)
+    for sha in starts:
+        chosen.extend(git.first_parents(sha, max(opts.num, 1)))
+    if opts.all_branches:
+        chosen.extend(git.branches().values())
+    if opts.all_tags:
+        chosen.extend(git.tags().values())
+    if opts.all_commits:
+        chosen.extend(git.all_commits())
+    seen: set[str] = set()
+    return [s for s in chosen if not (s in seen or seen.add(s))]  # type: ignore[func-returns-value]
+
+
+def _names_for(git: Git) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for tag, sha in git.tags().items():
+        names.setdefault(sha, tag)
+    for branch, sha in git.branches().items():
+        names[sha] = branch
+    head_branch = git.head_branch()
+    head = git.head_sha()
+    if head_branch and head:
+        names[head] = head_branch
+    return names
+
+
+def experiments_by_baseline(git: Git) -> dict[str, list[tuple[ExpRef, str]]]:
+    """All experiment refs grouped by baseline sha (one refs listing)."""
+    grouped: dict[str, list[tuple[ExpRef, str]]] = {}
+    for refname, sha in git.list_refs(EXPS_PREFIX + "/").items():
+        ref = ExpRef.parse(refname)
+        if ref is not None:
+            grouped.setdefault(ref.baseline, []).append((ref, sha))
+    return grouped
+
+
+def checkpoint_chain(git: Git, tip: str, baseline: str, limit: int = 100000) -> list[str]:
+    """Commits from tip back to (excluding) baseline along first parents."""
+    chain = []
+    sha: str | None = tip
+    while sha and sha != baseline and len(chain) < limit:
+        chain.append(sha)
+        parents = git.commit_info(sha).parents
+        sha = parents[0] if parents else None
+    return chain
+
+
+def _state(rev: str, name: str | None, data: dict[str, Any], error: Any) -> dict[str, Any]:
+    return {"rev": rev, "name": name, "data": data, "error": error, "experiments": None}
+
+
+def show(project: Project, opts: ShowOptions, extra_entries: ExtraEntries | None = None) -> list[dict[str, Any]]:
+    """The `exp show --json` list."""
+    git = Git(project.root)
+    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    if "dvc.yaml" not in dvcfiles:
+        dvcfiles = ["dvc.yaml", *dvcfiles]
+    cache_read = cache_reader(str(project.cache_dir))
+    rows: list[dict[str, Any]] = []
+    if git.head_sha() is None:
+        return rows
+    if not opts.hide_workspace:
+        data, error = collect_data(workspace_reader(project.root), "workspace", None, dvcfiles, cache_read)
+        rows.append({"rev": "workspace", "name": None, "data": data, "error": error, "experiments": None})
+    names = _names_for(git)
+    grouped = experiments_by_baseline(git)
+    extras = extra_entries(git) if extra_entries else {}
+    for baseline in select_baselines(git, opts):
+        info = git.commit_info(baseline)
+        data, error = collect_data(git.reader(baseline), baseline, info.time, dvcfiles, cache_read)
+        exps = []
+        for ref, sha in grouped.get(baseline, []):
+            chain = checkpoint_chain(git, sha, baseline)
+            revs = []
+            for i, rev in enumerate(chain):
+                cinfo = git.commit_info(rev) if i else git.commit_info(sha)
+                meta = {"has_checkpoints": True} if len(chain) > 1 else {}
+                rdata, rerror = collect_data(git.reader(rev), rev, cinfo.time, dvcfiles, cache_read, meta=meta)
+                revs.append(_state(rev, ref.name if i == 0 else None, rdata, rerror))
+            exps.append((git.commit_info(sha).time, {"name": ref.name, "executor": None, "revs": revs}))
+        exps.sort(key=lambda pair: pair[0], reverse=True)
+        entries = [e for _t, e in exps]
+        for extra in extras.get(baseline, []):
+            state = (extra.get("executor") or {}).get("state")
+            if (state == "queued" and opts.hide_queued) or (state == "failed" and opts.hide_failed):
+                continue
+            entries.append(extra)
+        if any(len(e["revs"]) > 1 for e in entries):
+            data.setdefault("meta", {})["has_checkpoints"] = True
+        rows.append({
+            "rev": baseline,
+            "name": names.get(baseline),
+            "data": data,
+            "error": error,
+            "experiments": entries or None,
+        })
+    return rows
+
+
+def list_experiments(project: Project, opts: ShowOptions) -> dict[str, list[tuple[str, str]]]:
+    """`exp list` data: {baseline label: [(name, sha), ...]} newest first."""
+    git = Git(project.root)
+    names = _names_for(git)
+    grouped = experiments_by_baseline(git)
+    result: dict[str, list[tuple[str, str]]] = {}
+    for baseline in select_baselines(git, opts):
+        exps = grouped.get(baseline, [])
+        if not exps:
+            continue
+        items = sorted(exps, key=lambda pair: git.commit_info(pair[1]).time, reverse=True)
+        result[names.get(baseline, baseline[:7])] = [(r.name, s) for r, s in items]
+    return result
+
+
+def iter_all_experiments(git: Git) -> Iterable[tuple[ExpRef, str]]:
+    """Every experiment ref and its sha."""
+    for items in experiments_by_baseline(git).values():
+        yield from items

@@ -1,0 +1,185 @@
+"""Queue workers: claim entries atomically and run each in a forked child process.
+
+A worker keeps up to `jobs` children. Each child gets its own process group (so
+`queue kill` and Ctrl-C can stop an experiment with its commands), writes its output
+to the entry's log and records its own outcome. The worker records a failure for a
+child that died without recording one; Ctrl-C kills the children and puts their
+entries back in the queue. Detached workers (`queue start`) are this same loop in a
+new session (`python -m xpt.experiments.worker ROOT -j N`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xpt.experiments.queue_db import Entry, State, ensure_dirs, log_path, open_queue
+from xpt.project import Project
+
+Report = Callable[[str, Entry], None]
+"""Called with ("running" | "success" | "failed" | "requeued", entry)."""
+
+
+@dataclass
+class RunSummary:
+    """Entries a worker ran, by final state."""
+
+    done: list[Entry] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Entry]:
+        return [e for e in self.done if e.state == State.FAILED]
+
+
+def _child(project: Project, entry: Entry) -> int:
+    """Body of the forked child: run one entry, record the outcome, return exit status."""
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    path = log_path(project.xpt_dir, entry.id)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    from xpt.errors import XptError
+    from xpt.experiments.executor import run_isolated
+
+    db = open_queue(project.xpt_dir)
+    try:
+        print(f"Running experiment '{entry.label}' from snapshot {entry.snapshot[:7]}", flush=True)
+        result = run_isolated(project, entry)
+        print(f"\nRan experiment(s): {result.ref.name}", flush=True)
+        db.finish(entry.id, ok=True, returncode=0, result_sha=result.sha, result_name=result.ref.name)
+        return 0
+    except XptError as exc:
+        print(f"ERROR: {exc.message}", flush=True)
+        db.finish(entry.id, ok=False, returncode=1, error=exc.message)
+        return 1
+    except BaseException as exc:  # noqa: BLE001 - a child must always record its outcome
+        traceback.print_exc()
+        db.finish(entry.id, ok=False, returncode=1, error=f"unexpected error: {exc!r}")
+        return 1
+    finally:
+        db.close()
+
+
+def _fork(project: Project, entry: Entry) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            code = _child(project, entry)
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _kill_group(pid: int, sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_queue(project: Project, jobs: int = 1, report: Report | None = None, *, worker_pid: int | None = None, only: int | None = None) -> RunSummary:
+    """Run queued entries, `jobs` at a time, until the queue is empty (or a stop is asked)."""
+    ensure_dirs(project.xpt_dir)
+    db = open_queue(project.xpt_dir)
+    me = worker_pid or os.getpid()
+    children: dict[int, Entry] = {}
+    summary = RunSummary()
+    emit = report or (lambda _state, _entry: None)
+    try:
+        while True:
+            while len(children) < max(jobs, 1) and not db.stopping(me):
+                entry = db.claim(me, only)
+                if entry is None:
+                    break
+                pid = _fork(project, entry)
+                db.set_pid(entry.id, pid)
+                children[pid] = entry
+                emit("running", entry)
+            if not children:
+                break
+            pid, status = os.wait()
+            entry = children.pop(pid, None)
+            if entry is None:
+                continue
+            final = db.get(entry.id)
+            if final is not None and final.state == State.RUNNING:
+                code = os.waitstatus_to_exitcode(status)
+                why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                db.finish(entry.id, ok=False, returncode=code, error=f"experiment process {why}")
+                final = db.get(entry.id)
+            if final is not None:
+                summary.done.append(final)
+                emit(final.state.value, final)
+    except KeyboardInterrupt:
+        for pid, entry in children.items():
+            _kill_group(pid)
+        for pid, entry in list(children.items()):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            db.requeue(entry.id)
+            emit("requeued", entry)
+        raise
+    finally:
+        db.close()
+    return summary
+
+
+def kill_entries(project: Project, entries: list[Entry], sig: int = signal.SIGTERM) -> None:
+    """Stop running entries (their process groups); the worker records them as failed."""
+    for entry in entries:
+        if entry.pid:
+            _kill_group(entry.pid, sig)
+
+
+def spawn_workers(project: Project, jobs: int) -> int:
+    """Start a detached worker process running `jobs` experiments at a time; its pid."""
+    import subprocess
+
+    ensure_dirs(project.xpt_dir)
+    log = open(project.xpt_dir / "logs" / "worker.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xpt.experiments.worker", str(project.root), "-j", str(jobs)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, close_fds=True,
+    )
+    log.close()
+    return proc.pid
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of a detached worker."""
+    parser = argparse.ArgumentParser(prog="xpt-worker")
+    parser.add_argument("root")
+    parser.add_argument("-j", "--jobs", type=int, default=1)
+    args = parser.parse_args(argv)
+    project = Project(Path(args.root))
+    db = open_queue(project.xpt_dir)
+    db.add_worker(os.getpid())
+    db.close()
+    try:
+        summary = run_queue(project, args.jobs, lambda s, e: print(f"{s}: {e.label}", flush=True))
+    finally:
+        db = open_queue(project.xpt_dir)
+        db.remove_worker(os.getpid())
+        db.close()
+    return 1 if summary.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""`checkout` (outputs from the cache into the workspace) and `commit` (record outputs).
+
+Both walk the stages' lock entries; neither runs a command.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from xpt.cache.checkout import checkout_output
+from xpt.cache.hashing import HashInfo
+from xpt.errors import CacheError
+from xpt.pipeline.lockfile import build_entry, dump_lock, parse_lock
+from xpt.repro.reproduce import commit_outputs
+from xpt.repro.status import check_stage
+from xpt.repro.workspace import Workspace, load_graph
+from xpt.utils.fsutil import atomic_write_bytes
+
+
+@dataclass
+class CheckoutResult:
+    """Paths changed in the workspace, and outputs whose objects are missing."""
+
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _info(item: dict[str, Any]) -> HashInfo:
+    return HashInfo(
+        md5=item["md5"],
+        size=item.get("size") or 0,
+        nfiles=item.get("nfiles"),
+        isexec=bool(item.get("isexec", False)),
+        legacy="hash" not in item,
+    )
+
+
+def checkout(ws: Workspace, targets: list[str] | None, *, allow_missing: bool = False) -> CheckoutResult:
+    """Restore every cached output recorded in the lock files from the object cache."""
+    graph = load_graph(ws)
+    result = CheckoutResult()
+    locks: dict[str, dict[str, Any]] = {}
+    for stage in graph.plan(targets or None, single_item=bool(targets)):
+        if stage.lockfile not in locks:
+            locks[stage.lockfile] = parse_lock(ws.read(stage.lockfile), stage.lockfile)
+        entry = locks[stage.lockfile].get(stage.name)
+        if not entry:
+            continue
+        recorded = {item["path"]: item for item in entry.get("outs") or []}
+        for out in stage.outs:
+            item = recorded.get(out.path)
+            if item is None or not out.cache or "md5" not in item:
+                continue
+            repo_path = stage.repo_path(out.path)
+            try:
+                if checkout_output(ws.odb, os.path.join(ws.root, repo_path), _info(item), ws.link_types, isexec=bool(item.get("isexec"))):
+                    result.changed.append(repo_path)
+            except CacheError:
+                result.missing.append(repo_path)
+    if result.missing and not allow_missing:
+        raise CacheError(
+            "missing cache objects for: " + ", ".join(result.missing),
+            hint="fetch them with `xpt pull`, or reproduce with `xpt repro`",
+        )
+    return result
+
+
+def commit(ws: Workspace, targets: list[str] | None) -> list[str]:
+    """Record the workspace's current deps/params/outs in dvc.lock without running."""
+    graph = load_graph(ws)
+    committed = []
+    raw: dict[str, bytes | None] = {}
+    for stage in graph.plan(targets or None, single_item=bool(targets)):
+        path = stage.lockfile
+        if path not in raw:
+            raw[path] = ws.read(path)
+        old = parse_lock(raw[path], path).get(stage.name)
+        check = check_stage(ws, stage, old)
+        if not check.changed:
+            continue
+        outs = commit_outputs(ws, stage)
+        entry = build_entry(stage.cmd, check.dep_entries(), check.param_entries(), outs)
+        raw[path] = dump_lock(raw[path], {stage.name: entry})
+        atomic_write_bytes(os.path.join(ws.root, path), raw[path] or b"")
+        committed.append(stage.addressing)
+    return committed

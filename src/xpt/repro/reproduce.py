@@ -1,0 +1,290 @@
+"""`repro`: bring stages up to date, in dependency order, updating dvc.lock per stage.
+
+For each planned stage: observe (status.check_stage); skip if unchanged; otherwise
+remove non-persistent outputs, restore from the run-cache when an earlier identical
+run exists, else run the commands; then cache the outputs, record the run-cache entry,
+git-ignore cached outputs and write the stage's lock entry atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from xpt.cache.checkout import checkout_output, remove_output, save_output, unprotect
+from xpt.cache.hashing import HashInfo
+from xpt.errors import ReproError, StageFailed
+from xpt.pipeline.graph import Graph
+from xpt.pipeline.lockfile import build_entry, dump_lock, hash_entry, parse_lock
+from xpt.pipeline.model import Stage
+from xpt.repro import runcache
+from xpt.repro.options import ReproOptions
+from xpt.repro.runner import run_stage_commands
+from xpt.repro.status import StageCheck, check_stage
+from xpt.project import Project
+from xpt.repro.workspace import Workspace, load_graph, open_workspace
+from xpt.scm.gitignore import ignore_output
+from xpt.utils.fsutil import atomic_write_bytes
+from xpt.utils.lock import file_lock
+
+Outcome = Literal["ran", "restored", "skipped", "failed", "frozen", "dry", "blocked"]
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What happened to one stage."""
+
+    stage: Stage
+    outcome: Outcome
+    entry: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass
+class ReproResult:
+    """Per-stage outcomes of one reproduction, in execution order."""
+
+    results: list[StageResult] = field(default_factory=list)
+
+    @property
+    def reproduced(self) -> dict[str, dict[str, Any]]:
+        """{stage name: lock entry} of stages that ran or were restored (experiment hash)."""
+        return {
+            r.stage.name: r.entry
+            for r in self.results
+            if r.outcome in ("ran", "restored") and r.entry is not None
+        }
+
+    @property
+    def failed(self) -> list[StageResult]:
+        return [r for r in self.results if r.outcome == "failed"]
+
+
+class _Locks:
+    """dvc.lock contents per lock file, read once and written per stage."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._raw: dict[str, bytes | None] = {}
+        self._parsed: dict[str, dict[str, Any]] = {}
+
+    def entry(self, stage: Stage) -> dict[str, Any] | None:
+        path = stage.lockfile
+        if path not in self._parsed:
+            self._raw[path] = self.ws.read(path)
+            self._parsed[path] = parse_lock(self._raw[path], path)
+        return self._parsed[path].get(stage.name)
+
+    def write(self, stage: Stage, entry: dict[str, Any]) -> None:
+        self.entry(stage)
+        path = stage.lockfile
+        new = dump_lock(self._raw[path], {stage.name: entry})
+        if new != self._raw[path]:
+            atomic_write_bytes(os.path.join(self.ws.root, path), new)
+            verb = "Generating" if self._raw[path] is None else "Updating"
+            print(f"{verb} lock file '{path}'", flush=True)
+        self._raw[path] = new
+        self._parsed[path][stage.name] = entry
+
+
+def _abs(ws: Workspace, stage: Stage, path: str) -> str:
+    return os.path.join(ws.root, stage.repo_path(path))
+
+
+def _info_from_entry(item: dict[str, Any]) -> HashInfo:
+    return HashInfo(
+        md5=item["md5"],
+        size=item.get("size") or 0,
+        nfiles=item.get("nfiles"),
+        isexec=bool(item.get("isexec", False)),
+        legacy="hash" not in item,
+    )
+
+
+def _ignore_outputs(ws: Workspace, stage: Stage) -> None:
+    if ws.git is None:
+        return
+    for out in stage.outs:
+        if out.cache:
+            ignore_output(ws.root, ws.git, stage.repo_path(out.path))
+
+
+def _prepare_outputs(ws: Workspace, stage: Stage) -> None:
+    """Delete outputs before running; persistent ones are made writable instead."""
+    for out in stage.outs:
+        path = _abs(ws, stage, out.path)
+        if out.persist or out.checkpoint:
+            if os.path.lexists(path):
+                unprotect(path)
+        else:
+            remove_output(path)
+
+
+def _restore_from_run_cache(ws: Workspace, stage: Stage, check: StageCheck) -> dict[str, Any] | None:
+    cached = runcache.lookup(
+        ws.project.cache_dir, check.entry_without_outs(), [o.path for o in stage.outs]
+    )
+    if cached is None:
+        return None
+    outs = {item["path"]: item for item in cached.get("outs") or []}
+    if set(outs) != {o.path for o in stage.outs}:
+        return None
+    infos = {p: _info_from_entry(item) for p, item in outs.items()}
+    if any(ws.odb.missing(info) for info in infos.values()):
+        return None
+    print(f"Stage '{stage.addressing}' is cached - skipping run, checking out outputs", flush=True)
+    for out in stage.outs:
+        checkout_output(
+            ws.odb, _abs(ws, stage, out.path), infos[out.path], ws.link_types,
+            isexec=infos[out.path].isexec,
+        )
+    _ignore_outputs(ws, stage)
+    return build_entry(stage.cmd, check.dep_entries(), check.param_entries(), list(outs.values()))
+
+
+def commit_outputs(ws: Workspace, stage: Stage, *, no_commit: bool = False) -> list[dict[str, Any]]:
+    """Hash every output, store cached ones in the object cache; lock entries for outs."""
+    entries = []
+    for out in stage.outs:
+        path = _abs(ws, stage, out.path)
+        if not os.path.lexists(path):
+            raise ReproError(
+                f"stage '{stage.addressing}' did not produce its output '{out.path}'",
+                hint="fix the command or remove the output from dvc.yaml",
+            )
+        if out.cache and not no_commit:
+            info, _tree = save_output(ws.odb, ws.hasher, path, ws.link_types)
+        else:
+            info = ws.hasher.hash_path(path)
+        entries.append(hash_entry(out.path, info.md5, info.size, info.nfiles, info.isexec))
+    return entries
+
+
+def _save_uncached_metrics(ws: Workspace, stage: Stage) -> None:
+    """cache:false metrics/plots go into the object cache so the run-cache can restore them."""
+    for out in stage.outs:
+        if not out.cache and out.kind != "out":
+            save_output(ws.odb, ws.hasher, _abs(ws, stage, out.path), ("copy",), relink=False)
+
+
+def run_stage(ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions) -> tuple[dict[str, Any], Outcome]:
+    """Make one changed stage up to date; returns its new lock entry."""
+    missing = check.missing_deps()
+    if missing:
+        raise ReproError(
+            f"stage '{stage.addressing}': dependency '{missing[0]}' does not exist",
+            hint="create it, or run the stage that produces it",
+        )
+    _prepare_outputs(ws, stage)
+    use_run_cache = not (options.force or options.no_run_cache) and runcache.eligible(stage)
+    if use_run_cache:
+        entry = _restore_from_run_cache(ws, stage, check)
+        if entry is not None:
+            return entry, "restored"
+    print(f"Running stage '{stage.addressing}':", flush=True)
+    run_stage_commands(ws.root, stage, options.env)
+    outs = commit_outputs(ws, stage, no_commit=options.no_commit)
+    entry = build_entry(stage.cmd, check.dep_entries(), check.param_entries(), outs)
+    if runcache.eligible(stage) and not options.no_commit:
+        _save_uncached_metrics(ws, stage)
+        runcache.save(ws.project.cache_dir, entry)
+    _ignore_outputs(ws, stage)
+    return entry, "ran"
+
+
+def _confirm(stage: Stage) -> bool:
+    sys.stdout.write(f"Going to reproduce stage: '{stage.addressing}'. Are you sure you want to continue? [y/n] ")
+    sys.stdout.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def _check_frozen(ws: Workspace, stage: Stage) -> None:
+    for out in stage.outs:
+        if not os.path.lexists(_abs(ws, stage, out.path)):
+            raise ReproError(
+                f"frozen stage '{stage.addressing}' is missing its output '{out.path}'",
+                hint="restore it with `xpt checkout` or unfreeze the stage",
+            )
+
+
+def iter_reproduce(ws: Workspace, stages: list[Stage], graph: Graph, options: ReproOptions) -> Iterator[StageResult]:
+    """Reproduce `stages` (already in dependency order), yielding each outcome."""
+    locks = _Locks(ws)
+    blocked: set[str] = set()
+    ran: set[str] = set()
+    for stage in stages:
+        upstream = {s.addressing for s in graph.upstream(stage)}
+        if upstream & blocked:
+            blocked.add(stage.addressing)
+            yield StageResult(stage, "blocked")
+            continue
+        if stage.frozen:
+            _check_frozen(ws, stage)
+            yield StageResult(stage, "frozen")
+            continue
+        check = check_stage(ws, stage, locks.entry(stage), checkpoint_run=options.allow_checkpoints)
+        forced = options.force or (options.force_downstream and bool(upstream & ran))
+        if not (check.changed or forced):
+            print(f"Stage '{stage.addressing}' didn't change, skipping", flush=True)
+            yield StageResult(stage, "skipped", entry=locks.entry(stage))
+            continue
+        if options.dry:
+            print(f"Running stage '{stage.addressing}':", flush=True)
+            for line in stage.commands():
+                print(f"> {line}", flush=True)
+            yield StageResult(stage, "dry")
+            continue
+        if options.interactive and not _confirm(stage):
+            yield StageResult(stage, "skipped", entry=locks.entry(stage))
+            continue
+        try:
+            entry, outcome = run_stage(ws, stage, check, options)
+        except (StageFailed, ReproError) as exc:
+            if not (options.keep_going or options.ignore_errors):
+                raise
+            print(f"ERROR: {exc.message}", file=sys.stderr, flush=True)
+            blocked.add(stage.addressing)
+            yield StageResult(stage, "failed", error=exc.message)
+            continue
+        locks.write(stage, entry)
+        ran.add(stage.addressing)
+        yield StageResult(stage, outcome, entry=entry)
+
+
+def plan(ws: Workspace, options: ReproOptions) -> tuple[Graph, list[Stage]]:
+    """The graph and the stages `options` selects, dependency-first."""
+    graph = load_graph(ws)
+    stages = graph.plan(
+        list(options.targets) or None,
+        single_item=options.single_item,
+        downstream=options.downstream,
+        pipeline=options.pipeline,
+        all_pipelines=options.all_pipelines,
+    )
+    if not options.allow_checkpoints:
+        for stage in stages:
+            if stage.is_checkpoint:
+                raise ReproError(
+                    f"stage '{stage.addressing}' has checkpoint outputs and can only run as an experiment",
+                    hint="use `xpt exp run`",
+                )
+    return graph, stages
+
+
+def reproduce(ws: Workspace, options: ReproOptions) -> ReproResult:
+    """Reproduce what `options` selects in an opened workspace (caller holds the lock)."""
+    graph, stages = plan(ws, options)
+    result = ReproResult()
+    for stage_result in iter_reproduce(ws, stages, graph, options):
+        result.results.append(stage_result)
+    return result
+
+
+def run_repro(project: Project, options: ReproOptions) -> ReproResult:
+    """`xpt repro`: lock the workspace, open the cache and reproduce."""
+    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
+        return reproduce(ws, options)

@@ -1,0 +1,78 @@
+"""The run-cache (`.dvc/cache/runs/`): DVC-compatible memory of earlier stage runs.
+
+An entry is the stage's full lock entry, filed under a key computed from the command,
+dependency hashes, params and output paths (spec §6). A stage about to run with the
+same key restores the recorded outputs from the object cache instead of running.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from xpt.pipeline.lockfile import run_cache_key_value
+from xpt.pipeline.model import Stage
+from xpt.utils.fsutil import atomic_write_bytes
+
+
+def eligible(stage: Stage, *, persist_ok: bool = False) -> bool:
+    """Stages whose runs may be saved/restored (spec §6 eligibility rules)."""
+    if not stage.cmd or not stage.deps or not stage.outs or stage.always_changed:
+        return False
+    for out in stage.outs:
+        if out.persist or out.checkpoint:
+            return False
+        if not out.cache and out.kind == "out":
+            return False
+    return True
+
+
+def _runs_dir(cache_dir: Path) -> Path:
+    return cache_dir / "runs"
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="safe", pure=True)
+    y.default_flow_style = False
+    return y
+
+
+def lookup(cache_dir: Path, entry_without_outs: dict[str, Any], out_paths: list[str]) -> dict[str, Any] | None:
+    """The newest recorded lock entry for this key, or None."""
+    probe = dict(entry_without_outs)
+    probe["outs"] = [{"path": p} for p in sorted(out_paths)]
+    key, _ = run_cache_key_value(probe)
+    key_dir = _runs_dir(cache_dir) / key[:2] / key
+    try:
+        candidates = [e for e in os.scandir(key_dir) if e.is_file() and not e.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    for cand in sorted(candidates, key=lambda e: e.stat().st_mtime_ns, reverse=True):
+        try:
+            with open(cand.path, "rb") as f:
+                data = _yaml().load(f)
+        except (OSError, YAMLError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("outs"), list):
+            return data
+    return None
+
+
+def save(cache_dir: Path, entry: dict[str, Any]) -> None:
+    """Record a successful run's lock entry (atomic; existing entries are kept)."""
+    key, value = run_cache_key_value(entry)
+    path = _runs_dir(cache_dir) / key[:2] / key / value
+    if path.exists():
+        os.utime(path)
+        return
+    import io
+
+    buf = io.StringIO()
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=2, offset=0)
+    yaml.dump(entry, buf)
+    atomic_write_bytes(path, buf.getvalue().encode("utf-8"))

@@ -1,0 +1,219 @@
+"""Change detection: compare a stage's recorded lock entry with the workspace.
+
+`check_stage` observes the workspace (hashes through the memo, params values) and
+returns a `StageCheck` whose `reasons` use the shapes of `dvc status --json`, so the
+same object drives `repro`, `status` and experiments.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from xpt.cache.hashing import HashInfo, md5_file_dos2unix
+from xpt.errors import ParamsError
+from xpt.pipeline.lockfile import build_entry, hash_entry, parse_lock
+from xpt.pipeline.model import Stage
+from xpt.pipeline.params import load_params, select
+from xpt.repro.workspace import Workspace, load_graph
+
+_MISSING = object()
+
+
+@dataclass
+class StageCheck:
+    """What the workspace holds for one stage, and why it counts as changed."""
+
+    stage: Stage
+    old: dict[str, Any] | None
+    deps: dict[str, HashInfo | None] = field(default_factory=dict)
+    params: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    outs: dict[str, HashInfo | None] = field(default_factory=dict)
+    reasons: list[Any] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.reasons)
+
+    def missing_deps(self) -> list[str]:
+        return [p for p, info in self.deps.items() if info is None]
+
+    def entry_without_outs(self) -> dict[str, Any]:
+        """Lock entry of cmd, deps and params as they are now (outs empty)."""
+        return build_entry(self.stage.cmd, self.dep_entries(), self.param_entries(), [])
+
+    def dep_entries(self) -> list[dict[str, Any]]:
+        old = _old_items(self.old, "deps")
+        out = []
+        for path, info in self.deps.items():
+            if info is None:
+                continue
+            out.append(_keep_legacy(old.get(path), path, info))
+        return out
+
+    def param_entries(self) -> dict[str, dict[str, Any]]:
+        return {f: dict(v) for f, v in self.params.items() if v is not None}
+
+
+def _old_items(entry: dict[str, Any] | None, key: str) -> dict[str, dict[str, Any]]:
+    if not entry:
+        return {}
+    return {item["path"]: item for item in entry.get(key) or [] if isinstance(item, dict)}
+
+
+def _keep_legacy(old: dict[str, Any] | None, path: str, info: HashInfo) -> dict[str, Any]:
+    """A legacy (2.x) entry whose content is unchanged is kept as is (DVC 3 does)."""
+    if old is not None and "hash" not in old and info.legacy:
+        return old
+    return hash_entry(path, info.md5, info.size, info.nfiles, info.isexec, legacy=info.legacy)
+
+
+def _same_hash(ws: Workspace, abs_path: str, old: dict[str, Any], info: HashInfo) -> bool:
+    """Compare a recorded hash with the workspace, honouring legacy (dos2unix) entries."""
+    if "hash" in old or info.is_dir:
+        return old.get("md5") == info.md5
+    try:
+        return old.get("md5") == md5_file_dos2unix(abs_path)
+    except OSError:
+        return False
+
+
+def _observe_path(ws: Workspace, stage: Stage, path: str) -> HashInfo | None:
+    abs_path = os.path.join(ws.root, stage.repo_path(path))
+    if not os.path.exists(abs_path):
+        return None
+    return ws.hasher.hash_path(abs_path)
+
+
+def _legacy_view(ws: Workspace, stage: Stage, path: str, old: dict[str, Any] | None, info: HashInfo | None) -> HashInfo | None:
+    """Mark `info` legacy when the recorded entry is a matching 2.x entry."""
+    if info is None or old is None or "hash" in old or info.is_dir:
+        return info
+    abs_path = os.path.join(ws.root, stage.repo_path(path))
+    if _same_hash(ws, abs_path, old, info):
+        return HashInfo(old["md5"], info.size, info.nfiles, info.isexec, legacy=True)
+    return info
+
+
+def read_stage_params(ws: Workspace, stage: Stage) -> dict[str, dict[str, Any] | None]:
+    """Tracked params values per file (None for a missing file); missing keys raise."""
+    result: dict[str, dict[str, Any] | None] = {}
+    for spec in stage.params:
+        repo_path = stage.repo_path(spec.path)
+        data = ws.read(repo_path)
+        if data is None:
+            result[spec.path] = None
+            continue
+        values = load_params(data, repo_path)
+        if spec.keys is None:
+            result[spec.path] = dict(values)
+            continue
+        selected: dict[str, Any] = {}
+        missing = []
+        for key in spec.keys:
+            try:
+                selected[key] = select(values, key)
+            except ParamsError:
+                missing.append(key)
+        if missing:
+            keys = ", ".join(f"'{k}'" for k in missing)
+            raise ParamsError(
+                f"stage '{stage.addressing}': parameters {keys} are missing from '{repo_path}'",
+                hint=f"add them to '{repo_path}' or remove them from the stage's params",
+            )
+        result[spec.path] = selected
+    return result
+
+
+def _params_reasons(check: StageCheck) -> dict[str, Any]:
+    old = (check.old or {}).get("params") or {}
+    changes: dict[str, Any] = {}
+    for path, values in check.params.items():
+        before = old.get(path)
+        if values is None:
+            changes[path] = "deleted"
+            continue
+        if before is None:
+            before = {}
+        per_key = {}
+        for key, value in values.items():
+            if key not in before:
+                per_key[key] = "new"
+            elif before[key] != value:
+                per_key[key] = "modified"
+        for key in before:
+            if key not in values:
+                per_key[key] = "deleted"
+        if per_key:
+            changes[path] = per_key
+    return changes
+
+
+def check_stage(ws: Workspace, stage: Stage, old: dict[str, Any] | None, *, checkpoint_run: bool = False) -> StageCheck:
+    """Observe the workspace for `stage` and list the reasons it is out of date."""
+    check = StageCheck(stage=stage, old=old)
+    old_deps = _old_items(old, "deps")
+    old_outs = _old_items(old, "outs")
+    for path in stage.deps:
+        info = _observe_path(ws, stage, path)
+        check.deps[path] = _legacy_view(ws, stage, path, old_deps.get(path), info)
+    check.params = read_stage_params(ws, stage)
+    for out in stage.outs:
+        info = _observe_path(ws, stage, out.path)
+        check.outs[out.path] = _legacy_view(ws, stage, out.path, old_outs.get(out.path), info)
+
+    if stage.frozen:
+        return check
+    if old is None or old.get("cmd") != stage.cmd:
+        check.reasons.append("changed command")
+    if stage.always_changed:
+        check.reasons.append("always changed")
+    if checkpoint_run and stage.is_checkpoint:
+        check.reasons.append("checkpoint")
+
+    dep_changes: dict[str, Any] = {}
+    for path, info in check.deps.items():
+        before = old_deps.get(path)
+        if info is None:
+            dep_changes[path] = "deleted"
+        elif before is None:
+            dep_changes[path] = "new"
+        elif before.get("md5") != info.md5:
+            dep_changes[path] = "modified"
+    dep_changes.update(_params_reasons(check))
+    if dep_changes:
+        check.reasons.append({"changed deps": dep_changes})
+
+    out_changes: dict[str, str] = {}
+    for out in stage.outs:
+        info = check.outs[out.path]
+        before = old_outs.get(out.path)
+        if info is None:
+            out_changes[out.path] = "deleted"
+        elif before is None:
+            out_changes[out.path] = "new"
+        elif before.get("md5") != info.md5:
+            out_changes[out.path] = "modified"
+        elif out.cache and ws.odb.missing(info):
+            out_changes[out.path] = "not in cache"
+    if out_changes:
+        check.reasons.append({"changed outs": out_changes})
+    return check
+
+
+def project_status(ws: Workspace, targets: list[str] | None) -> dict[str, Any]:
+    """`xpt status` data in the shape of `dvc status --json` (changed stages only)."""
+    graph = load_graph(ws)
+    stages = graph.plan(targets or None)
+    locks: dict[str, dict[str, Any]] = {}
+    result: dict[str, Any] = {}
+    for stage in stages:
+        if stage.lockfile not in locks:
+            locks[stage.lockfile] = parse_lock(ws.read(stage.lockfile), stage.lockfile)
+        if stage.frozen:
+            continue
+        check = check_stage(ws, stage, locks[stage.lockfile].get(stage.name))
+        if check.changed:
+            result[stage.addressing] = check.reasons
+    return result

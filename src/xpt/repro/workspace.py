@@ -1,0 +1,86 @@
+"""The I/O context of a reproduction: project, hasher with its memo, object cache, git.
+
+Opened once per command so the stat memo and link-type probe are shared by all stages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from xpt.cache.hasher import Hasher
+from xpt.cache.odb import ODB
+from xpt.cache.state import StateDB
+from xpt.errors import PipelineError, ScmError
+from xpt.pipeline.model import Reader
+from xpt.pipeline.graph import Graph
+from xpt.pipeline.parse import find_dvcfiles, load_pipelines, workspace_reader
+from xpt.project import Project
+from xpt.scm.git import Git
+
+DEFAULT_LINK_TYPES = ("reflink", "copy")
+
+
+@dataclass
+class Workspace:
+    """Everything stage checks and runs need; one per command."""
+
+    project: Project
+    hasher: Hasher
+    odb: ODB
+    link_types: tuple[str, ...]
+    git: Git | None
+    read: Reader
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+
+def link_types_of(project: Project) -> tuple[str, ...]:
+    """`cache.type` as an ordered tuple (DVC default: reflink, copy)."""
+    value = project.config.get("cache", "type")
+    if not value:
+        return DEFAULT_LINK_TYPES
+    return tuple(t.strip() for t in value.split(",") if t.strip())
+
+
+def open_git(project: Project) -> Git | None:
+    """The git repository around the project, or None when there is none."""
+    try:
+        return Git(project.root)
+    except ScmError:
+        return None
+
+
+@contextlib.contextmanager
+def open_workspace(project: Project, git: Git | None = None) -> Iterator[Workspace]:
+    """Open the memo and cache for one command; the memo is flushed on exit."""
+    project.xpt_dir.mkdir(parents=True, exist_ok=True)
+    state = StateDB(project.state_db)
+    try:
+        hasher = Hasher(project.root, state)
+        yield Workspace(
+            project=project,
+            hasher=hasher,
+            odb=ODB(project.cache_dir),
+            link_types=link_types_of(project),
+            git=git if git is not None else open_git(project),
+            read=workspace_reader(project.root),
+        )
+    finally:
+        state.close()
+
+
+def load_graph(ws: Workspace) -> Graph:
+    """All stages of every dvc.yaml in the project."""
+    dvcfiles = find_dvcfiles(ws.root)
+    if not dvcfiles:
+        raise PipelineError(
+            f"no dvc.yaml found in '{ws.root}'",
+            hint="define stages in dvc.yaml (see `xpt repro --help`)",
+        )
+    pipelines = load_pipelines(ws.read, dvcfiles)
+    return Graph(stage for p in pipelines for stage in p.stages.values())

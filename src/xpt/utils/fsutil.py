@@ -1,0 +1,106 @@
+"""Filesystem helpers: atomic writes and path utilities.
+
+Every file xpt writes for the user (dvc.lock, params, .gitignore, cache objects) goes
+through `atomic_write_*`: a temp file in the same directory and `os.replace`, so a kill
+never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
+    """Write `data` to `path` atomically (temp + fsync-free rename in the same folder)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xpt-tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+            if not os.path.exists(path):
+                os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> None:
+    """Text flavour of `atomic_write_bytes` (UTF-8, newlines untouched)."""
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+_UMASK: int | None = None
+
+
+def current_umask() -> int:
+    """The process umask (read once; reading it requires setting it)."""
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return _UMASK
+
+
+@contextlib.contextmanager
+def atomic_open_write(path: str | os.PathLike[str]) -> Iterator[tuple[str, int]]:
+    """Yield (tmp_path, fd) for streaming writes; renamed over `path` on success."""
+    path = os.fspath(path)
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xpt-tmp-")
+    try:
+        yield tmp, fd
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def remove(path: str | os.PathLike[str]) -> None:
+    """Remove a file, symlink or directory tree; missing paths are fine."""
+    path = os.fspath(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+
+        def _onerror(func, p, exc):  # type: ignore[no-untyped-def]
+            os.chmod(p, 0o700)
+            func(p)
+
+        for root, dirs, _files in os.walk(path):
+            for d in dirs:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(root, d), 0o700)
+        shutil.rmtree(path, onexc=_onerror)
+    else:
+        os.unlink(path)
+
+
+def is_inside(child: str, parent: str) -> bool:
+    """True if posix relative path `child` equals or lies under `parent`."""
+    if parent in ("", "."):
+        return True
+    return child == parent or child.startswith(parent.rstrip("/") + "/")
+
+
+def posix_rel(path: str | os.PathLike[str], start: str | os.PathLike[str]) -> str:
+    """Relative path from `start` to `path` with '/' separators."""
+    return Path(os.path.relpath(path, start)).as_posix()
