@@ -126,3 +126,87 @@ def load_config(dvc_dir: Path) -> Config:
         for name, values in read_config_file(path).items():
             merged.setdefault(name, {}).update(values)
     return Config(merged)
+
+
+def config_path(dvc_dir: Path, local: bool = False) -> Path:
+    """The repo (`.dvc/config`) or local (`.dvc/config.local`) config file."""
+    return dvc_dir / ("config.local" if local else "config")
+
+
+def remote_section(name: str) -> str:
+    """Section name of a data remote, as DVC writes it."""
+    return f'remote "{name}"'
+
+
+def add_remote(dvc_dir: Path, name: str, url: str, *, default: bool = False, force: bool = False, local: bool = False) -> None:
+    """`remote add`: a new remote section (and `core.remote` with `default`)."""
+    path = config_path(dvc_dir, local)
+    sections = read_config_file(path)
+    section = remote_section(name)
+    if section in sections and not force:
+        raise ConfigError(f"remote '{name}' already exists", hint="use `-f` to overwrite it")
+    sections[section] = {"url": url}
+    if default:
+        sections.setdefault("core", {})["remote"] = name
+    write_config_file(path, sections)
+
+
+def modify_remote(dvc_dir: Path, name: str, option: str, value: str | None, *, unset: bool = False, local: bool = False) -> None:
+    """`remote modify`: set or unset one option of an existing remote."""
+    path = config_path(dvc_dir, local)
+    sections = read_config_file(path)
+    section = remote_section(name)
+    if section not in sections and not local:
+        merged = load_config(dvc_dir)
+        if name not in merged.remotes():
+            raise ConfigError(f"remote '{name}' does not exist", hint="see `xpt remote list`")
+    values = sections.setdefault(section, {})
+    if unset:
+        values.pop(option, None)
+    else:
+        if value is None:
+            raise ConfigError(f"no value given for '{option}'", hint="`xpt remote modify NAME OPTION VALUE`")
+        values[option] = value
+    write_config_file(path, sections)
+
+
+def remove_remote(dvc_dir: Path, name: str, *, local: bool = False) -> None:
+    """`remote remove`: drop the section (and `core.remote` if it named it)."""
+    path = config_path(dvc_dir, local)
+    sections = read_config_file(path)
+    if remote_section(name) not in sections:
+        raise ConfigError(f"remote '{name}' does not exist", hint="see `xpt remote list`")
+    del sections[remote_section(name)]
+    if sections.get("core", {}).get("remote") == name:
+        del sections["core"]["remote"]
+        if not sections["core"]:
+            del sections["core"]
+    write_config_file(path, sections)
+
+
+def rename_remote(dvc_dir: Path, name: str, new: str, *, local: bool = False) -> None:
+    """`remote rename`."""
+    path = config_path(dvc_dir, local)
+    sections = read_config_file(path)
+    old = remote_section(name)
+    if old not in sections:
+        raise ConfigError(f"remote '{name}' does not exist", hint="see `xpt remote list`")
+    sections = {(remote_section(new) if k == old else k): v for k, v in sections.items()}
+    if sections.get("core", {}).get("remote") == name:
+        sections["core"]["remote"] = new
+    write_config_file(path, sections)
+
+
+def set_default_remote(dvc_dir: Path, name: str | None, *, local: bool = False) -> None:
+    """`remote default NAME` / `remote default -u`."""
+    path = config_path(dvc_dir, local)
+    sections = read_config_file(path)
+    if name is None:
+        sections.get("core", {}).pop("remote", None)
+        if "core" in sections and not sections["core"]:
+            del sections["core"]
+    else:
+        if name not in load_config(dvc_dir).remotes():
+            raise ConfigError(f"remote '{name}' does not exist", hint="add it with `xpt remote add`")
+        sections.setdefault("core", {})["remote"] = name
+    write_config_file(path, sections)

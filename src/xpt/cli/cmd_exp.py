@@ -252,3 +252,48 @@ def clean(args: argparse.Namespace) -> int:
 
     do_clean(Project.find())
     return 0
+
+
+def _selection(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from xpt.experiments.remote import Selection
+
+    return Selection(names=tuple(args.experiment), all_commits=args.all_commits, revs=tuple(args.rev), num=args.num)
+
+
+def _report_transfer(verb: str, remote: str, result) -> int:  # type: ignore[no-untyped-def]
+    code = 0
+    if not result.refs:
+        out(f"No experiments to {verb}.")
+    for ref, state in result.refs.items():
+        name = ref.rsplit("/", 1)[-1]
+        if state == "rejected":
+            warn(f"experiment '{name}' has diverged from git remote '{remote}': not {verb}ed "
+                 f"(use `-f` to overwrite)")
+        elif state == "up-to-date":
+            out(f"Experiment '{name}' is up to date on '{remote}'.")
+        else:
+            out(f"{verb.capitalize()}ed experiment '{name}' ({'to' if verb == 'push' else 'from'} git remote '{remote}').")
+    if result.data is not None:
+        moved = len(result.data.transferred)
+        out(f"Data: {moved} object(s) {verb}ed, {result.data.present} already there.")
+        if result.data.failed:
+            note(f"ERROR: {len(result.data.failed)} object(s) failed to {verb}; the git refs above did arrive. "
+                 f"Rerun `xpt exp {verb}` to finish.")
+            code = 1
+    return code
+
+
+def push(args: argparse.Namespace) -> int:
+    from xpt.experiments.remote import exp_push
+
+    result = exp_push(Project.find(), args.git_remote, _selection(args), force=args.force,
+                      no_cache=args.no_cache, data_remote=args.remote, jobs=args.jobs)
+    return _report_transfer("push", args.git_remote, result)
+
+
+def pull(args: argparse.Namespace) -> int:
+    from xpt.experiments.remote import exp_pull
+
+    result = exp_pull(Project.find(), args.git_remote, _selection(args), force=args.force,
+                      no_cache=args.no_cache, data_remote=args.remote, jobs=args.jobs)
+    return _report_transfer("pull", args.git_remote, result)

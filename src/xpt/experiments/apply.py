@@ -72,9 +72,15 @@ def backup_workspace(ws: Workspace, git: Git, label: str) -> str | None:
     """Commit the current workspace under refs/xpt/backup/; returns the ref name."""
     outputs = _save_modified_outputs(ws)
     extra = {BACKUP_MANIFEST: (json.dumps(outputs, indent=2, sort_keys=True) + "\n").encode()}
-    sha = git.backup_workspace(f"xpt: workspace before `exp apply {label}`", extra_files=extra)
-    if sha is None:
+    head = git.head_sha()
+    if head is None:
         return None
+    sha = git.snapshot_commit(
+        head,
+        include_untracked=git.status().untracked,
+        message=f"xpt: workspace before `exp apply {label}`",
+        extra_files=extra,
+    )
     ref = f"{XPT_BACKUP_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{sha[:7]}"
     git.set_ref(ref, sha, expected_old=None, message="xpt: apply backup")
     return ref

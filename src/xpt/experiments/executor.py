@@ -16,13 +16,14 @@ from pathlib import Path
 
 from xpt.config import read_config_file, write_config_file
 from xpt.errors import ExperimentError
+from xpt.experiments.checkpoint import CheckpointRecorder
 from xpt.experiments.queue import repro_from_dict
 from xpt.experiments.queue_db import Entry, workspace_path
 from xpt.experiments.refs import ExpRef
 from xpt.experiments.run import record_experiment
 from xpt.project import Project
 from xpt.repro.checkout import checkout
-from xpt.repro.reproduce import reproduce
+from xpt.repro.reproduce import plan, reproduce
 from xpt.repro.workspace import open_workspace
 from xpt.scm.git import Git
 from xpt.utils.fsutil import remove
@@ -78,9 +79,21 @@ def run_isolated(main: Project, entry: Entry) -> ExecResult:
             if entry.name:
                 env["DVC_EXP_NAME"] = entry.name
             options = replace(repro_from_dict(entry.options), env=env, allow_checkpoints=True)
+            _graph, stages = plan(ws, options)
+            recorder = None
+            if any(s.is_checkpoint for s in stages):
+                recorder = CheckpointRecorder(
+                    ws, ws_git, entry.baseline, parent=entry.baseline, name=entry.name,
+                    message=entry.options.get("message"), ref_git=main_git,
+                )
+                options = replace(options, checkpoint_hook=recorder)
             result = reproduce(ws, options)
             if result.failed and not options.ignore_errors:
                 raise ExperimentError(f"stage '{result.failed[0].stage.addressing}' failed")
+            if recorder is not None:
+                sha = recorder()
+                assert recorder.ref is not None
+                return ExecResult(recorder.ref, sha)
             ref, sha, _left = record_experiment(
                 ws, ws_git, entry.baseline,
                 reproduced=result.reproduced, name=entry.name,

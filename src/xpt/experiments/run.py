@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xpt.errors import ExperimentError, ExperimentExists, ParamsError
+from xpt.experiments.checkpoint import CheckpointRecorder, resume_point
 from xpt.experiments.names import default_name, validate_name
 from xpt.experiments.refs import ExpRef
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
@@ -21,10 +22,11 @@ from xpt.pipeline.lockfile import experiment_hash
 from xpt.pipeline.overrides import Override, has_sweeps, parse_set_params, render_overrides
 from xpt.project import Project
 from xpt.repro.options import ReproOptions
-from xpt.repro.reproduce import ReproResult, reproduce
+from xpt.pipeline.model import Stage
+from xpt.repro.reproduce import ReproResult, plan, reproduce
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.git import Git
-from xpt.utils.fsutil import atomic_write_bytes
+from xpt.utils.fsutil import atomic_write_bytes, remove
 from xpt.utils.lock import file_lock
 
 
@@ -146,6 +148,25 @@ def _same_tree(git: Git, a: str, b: str) -> bool:
     return git.commit_info(a).tree == git.commit_info(b).tree
 
 
+def _reset_checkpoint_outputs(ws: Workspace, stages: list[Stage]) -> None:
+    """`-f`/`--reset`: start a checkpoint experiment over from scratch."""
+    for stage in stages:
+        for out in stage.outs:
+            if out.checkpoint:
+                remove(os.path.join(ws.root, stage.repo_path(out.path)))
+
+
+def _checkpoint_recorder(ws: Workspace, git: Git, baseline: str, request: ExpRunRequest, stages: list[Stage]) -> CheckpointRecorder:
+    resume = None if request.repro.force else resume_point(git, baseline)
+    if resume is not None:
+        ref, tip = resume
+        print(f"Existing checkpoint experiment '{ref.name}' will be resumed", flush=True)
+        return CheckpointRecorder(ws, git, baseline, parent=tip, ref=ref, message=request.message)
+    if request.repro.force:
+        _reset_checkpoint_outputs(ws, stages)
+    return CheckpointRecorder(ws, git, baseline, parent=baseline, name=request.name, message=request.message)
+
+
 def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
     """Run one experiment in the user's workspace and record it."""
     git = open_git(project)
@@ -155,19 +176,28 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
     overrides = prepare_overrides(project, git, request.set_params)
     with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project, git) as ws:
         new_files = compute_param_files(ws.read, overrides)
-        if request.repro.dry:
-            return ExpRunResult(None, None, reproduce(ws, request.repro))
-        write_files(str(project.root), new_files)
         env = {"DVC_EXP_BASELINE_REV": baseline, "DVC_ROOT": str(project.root)}
         if request.name:
             env["DVC_EXP_NAME"] = request.name
         options = replace(request.repro, env={**request.repro.env, **env}, allow_checkpoints=True)
+        _graph, stages = plan(ws, options)
+        if options.dry:
+            return ExpRunResult(None, None, reproduce(ws, options))
+        recorder = None
+        if any(s.is_checkpoint for s in stages):
+            recorder = _checkpoint_recorder(ws, git, baseline, request, stages)
+            options = replace(options, checkpoint_hook=recorder)
+        write_files(str(project.root), new_files)
         result = reproduce(ws, options)
         if result.failed and not options.ignore_errors:
             raise ExperimentError(
                 f"experiment failed: stage '{result.failed[0].stage.addressing}' did not complete",
                 hint="fix the stage and rerun `xpt exp run`",
             )
+        if recorder is not None:
+            sha = recorder()
+            assert recorder.ref is not None
+            return ExpRunResult(recorder.ref, sha, result)
         ref, sha, left = record_experiment(
             ws, git, baseline,
             reproduced=result.reproduced, name=request.name, message=request.message,

@@ -55,7 +55,7 @@ def checkout(ws: Workspace, targets: list[str] | None, *, allow_missing: bool = 
                 continue
             repo_path = stage.repo_path(out.path)
             try:
-                if checkout_output(ws.odb, os.path.join(ws.root, repo_path), _info(item), ws.link_types, isexec=bool(item.get("isexec"))):
+                if checkout_output(ws.odb, os.path.join(ws.root, repo_path), _info(item), ws.link_types, isexec=bool(item.get("isexec")), hasher=ws.hasher):
                     result.changed.append(repo_path)
             except CacheError:
                 result.missing.append(repo_path)

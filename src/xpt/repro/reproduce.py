@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, dump_lock, hash_entry, parse_lock
 from xpt.pipeline.model import Stage
 from xpt.repro import runcache
+from xpt.repro.monitor import monitoring
 from xpt.repro.options import ReproOptions
 from xpt.repro.runner import run_stage_commands
 from xpt.repro.status import StageCheck, check_stage
@@ -139,17 +140,22 @@ def _restore_from_run_cache(ws: Workspace, stage: Stage, check: StageCheck) -> d
     for out in stage.outs:
         checkout_output(
             ws.odb, _abs(ws, stage, out.path), infos[out.path], ws.link_types,
-            isexec=infos[out.path].isexec,
+            isexec=infos[out.path].isexec, hasher=ws.hasher,
         )
     _ignore_outputs(ws, stage)
     return build_entry(stage.cmd, check.dep_entries(), check.param_entries(), list(outs.values()))
 
 
-def commit_outputs(ws: Workspace, stage: Stage, *, no_commit: bool = False) -> list[dict[str, Any]]:
-    """Hash every output, store cached ones in the object cache; lock entries for outs."""
+def commit_outputs(ws: Workspace, stage: Stage, *, no_commit: bool = False, allow_missing: bool = False) -> list[dict[str, Any]]:
+    """Hash every output, store cached ones in the object cache; lock entries for outs.
+
+    `allow_missing` skips outputs not written yet (a checkpoint before the metrics exist).
+    """
     entries = []
     for out in stage.outs:
         path = _abs(ws, stage, out.path)
+        if not os.path.lexists(path) and allow_missing:
+            continue
         if not os.path.lexists(path):
             raise ReproError(
                 f"stage '{stage.addressing}' did not produce its output '{out.path}'",
@@ -170,7 +176,23 @@ def _save_uncached_metrics(ws: Workspace, stage: Stage) -> None:
             save_output(ws.odb, ws.hasher, _abs(ws, stage, out.path), ("copy",), relink=False)
 
 
-def run_stage(ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions) -> tuple[dict[str, Any], Outcome]:
+def _run_checkpoint_stage(ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions, record: Callable[[dict[str, Any]], None]) -> None:
+    """Run a checkpoint stage: each signal caches outputs, records the lock entry and calls the hook."""
+
+    def on_signal() -> None:
+        outs = commit_outputs(ws, stage, allow_missing=True)
+        record(build_entry(stage.cmd, check.dep_entries(), check.param_entries(), outs))
+        if options.checkpoint_hook is not None:
+            options.checkpoint_hook()
+
+    env = {**options.env, "DVC_CHECKPOINT": "1"}
+    with monitoring(ws.root, on_signal) as mon:
+        run_stage_commands(ws.root, stage, env)
+    if mon.error is not None:
+        raise mon.error
+
+
+def run_stage(ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions, record: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], Outcome]:
     """Make one changed stage up to date; returns its new lock entry."""
     missing = check.missing_deps()
     if missing:
@@ -185,7 +207,10 @@ def run_stage(ws: Workspace, stage: Stage, check: StageCheck, options: ReproOpti
         if entry is not None:
             return entry, "restored"
     print(f"Running stage '{stage.addressing}':", flush=True)
-    run_stage_commands(ws.root, stage, options.env)
+    if stage.is_checkpoint and options.allow_checkpoints and record is not None:
+        _run_checkpoint_stage(ws, stage, check, options, record)
+    else:
+        run_stage_commands(ws.root, stage, options.env)
     outs = commit_outputs(ws, stage, no_commit=options.no_commit)
     entry = build_entry(stage.cmd, check.dep_entries(), check.param_entries(), outs)
     if runcache.eligible(stage) and not options.no_commit:
@@ -242,7 +267,7 @@ def iter_reproduce(ws: Workspace, stages: list[Stage], graph: Graph, options: Re
             yield StageResult(stage, "skipped", entry=locks.entry(stage))
             continue
         try:
-            entry, outcome = run_stage(ws, stage, check, options)
+            entry, outcome = run_stage(ws, stage, check, options, lambda e, st=stage: locks.write(st, e))
         except (StageFailed, ReproError) as exc:
             if not (options.keep_going or options.ignore_errors):
                 raise

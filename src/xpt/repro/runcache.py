@@ -14,7 +14,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from xpt.pipeline.lockfile import run_cache_key_value
+from xpt.pipeline.lockfile import dump_entry, run_cache_key_value
 from xpt.pipeline.model import Stage
 from xpt.utils.fsutil import atomic_write_bytes
 
@@ -69,10 +69,4 @@ def save(cache_dir: Path, entry: dict[str, Any]) -> None:
     if path.exists():
         os.utime(path)
         return
-    import io
-
-    buf = io.StringIO()
-    yaml = YAML(typ="rt")
-    yaml.indent(mapping=2, sequence=2, offset=0)
-    yaml.dump(entry, buf)
-    atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+    atomic_write_bytes(path, dump_entry(entry))

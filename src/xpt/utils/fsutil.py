@@ -81,15 +81,16 @@ def remove(path: str | os.PathLike[str]) -> None:
         return
     if stat.S_ISDIR(st.st_mode):
 
-        def _onerror(func, p, exc):  # type: ignore[no-untyped-def]
-            os.chmod(p, 0o700)
+        def _onerror(func, p, _exc):  # type: ignore[no-untyped-def]
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.dirname(p), 0o700)
             func(p)
 
         for root, dirs, _files in os.walk(path):
             for d in dirs:
                 with contextlib.suppress(OSError):
                     os.chmod(os.path.join(root, d), 0o700)
-        shutil.rmtree(path, onexc=_onerror)
+        shutil.rmtree(path, onerror=_onerror)
     else:
         os.unlink(path)
 

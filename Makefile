@@ -1,0 +1,47 @@
+# The two set-up commands of the README: `make demo` and `make test` (CI runs `make test`).
+# Everything the tests need is installed here: the virtualenv, xpt with its test extras,
+# and the real-DVC oracle (a cached virtualenv outside the repo, see tests/oracle.py).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp
+PIP_ENV := PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+LINT_PATHS := src tests bench
+
+.PHONY: venv test lint fmt demo bench oracle clean-venv
+
+venv: $(STAMP)
+
+# Re-install only when pyproject.toml is newer than the stamp (or the venv is missing).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing xpt and its test extras into $(VENV)"
+	@$(PIP_ENV) $(BIN)/python -m pip install -qq -e '.[test]'
+	@touch $@
+
+oracle: venv
+	$(BIN)/python -m tests.oracle --ensure
+
+lint: venv
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# pytest's own exit code goes through: 5 ("no tests collected") fails the build.
+test: lint oracle
+	$(BIN)/pytest -n 2 -q
+
+fmt: venv
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+demo: venv
+	bash scripts/demo.sh
+
+bench: oracle
+	$(BIN)/python bench/run.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Benchmarks: xpt against real DVC on the same work (`make bench`, see run.py)."""

@@ -1,0 +1,141 @@
+"""Benchmark of the cache layer: hash + save outputs into a fresh cache, then a no-op re-check.
+
+Workload (issue target): 2 GB in 4 files + 20,000 small files; BENCH_QUICK=1 shrinks it
+to 200 MB + 2,000 files. Figures printed:
+
+* save      -- `save_output` of the 4 big files and the folder of small files into an
+               empty cache with an empty memo (hash + store + link back, `reflink,copy`);
+* no-op     -- in a fresh process: open the memo, hash every output through it and check
+               the cache holds every object (what a no-op `repro` does in this layer);
+* md5sum    -- coreutils over the same files, sequential and one process per core.
+
+Usage: python bench/bench_hashing.py   (BENCH_DIR=... to choose the scratch folder)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+BIG_FILES = 4
+BIG_TOTAL = (200 if QUICK else 2048) << 20
+SMALL_FILES = 2_000 if QUICK else 20_000
+SMALL_DIRS = 100
+
+
+def generate(root: Path) -> None:
+    """4 big files (distinct content) and many small files in 100 folders."""
+    block = os.urandom(16 << 20)
+    big = root / "big"
+    big.mkdir(parents=True)
+    per_file = BIG_TOTAL // BIG_FILES
+    for i in range(BIG_FILES):
+        with open(big / f"part{i}.bin", "wb") as f:
+            written = 0
+            n = 0
+            while written < per_file:
+                chunk = f"{i}:{n}:".encode() + block[: min(len(block), per_file - written) - 16]
+                chunk = chunk.ljust(min(len(block), per_file - written), b"\0")
+                f.write(chunk)
+                written += len(chunk)
+                n += 1
+    small = root / "small"
+    seed = os.urandom(8192)
+    for i in range(SMALL_FILES):
+        folder = small / f"d{i % SMALL_DIRS:03d}"
+        if i < SMALL_DIRS:
+            folder.mkdir(parents=True)
+        size = 100 + (i * 7919) % 4000
+        (folder / f"f{i:05d}.txt").write_bytes(f"{i}\n".encode() + seed[:size])
+
+
+def outputs(root: Path) -> list[Path]:
+    return [*sorted((root / "big").iterdir()), root / "small"]
+
+
+def run_save(root: Path) -> float:
+    from xpt.cache.checkout import save_output
+    from xpt.cache.hasher import Hasher
+    from xpt.cache.odb import ODB
+    from xpt.cache.state import StateDB
+
+    start = time.perf_counter()
+    with StateDB(root / ".dvc/tmp/xpt/state.db") as state:
+        hasher = Hasher(root, state)
+        odb = ODB(root / ".dvc/cache")
+        for out in outputs(root):
+            save_output(odb, hasher, out, ("reflink", "copy"))
+    return time.perf_counter() - start
+
+
+NOOP_CHILD = """
+import sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from xpt.cache.hasher import Hasher
+from xpt.cache.odb import ODB
+from xpt.cache.state import StateDB
+t1 = time.perf_counter()
+root = Path(sys.argv[1])
+outs = [*sorted((root / "big").iterdir()), root / "small"]
+with StateDB(root / ".dvc/tmp/xpt/state.db") as state:
+    hasher = Hasher(root, state)
+    odb = ODB(root / ".dvc/cache")
+    infos = hasher.hash_many(outs)
+    missing = [m for info in infos.values() for m in odb.missing(info)]
+t2 = time.perf_counter()
+assert not missing, missing
+print(f"{t1 - t0:.4f} {t2 - t1:.4f}")
+"""
+
+
+def run_noop(root: Path) -> tuple[float, float, float]:
+    """(wall incl. interpreter start, imports, hashing + cache check) in a fresh process."""
+    start = time.perf_counter()
+    res = subprocess.run(
+        [sys.executable, "-c", NOOP_CHILD, str(root)], capture_output=True, text=True, check=True
+    )
+    wall = time.perf_counter() - start
+    imports, work = (float(x) for x in res.stdout.split())
+    return wall, imports, work
+
+
+def run_md5sum(root: Path, jobs: int) -> float:
+    start = time.perf_counter()
+    cmd = f"find big small -type f -print0 | xargs -0 -P {jobs} -n 2000 md5sum > /dev/null"
+    subprocess.run(cmd, shell=True, cwd=root, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    base = Path(tempfile.mkdtemp(prefix="xpt-bench-", dir=os.environ.get("BENCH_DIR")))
+    try:
+        cores = os.cpu_count() or 1
+        label = f"{BIG_TOTAL >> 20} MB in {BIG_FILES} files + {SMALL_FILES} small files"
+        print(f"workload: {label}; {cores} cores; scratch {base}")
+        t = time.perf_counter()
+        generate(base)
+        subprocess.run(["sync"], check=False)
+        print(f"generate          {time.perf_counter() - t:7.3f} s")
+        md5_seq = run_md5sum(base, 1)
+        md5_par = run_md5sum(base, cores)
+        print(f"md5sum sequential {md5_seq:7.3f} s")
+        print(f"md5sum -P{cores}        {md5_par:7.3f} s")
+        save = run_save(base)
+        print(f"xpt save (cold)   {save:7.3f} s   (hash + store + link back, reflink,copy)")
+        for _ in range(2):
+            wall, imports, work = run_noop(base)
+            print(f"xpt no-op check   {work:7.3f} s   (+{imports:.3f} s imports; {wall:.3f} s process wall)")
+        return 0
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Figure 4: `exp show --json` over 1 / 300 / 1000 experiments made with git fast-import.
+
+The experiments are written straight into DVC's ref layout, each a commit on the
+baseline that changes params.yaml, metrics.json and dvc.lock (goals: ≤ 0.1 / 0.3 / 0.6 s,
+and ≥ 50× DVC at 1000).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.common import Case, Goal, Harness, Tool, all_of, at_most, faster, scaled
+from bench.scenarios import EXP_DVC_YAML, TRAIN_PY, exp_files, fast_import_stream
+
+SIZES: list[tuple[int, Goal]] = [
+    (1, at_most(0.1)),
+    (scaled(300, 30), at_most(0.3)),
+    (scaled(1000, 100), all_of(at_most(0.6), faster(50))),
+]
+
+
+def figure(h: Harness) -> None:
+    for count, goal in SIZES:
+
+        def prepare(tool: Tool, path: Path, count: int = count) -> Path:
+            files = {"train.py": TRAIN_PY, "dvc.yaml": EXP_DVC_YAML, **exp_files(0)}
+            repo = h.new_repo(tool, f"exps-{count}", files)
+            baseline = h.git(repo, "rev-parse", "HEAD")
+            stamp = int(h.git(repo, "log", "-1", "--format=%ct"))
+            stream = fast_import_stream(baseline, count, stamp)
+            h.git(repo, "fast-import", "--quiet", input=stream)
+            return repo
+
+        def show(tool: Tool, repo: Path, i: int) -> None:
+            tool.run(["exp", "show", "--json"], repo)
+
+        h.compare(Case("4", f"exp show --json, {count} experiments", prepare, show, goal))

@@ -1,0 +1,524 @@
+"""Outputs in and out of the object cache, per `cache.type` (spec §5.4).
+
+`save_output` hashes a workspace output, stores every file once in the cache and leaves
+the workspace linked per the link type; `checkout_output` makes the workspace equal to
+a recorded hash. Link types are tried in the configured order (default `reflink,copy`);
+a type that fails because the filesystem cannot do it is remembered as broken for that
+(cache, device) pair for the rest of the process, so the probe happens once per run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from xpt.cache.hasher import Hasher, Scanned, hash_scanned, parallel_map, scanned
+from xpt.cache.hashing import CHUNK, HashInfo, TreeEntry
+from xpt.cache.odb import ODB, copy_file, tmp_name
+from xpt.errors import CacheError
+from xpt.utils.fsutil import current_umask, remove
+
+LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
+DEFAULT_LINK_TYPES = ("reflink", "copy")
+
+_FICLONE = 0x40049409
+_UNSUPPORTED = {
+    "reflink": {
+        errno.EOPNOTSUPP,
+        errno.ENOTSUP,
+        errno.EXDEV,
+        errno.EINVAL,
+        errno.ENOTTY,
+        errno.ENOSYS,
+        errno.EBADF,
+        errno.EPERM,
+    },
+    "hardlink": {errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EACCES},
+    "symlink": {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP},
+    "copy": set(),
+}
+_BROKEN: dict[tuple[str, int], set[str]] = {}
+"""(cache root, device of the workspace folder) -> link types that failed there."""
+
+
+class _Unsupported(Exception):
+    """This link type cannot work here; try the next one."""
+
+
+# -- link-type plumbing -------------------------------------------------------------------
+
+
+def _check_types(link_types: Sequence[str]) -> tuple[str, ...]:
+    types = tuple(link_types) or DEFAULT_LINK_TYPES
+    for t in types:
+        if t not in LINK_TYPES:
+            raise CacheError(
+                f"unknown cache.type '{t}' in .dvc/config",
+                hint="use a comma-separated list of reflink, hardlink, symlink, copy",
+            )
+    return types
+
+
+class _Linker:
+    """Link types usable between one cache and one workspace device."""
+
+    def __init__(self, odb: ODB, where: str, link_types: Sequence[str]) -> None:
+        self.odb = odb
+        self.types = _check_types(link_types)
+        self.broken = _BROKEN.setdefault((os.fspath(odb.cache_dir), _device_of(where)), set())
+
+    def usable(self) -> list[str]:
+        usable = [t for t in self.types if t not in self.broken]
+        if not usable:
+            raise CacheError(
+                f"no cache.type of {', '.join(self.types)} works between "
+                f"'{self.odb.cache_dir}' and the workspace",
+                hint="add `copy` to cache.type in .dvc/config",
+            )
+        return usable
+
+    def first(self) -> str:
+        return self.usable()[0]
+
+    def attempt(self, link_type: str, exc: OSError) -> None:
+        """Mark `link_type` broken if `exc` says the filesystem cannot do it, else re-raise."""
+        if exc.errno in _UNSUPPORTED[link_type]:
+            self.broken.add(link_type)
+            return
+        raise exc
+
+    def link(self, obj: str, dest: str) -> str:
+        """Create `dest` from object file `obj` with the first type that works."""
+        for link_type in self.usable():
+            try:
+                _place(obj, dest, link_type)
+                return link_type
+            except OSError as exc:
+                if exc.errno == errno.EMLINK:
+                    continue  # too many links to this one object: next type, not broken
+                self.attempt(link_type, exc)
+        raise CacheError(f"cannot link '{dest}' from the cache", hint="add `copy` to cache.type")
+
+
+def _device_of(path: str) -> int:
+    probe = path
+    while True:
+        try:
+            return os.stat(probe).st_dev
+        except OSError:
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                return -1
+            probe = parent
+
+
+def _clone(src: str, dst: str, mode: int) -> None:
+    """Reflink `src` into a new file `dst` (FICLONE); OSError if unsupported."""
+    sfd = os.open(src, os.O_RDONLY)
+    try:
+        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            fcntl.ioctl(dfd, _FICLONE, sfd)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(sfd)
+
+
+def _make(src: str, dst: str, link_type: str, mode: int = 0o666) -> None:
+    """Create new path `dst` from `src` with one link type."""
+    if link_type == "hardlink":
+        os.link(src, dst)
+    elif link_type == "symlink":
+        os.symlink(os.path.abspath(src), dst)
+    elif link_type == "reflink":
+        try:
+            _clone(src, dst, mode)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(dst)
+            raise
+    else:
+        copy_file(src, dst, mode)
+
+
+def _place(obj: str, dest: str, link_type: str) -> None:
+    """Atomically make `dest` a link/copy of `obj` (temp name + rename over `dest`)."""
+    _ensure_dir(os.path.dirname(dest))
+    tmp = tmp_name(dest)
+    try:
+        _make(obj, tmp, link_type)
+        _replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _replace(tmp: str, dest: str) -> None:
+    try:
+        os.replace(tmp, dest)
+    except OSError as exc:
+        if exc.errno not in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise
+        remove(dest)
+        os.replace(tmp, dest)
+
+
+def _ensure_dir(folder: str) -> None:
+    """makedirs that replaces a file standing where a folder must be."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        probe = folder
+        while probe and not os.path.isdir(probe):
+            if os.path.lexists(probe):
+                remove(probe)
+                break
+            probe = os.path.dirname(probe)
+        os.makedirs(folder, exist_ok=True)
+
+
+def _add_exec(path: str) -> None:
+    """Owner +x, as DVC restores `isexec` (on hardlinks this marks the object too)."""
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if not mode & stat.S_IEXEC:
+        os.chmod(path, mode | stat.S_IEXEC)
+
+
+def _translate(exc: OSError, what: str) -> CacheError:
+    return CacheError(f"cannot {what} '{exc.filename or ''}': {exc.strerror}")
+
+
+# -- save ------------------------------------------------------------------------------------
+
+
+class _Saver:
+    """Stores workspace files into the cache and leaves them linked per the link type."""
+
+    def __init__(self, odb: ODB, linker: _Linker, relink: bool) -> None:
+        self.odb = odb
+        self.linker = linker
+        self.relink = relink
+
+    def save(self, item: Scanned, md5: str | None) -> tuple[str, bool]:
+        """(md5, workspace file replaced?) for one file."""
+        first = self.linker.first() if self.relink else "copy"
+        if md5 is None and first in ("copy", "reflink") and item.size < CHUNK:
+            md5 = self._save_small(item)
+            if md5 is not None:
+                return md5, self._fix_link(item, md5)
+        if md5 is None:
+            md5 = hash_scanned(item)
+        try:
+            replaced = self._store(item, md5)
+        except OSError as exc:
+            raise _translate(exc, "save to the cache") from exc
+        return md5, replaced
+
+    def _save_small(self, item: Scanned) -> str | None:
+        """Read a small file once: hash it and write the object from the same bytes."""
+        try:
+            with open(item.path, "rb", buffering=0) as f:
+                data = f.read(CHUNK)
+        except OSError as exc:
+            raise _translate(exc, "read") from exc
+        if len(data) >= CHUNK:
+            return None  # it grew: take the big-file path
+        md5 = hashlib.md5(data).hexdigest()
+        self.odb.add_bytes(md5, data)
+        return md5
+
+    def _store(self, item: Scanned, md5: str) -> bool:
+        if not self.relink:
+            self.odb.write_object(
+                md5, lambda tmp: copy_file(item.path, tmp, 0o444), created_readonly=True
+            )
+            return False
+        for link_type in self.linker.usable():
+            try:
+                return self._store_as(item, md5, link_type)
+            except _Unsupported:
+                continue
+            except OSError as exc:
+                if exc.errno == errno.EMLINK:
+                    continue
+                self.linker.attempt(link_type, exc)
+        raise CacheError(f"cannot save '{item.path}' to the cache", hint="add `copy` to cache.type")
+
+    def _store_as(self, item: Scanned, md5: str, link_type: str) -> bool:
+        src = item.path
+
+        def writer(tmp: str) -> None:
+            kind = "hardlink" if link_type == "symlink" else link_type
+            try:
+                _make(src, tmp, kind, 0o444)
+            except OSError as exc:
+                if link_type == "symlink":  # no hardlink here: the object is a copy
+                    copy_file(src, tmp, 0o444)
+                elif exc.errno in _UNSUPPORTED[link_type]:
+                    self.linker.broken.add(link_type)
+                    raise _Unsupported() from exc
+                else:
+                    raise
+
+        added = self.odb.write_object(
+            md5, writer, created_readonly=link_type in ("copy", "reflink")
+        )
+        obj = self.odb.object_path(md5)
+        if added and link_type == "hardlink":
+            if item.isexec:
+                _add_exec(obj)
+            return False  # the workspace file *is* the object now
+        if added and link_type == "symlink":
+            _place(obj, src, "symlink")
+            if item.isexec:
+                _add_exec(obj)
+            return True
+        return self._fix_link(item, md5, link_type)
+
+    def _fix_link(self, item: Scanned, md5: str, link_type: str | None = None) -> bool:
+        """Make an existing workspace file conform to the link type; True if replaced."""
+        if not self.relink:
+            return False
+        link_type = link_type or self.linker.first()
+        obj_st = self.odb.object_stat(md5)
+        if obj_st is None:
+            return False
+        obj = self.odb.object_path(md5)
+        linked = obj_st.st_ino == item.inode and obj_st.st_dev == _dev(item.path)
+        if link_type in ("copy", "reflink"):
+            if not linked:
+                return False
+            self.linker.link(obj, item.path)  # a link to the cache: make it a private copy
+        elif link_type == "hardlink":
+            if linked and not os.path.islink(item.path):
+                return False
+            self.linker.link(obj, item.path)
+        else:
+            if linked and os.path.islink(item.path):
+                return False
+            self.linker.link(obj, item.path)
+        if item.isexec:
+            _add_exec(item.path)
+        return True
+
+
+def _dev(path: str) -> int:
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return -1
+
+
+def save_output(
+    odb: ODB,
+    hasher: Hasher,
+    abs_path: str | os.PathLike[str],
+    link_types: Sequence[str],
+    *,
+    relink: bool = True,
+) -> tuple[HashInfo, list[TreeEntry] | None]:
+    """Hash an output, store it in the cache, leave the workspace linked per `link_types`.
+
+    Already-cached objects are not rewritten. With `relink=False` the workspace is
+    left untouched (objects are copied in). Returns the HashInfo and, for folders, the
+    tree entries.
+    """
+    path = os.path.abspath(os.fspath(abs_path))
+    try:
+        is_dir = stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError as exc:
+        raise CacheError(f"output '{path}' does not exist", hint="reproduce the stage") from exc
+    files = hasher.scan_dir(path) if is_dir else [hasher.stat_file(path)]
+    known = hasher.lookup(files)
+    saver = _Saver(odb, _Linker(odb, os.path.dirname(path), link_types), relink)
+    results = parallel_map(
+        lambda f: saver.save(f, known.get(f.path)), files, [f.size for f in files], hasher.jobs
+    )
+    _remember_saved(hasher, files, results, known)
+    if not is_dir:
+        item = files[0]
+        return HashInfo(results[0][0], item.size, isexec=item.isexec), None
+    entries = [
+        TreeEntry(f.relpath, md5, f.size, f.isexec)
+        for f, (md5, _r) in zip(files, results, strict=True)
+    ]
+    return odb.add_tree(entries), entries
+
+
+def _remember_saved(
+    hasher: Hasher, files: list[Scanned], results: list[tuple[str, bool]], known: dict[str, str]
+) -> None:
+    """Memo rows for files hashed now or re-linked (their stat changed)."""
+    rows = []
+    for f, (md5, replaced) in zip(files, results, strict=True):
+        if replaced:
+            with contextlib.suppress(OSError):
+                rows.append((scanned(f.path, f.relpath, os.stat(f.path)), md5))
+        elif f.path not in known:
+            rows.append((f, md5))
+    hasher.remember(rows)
+
+
+# -- checkout --------------------------------------------------------------------------------
+
+
+def _missing_error(path: str, missing: list[str]) -> CacheError:
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return CacheError(
+        f"missing cache objects for '{path}': {shown}",
+        hint="fetch them with `xpt pull`, or reproduce the stage with `xpt repro`",
+    )
+
+
+def checkout_output(
+    odb: ODB,
+    abs_path: str | os.PathLike[str],
+    info: HashInfo,
+    link_types: Sequence[str],
+    isexec: bool = False,
+    *,
+    hasher: Hasher | None = None,
+    relink: bool = False,
+) -> bool:
+    """Make the workspace path equal to `info` from the cache; True if anything changed.
+
+    Pass the command's `hasher` so unchanged files are recognised through the memo
+    (without it they are re-hashed). Raises CacheError naming missing objects.
+    """
+    path = os.path.abspath(os.fspath(abs_path))
+    hasher = hasher or Hasher(Path(os.path.dirname(path)), None)
+    linker = _Linker(odb, os.path.dirname(path), link_types)
+    try:
+        if info.is_dir:
+            return _checkout_tree(odb, hasher, linker, path, info, relink)
+        return _checkout_file(odb, hasher, linker, path, info, isexec or info.isexec, relink)
+    except OSError as exc:
+        raise _translate(exc, "check out") from exc
+
+
+def _checkout_file(
+    odb: ODB, hasher: Hasher, linker: _Linker, path: str, info: HashInfo, isexec: bool, relink: bool
+) -> bool:
+    current: Scanned | None = None
+    if os.path.lexists(path) and not relink:
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISREG(st.st_mode):
+            current = scanned(path, "", st)
+            if hasher.md5s([current], legacy=info.legacy)[0] == info.md5:
+                if isexec and not current.isexec:
+                    _add_exec(path)
+                    return True
+                return False
+    if not odb.exists(info.md5, info.legacy):
+        raise _missing_error(path, [info.md5])
+    if os.path.isdir(path) and not os.path.islink(path):
+        remove(path)
+    linker.link(odb.object_path(info.md5, info.legacy), path)
+    if isexec:
+        _add_exec(path)
+    with contextlib.suppress(OSError):
+        hasher.remember([(scanned(path, "", os.stat(path)), info.md5)], legacy=info.legacy)
+    return True
+
+
+def _checkout_tree(
+    odb: ODB, hasher: Hasher, linker: _Linker, path: str, info: HashInfo, relink: bool
+) -> bool:
+    if not odb.exists(info.md5, info.legacy):
+        raise _missing_error(path, [info.md5])
+    desired = dict(odb.load_tree(info.md5, info.legacy))
+    current: dict[str, str] = {}
+    if os.path.isdir(path):
+        files = hasher.scan_dir(path)
+        if not relink:
+            current = dict(
+                zip((f.relpath for f in files), hasher.md5s(files, legacy=info.legacy), strict=True)
+            )
+        extras = [f.relpath for f in files if f.relpath not in desired]
+    else:
+        extras = []
+        if os.path.lexists(path):
+            remove(path)
+    todo = [rel for rel, md5 in desired.items() if current.get(rel) != md5]
+    if todo:
+        missing = odb.missing_objects(sorted({desired[rel] for rel in todo}), info.legacy)
+        if missing:
+            raise _missing_error(path, missing)
+    _remove_extras(path, extras)
+
+    def link_one(rel: str) -> Scanned:
+        dest = os.path.join(path, *rel.split("/"))
+        linker.link(odb.object_path(desired[rel], info.legacy), dest)
+        return scanned(dest, rel, os.stat(dest))
+
+    linked = parallel_map(link_one, todo, [CHUNK] * len(todo), hasher.jobs)
+    hasher.remember(((f, desired[f.relpath]) for f in linked), legacy=info.legacy)
+    return bool(todo or extras)
+
+
+def _remove_extras(top: str, extras: list[str]) -> None:
+    """Delete files not in the tree, then folders that this left empty."""
+    folders: set[str] = set()
+    for rel in extras:
+        dest = os.path.join(top, *rel.split("/"))
+        remove(dest)
+        parent = os.path.dirname(dest)
+        while parent != top and parent.startswith(top):
+            folders.add(parent)
+            parent = os.path.dirname(parent)
+    for folder in sorted(folders, key=len, reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
+# -- unprotect / remove ----------------------------------------------------------------------
+
+
+def _unprotect_file(path: str) -> None:
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or st.st_nlink > 1:
+        mode = stat.S_IMODE(os.stat(path).st_mode) | stat.S_IWUSR
+        tmp = tmp_name(path)
+        try:
+            copy_file(os.path.realpath(path), tmp, 0o600)
+            os.chmod(tmp, mode & ~current_umask() | stat.S_IWUSR)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    elif stat.S_ISREG(st.st_mode) and not st.st_mode & stat.S_IWUSR:
+        os.chmod(path, stat.S_IMODE(st.st_mode) | stat.S_IWUSR)
+
+
+def unprotect(abs_path: str | os.PathLike[str]) -> None:
+    """Replace links into the cache by writable copies (before a persist output is reused)."""
+    path = os.fspath(abs_path)
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            for folder, _dirs, names in os.walk(path):
+                for name in names:
+                    _unprotect_file(os.path.join(folder, name))
+        elif os.path.lexists(path):
+            _unprotect_file(path)
+    except OSError as exc:
+        raise _translate(exc, "unprotect") from exc
+
+
+def remove_output(abs_path: str | os.PathLike[str]) -> None:
+    """Delete an output (file, link or folder); a missing one is fine."""
+    try:
+        remove(abs_path)
+    except OSError as exc:
+        raise _translate(exc, "remove") from exc

@@ -1,0 +1,301 @@
+"""The content-addressed object cache `.dvc/cache` (spec §5.1-5.3).
+
+Objects live at `files/md5/XX/YYYY...` (3.x) or `XX/YYYY...` (2.x legacy), trees with a
+`.dir` suffix. Every object is written once, atomically (temp file in the target folder,
+then rename) and made read-only (0444); an existing object is never rewritten. A 0444
+object is trusted; any other mode makes `exists` re-hash it first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import json
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from xpt.cache.hashing import (
+    DIR_SUFFIX,
+    HashInfo,
+    TreeEntry,
+    md5_bytes,
+    md5_file,
+    md5_file_dos2unix,
+    tree_info,
+)
+from xpt.errors import CacheError
+from xpt.utils.fsutil import current_umask
+
+OBJECT_MODE = 0o444
+_TRUSTED_MODES = (OBJECT_MODE, OBJECT_MODE | stat.S_IEXEC)
+"""0544 is what DVC leaves on an object hardlinked to an executable output."""
+_BULK_LISTDIR = 64
+"""Above this many objects, `missing` lists prefix folders instead of stat'ing each object."""
+
+_counter = itertools.count()
+
+
+def tmp_name(target: str) -> str:
+    """A unique temp name next to `target` (same folder, so rename is atomic)."""
+    return f"{target}.{os.getpid()}-{threading.get_ident()}-{next(_counter)}.tmp"
+
+
+def copy_fd(src: int, dst: int) -> None:
+    """Copy all of `src` into `dst` in the kernel when possible."""
+    try:
+        while os.copy_file_range(src, dst, 1 << 30):
+            pass
+        return
+    except OSError as exc:
+        if exc.errno not in (
+            errno.EXDEV,
+            errno.ENOSYS,
+            errno.EINVAL,
+            errno.EOPNOTSUPP,
+            errno.EBADF,
+        ):
+            raise
+    os.lseek(src, 0, os.SEEK_SET)
+    os.lseek(dst, 0, os.SEEK_SET)
+    os.ftruncate(dst, 0)
+    while os.sendfile(dst, src, None, 1 << 30):
+        pass
+
+
+def _valid_relpath(relpath: str) -> bool:
+    """No empty, '.', '..' parts and not absolute: a tree cannot write outside its folder."""
+    if not relpath or relpath.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in relpath.split("/"))
+
+
+class ODB:
+    """Object store rooted at a cache folder (usually `.dvc/cache`)."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = Path(cache_dir)
+        self._root = os.fspath(self.cache_dir)
+        self._made: set[str] = set()
+        self._trees: dict[tuple[str, bool], list[tuple[str, str]]] = {}
+        self._protect = bool(current_umask() & OBJECT_MODE)
+
+    # -- locations -------------------------------------------------------------------
+
+    def oid_path(self, md5: str, legacy: bool = False) -> Path:
+        """Where the object `md5` (file hash or `<hash>.dir`) lives."""
+        return Path(self.object_path(md5, legacy))
+
+    def object_path(self, md5: str, legacy: bool = False) -> str:
+        """`oid_path` as a str (cheaper in loops)."""
+        if legacy:
+            return f"{self._root}/{md5[:2]}/{md5[2:]}"
+        return f"{self._root}/files/md5/{md5[:2]}/{md5[2:]}"
+
+    def _ensure_parent(self, path: str) -> None:
+        parent = os.path.dirname(path)
+        if parent not in self._made:
+            try:
+                os.makedirs(parent, exist_ok=True)
+            except OSError as exc:
+                raise CacheError(f"cannot write to the cache '{parent}': {exc.strerror}") from exc
+            self._made.add(parent)
+
+    # -- presence --------------------------------------------------------------------
+
+    def object_stat(self, md5: str, legacy: bool = False) -> os.stat_result | None:
+        """stat of a present, trusted object; a corrupt object is deleted (None)."""
+        path = self.object_path(md5, legacy)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if stat.S_IMODE(st.st_mode) in _TRUSTED_MODES:
+            return st
+        if not self._verify(path, md5, legacy):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            return None
+        with contextlib.suppress(OSError):
+            os.chmod(path, OBJECT_MODE)
+        return st
+
+    def exists(self, md5: str, legacy: bool = False) -> bool:
+        """Is the object present (and, unless its mode is 0444, does its content match)?"""
+        return self.object_stat(md5, legacy) is not None
+
+    @staticmethod
+    def _verify(path: str, md5: str, legacy: bool) -> bool:
+        try:
+            if md5.endswith(DIR_SUFFIX):
+                with open(path, "rb") as f:
+                    return md5_bytes(f.read()) + DIR_SUFFIX == md5
+            actual = md5_file_dos2unix(path) if legacy else md5_file(path)
+        except OSError:
+            return False
+        return actual == md5
+
+    def missing(self, info: HashInfo) -> list[str]:
+        """Object ids of a file or tree that the cache lacks (the `.dir` first)."""
+        if not info.is_dir:
+            return [] if self.exists(info.md5, info.legacy) else [info.md5]
+        if not self.exists(info.md5, info.legacy):
+            return [info.md5]
+        md5s = sorted({md5 for _rel, md5 in self.load_tree(info.md5, info.legacy)})
+        return self.missing_objects(md5s, info.legacy)
+
+    def missing_objects(self, md5s: Iterable[str], legacy: bool = False) -> list[str]:
+        """Which of these file objects are absent; big sets list prefix folders in bulk."""
+        wanted = list(md5s)
+        if len(wanted) <= _BULK_LISTDIR:
+            return [m for m in wanted if not self.exists(m, legacy)]
+        listings: dict[str, set[str]] = {}
+        absent = []
+        for md5 in wanted:
+            prefix = md5[:2]
+            names = listings.get(prefix)
+            if names is None:
+                folder = os.path.dirname(self.object_path(md5, legacy))
+                try:
+                    names = set(os.listdir(folder))
+                except OSError:
+                    names = set()
+                listings[prefix] = names
+            if md5[2:] not in names:
+                absent.append(md5)
+        return absent
+
+    # -- writing -----------------------------------------------------------------------
+
+    def write_object(
+        self,
+        md5: str,
+        writer: Callable[[str], None],
+        legacy: bool = False,
+        *,
+        created_readonly: bool = False,
+    ) -> bool:
+        """Create object `md5` via `writer(tmp_path)` + rename; False if it already existed.
+
+        `writer` must create `tmp_path` (any way: copy, clone, link). With
+        `created_readonly` the writer created it with mode 0444 (saves a chmod).
+        """
+        dst = self.object_path(md5, legacy)
+        if self.exists(md5, legacy):
+            return False
+        self._ensure_parent(dst)
+        tmp = tmp_name(dst)
+        try:
+            writer(tmp)
+            if self._protect or not created_readonly:
+                os.chmod(tmp, OBJECT_MODE)
+            os.replace(tmp, dst)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise CacheError(f"cannot write cache object '{dst}': {exc.strerror}") from exc
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return True
+
+    def add_bytes(self, md5: str, data: bytes, legacy: bool = False) -> bool:
+        """Store an in-memory object; False if it was already there."""
+
+        def write(tmp: str) -> None:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+
+        return self.write_object(md5, write, legacy, created_readonly=True)
+
+    def add_file(self, src: Path, md5: str, *, move: bool = False, legacy: bool = False) -> bool:
+        """Store a file under the (trusted) id `md5`; False if it was already there.
+
+        With `move=True` the source is consumed: renamed into the cache when possible
+        (falling back to a copy across filesystems), and deleted if already cached.
+        """
+        src_path = os.fspath(src)
+
+        def write(tmp: str) -> None:
+            if move:
+                try:
+                    os.rename(src_path, tmp)
+                    return
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+            copy_file(src_path, tmp, OBJECT_MODE)
+
+        added = self.write_object(md5, write, legacy)
+        if move and not added:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(src_path)
+        elif move and os.path.lexists(src_path):
+            os.unlink(src_path)
+        return added
+
+    def add_tree(self, entries: list[TreeEntry], legacy: bool = False) -> HashInfo:
+        """Write the `.dir` object of these entries; its HashInfo."""
+        data, info = tree_info(entries)
+        self.add_bytes(info.md5, data, legacy)
+        self._trees[(info.md5, legacy)] = sorted((e.relpath, e.md5) for e in entries)
+        if legacy:
+            info = HashInfo(info.md5, info.size, info.nfiles, legacy=True)
+        return info
+
+    # -- reading ---------------------------------------------------------------------
+
+    def load_tree(self, md5_dir: str, legacy: bool = False) -> list[tuple[str, str]]:
+        """(relpath, md5) of every file of a tree object, sorted by relpath."""
+        cached = self._trees.get((md5_dir, legacy))
+        if cached is not None:
+            return cached
+        path = self.object_path(md5_dir, legacy)
+        try:
+            with open(path, "rb") as f:
+                raw = json.loads(f.read())
+        except FileNotFoundError:
+            raise CacheError(
+                f"missing cache object '{md5_dir}'",
+                hint="fetch it with `xpt pull`, or reproduce the stage that makes it",
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise CacheError(
+                f"corrupt tree object '{path}': {exc}", hint="delete it and reproduce"
+            ) from exc
+        if not isinstance(raw, list):
+            raise CacheError(f"corrupt tree object '{path}': not a JSON list")
+        tree: list[tuple[str, str]] = []
+        for item in raw:
+            relpath = item.get("relpath") if isinstance(item, dict) else None
+            md5 = item.get("md5") if isinstance(item, dict) else None
+            if not isinstance(relpath, str) or not _valid_relpath(relpath):
+                raise CacheError(f"corrupt tree object '{path}': bad entry {item!r}")
+            if not isinstance(md5, str):
+                raise CacheError(f"corrupt tree object '{path}': bad entry {item!r}")
+            tree.append((relpath, md5))
+        tree.sort()
+        self._trees[(md5_dir, legacy)] = tree
+        return tree
+
+
+def copy_file(src: str, dst: str, mode: int = 0o666) -> None:
+    """Copy `src` to a new file `dst` (must not exist) created with `mode` (umask applies)."""
+    sfd = os.open(src, os.O_RDONLY)
+    try:
+        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            copy_fd(sfd, dfd)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(sfd)
