@@ -68,7 +68,7 @@ def run_save(root: Path) -> float:
     start = time.perf_counter()
     with StateDB(root / ".dvc/tmp/xpt/state.db") as state:
         hasher = Hasher(root, state)
-        odb = ODB(root / ".dvc/cache")
+        odb = ODB(root / ".dvc/cache", state)
         for out in outputs(root):
             save_output(odb, hasher, out, ("reflink", "copy"))
     return time.perf_counter() - start
@@ -86,7 +86,7 @@ root = Path(sys.argv[1])
 outs = [*sorted((root / "big").iterdir()), root / "small"]
 with StateDB(root / ".dvc/tmp/xpt/state.db") as state:
     hasher = Hasher(root, state)
-    odb = ODB(root / ".dvc/cache")
+    odb = ODB(root / ".dvc/cache", state)
     infos = hasher.hash_many(outs)
     missing = [m for info in infos.values() for m in odb.missing(info)]
 t2 = time.perf_counter()

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench` and `tests` importable
     sys.path.insert(0, str(ROOT))
 
+from tests.oracle import DEFAULT_VERSION, ensure_dvc  # noqa: E402
+
 from bench import (  # noqa: E402
     fig_exp_run,
     fig_exp_show_many,
@@ -32,7 +34,6 @@ from bench import (  # noqa: E402
     fig_startup,
 )
 from bench.common import QUICK, REPEAT, Harness, Row, machine_summary  # noqa: E402
-from tests.oracle import DEFAULT_VERSION, ensure_dvc  # noqa: E402
 
 # The registry: figure number -> function adding its rows. Later issues append here.
 FIGURES: list[tuple[str, Callable[[Harness], None]]] = [
@@ -55,14 +56,18 @@ def fmt_ratio(row: Row) -> str:
     return f"{r:.1f}×" if r is not None else "-"
 
 
+def _cell(t: float | None, note: str) -> str:
+    if note.startswith("error"):
+        return "error"
+    return "n/a" if note else fmt_time(t)
+
+
 def table_rows(rows: list[Row]) -> list[list[str]]:
     out = []
     for row in rows:
-        xpt = row.xpt_note if row.xpt_note and row.xpt is None else fmt_time(row.xpt)
-        dvc = "error" if row.dvc_note.startswith("error") else fmt_time(row.dvc)
-        out.append(
-            [row.figure, row.label, xpt, dvc, fmt_ratio(row), row.goal, row.verdict, str(row.rounds)]
-        )
+        verdict = "error (below)" if row.verdict.startswith("error") else row.verdict
+        cells = [row.figure, row.label, _cell(row.xpt, row.xpt_note), _cell(row.dvc, row.dvc_note)]
+        out.append(cells + [fmt_ratio(row), row.goal, verdict, str(row.rounds)])
     return out
 
 
@@ -70,7 +75,7 @@ HEADER = ["fig", "scenario", "xpt", f"DVC {DEFAULT_VERSION}", "ratio", "goal", "
 
 
 def print_table(rows: list[Row]) -> None:
-    body = [[c if len(c) <= 60 else c[:57] + "..." for c in r] for r in table_rows(rows)]
+    body = table_rows(rows)
     widths = [max(len(r[i]) for r in [HEADER, *body]) for i in range(len(HEADER))]
     for r in [HEADER, ["-" * w for w in widths], *body]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

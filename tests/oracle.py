@@ -74,12 +74,17 @@ def _marker_text(version: str) -> str:
 
 
 def is_ready(version: str = DEFAULT_VERSION) -> bool:
-    """True when a verified build of exactly this spec exists (no subprocess: fast path)."""
-    marker = venv_dir(version) / MARKER
+    """True when a verified build of exactly this spec exists (no subprocess: fast path).
+
+    `bin/python` is a symlink chain to the base interpreter: if that went away (Python
+    upgraded or removed), the venv is dead and gets rebuilt.
+    """
+    venv = venv_dir(version)
     try:
-        return marker.read_text() == _marker_text(version) and dvc_exe(version).exists()
+        marker_ok = (venv / MARKER).read_text() == _marker_text(version)
     except OSError:
         return False
+    return marker_ok and dvc_exe(version).exists() and (venv / "bin" / "python").exists()
 
 
 def _say(msg: str) -> None:
@@ -138,7 +143,9 @@ def _pip_install(version: str) -> None:
         )
     if res.returncode != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
-        raise OracleError(f"pip install {' '.join(requirements(version))} failed (log {log}):\n{tail}")
+        raise OracleError(
+            f"pip install {' '.join(requirements(version))} failed (log {log}):\n{tail}"
+        )
 
 
 def _build(version: str) -> None:

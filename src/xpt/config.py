@@ -145,9 +145,11 @@ def add_remote(dvc_dir: Path, name: str, url: str, *, default: bool = False, for
     section = remote_section(name)
     if section in sections and not force:
         raise ConfigError(f"remote '{name}' already exists", hint="use `-f` to overwrite it")
+    if default and "core" not in sections:
+        sections = {"core": {}, **sections}
     sections[section] = {"url": url}
     if default:
-        sections.setdefault("core", {})["remote"] = name
+        sections["core"]["remote"] = name
     write_config_file(path, sections)
 
 

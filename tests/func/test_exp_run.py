@@ -135,7 +135,7 @@ def test_second_run_while_running_fails_fast(project: TmpRepo, xpt) -> None:  # 
         "dvc.yaml": "stages:\n  s:\n    cmd: sleep 2 && cp params.yaml out.yaml\n    params: [foo]\n    outs:\n    - out.yaml:\n        cache: false\n",
     })
     project.commit("slow")
-    first = subprocess.Popen([sys.executable, "-m", "xpt", "exp", "run", "-S", "foo=2"], cwd=project)
+    first = subprocess.Popen([sys.executable, "-P", "-m", "xpt", "exp", "run", "-S", "foo=2"], cwd=project)
     lock = project / ".dvc" / "tmp" / "xpt" / "workspace.lock"
     deadline = time.time() + 10
     while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):

@@ -121,7 +121,7 @@ def test_killed_experiment_becomes_failed_and_queue_continues(f1: TmpRepo, xpt) 
     f1.commit("slow at 9")
     xpt("exp", "run", "--queue", "-S", "foo=9", "-n", "slow")
     xpt("exp", "run", "--queue", "-S", "foo=3", "-n", "fast")
-    proc = subprocess.Popen([sys.executable, "-m", "xpt", "exp", "run", "--run-all", "-j", "2"], cwd=f1)
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "xpt", "exp", "run", "--run-all", "-j", "2"], cwd=f1)
     deadline = time.time() + 20
     pid = None
     while time.time() < deadline:

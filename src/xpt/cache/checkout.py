@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -210,8 +211,8 @@ class _Saver:
     def save(self, item: Scanned, md5: str | None) -> tuple[str, bool]:
         """(md5, workspace file replaced?) for one file."""
         first = self.linker.first() if self.relink else "copy"
-        if md5 is None and first in ("copy", "reflink") and item.size < CHUNK:
-            md5 = self._save_small(item)
+        if md5 is None and first in ("copy", "reflink"):
+            md5 = self._save_small(item) if item.size < CHUNK else self._save_big(item)
             if md5 is not None:
                 return md5, self._fix_link(item, md5)
         if md5 is None:
@@ -233,6 +234,46 @@ class _Saver:
             return None  # it grew: take the big-file path
         md5 = hashlib.md5(data).hexdigest()
         self.odb.add_bytes(md5, data)
+        return md5
+
+    def _save_big(self, item: Scanned) -> str:
+        """Stage a clone (or a copy made while hashing, on a second thread), then name it.
+
+        The copy is speculative: it is thrown away if the object turns out to exist.
+        """
+        tmp = self.odb.staging_path()
+        if self.relink and "reflink" in self.linker.usable():
+            try:
+                _clone(item.path, tmp, 0o444)
+                return self._commit(tmp, hash_scanned(item))
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                self.linker.attempt("reflink", exc)
+        failure: list[BaseException] = []
+
+        def copy() -> None:
+            try:
+                copy_file(item.path, tmp, 0o444)
+            except BaseException as exc:  # re-raised in the hashing thread
+                failure.append(exc)
+
+        copier = threading.Thread(target=copy, name="xpt-copy")
+        copier.start()
+        try:
+            md5 = hash_scanned(item)
+        finally:
+            copier.join()
+        if failure:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(failure[0], OSError):
+                raise _translate(failure[0], "save to the cache") from failure[0]
+            raise failure[0]
+        return self._commit(tmp, md5)
+
+    def _commit(self, tmp: str, md5: str) -> str:
+        self.odb.commit_staged(tmp, md5, created_readonly=True)
         return md5
 
     def _store(self, item: Scanned, md5: str) -> bool:

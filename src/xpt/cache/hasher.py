@@ -9,6 +9,7 @@ does not cost more than it saves.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +28,8 @@ R = TypeVar("R")
 _BATCH_BYTES = 4 * CHUNK
 """Small files are grouped into pool tasks of about this many bytes."""
 _BATCH_FILES = 256
+_RANGE_LOOKUP_MIN = 64
+"""From this many files of one folder on, the memo is read with one range scan."""
 
 
 class Scanned(NamedTuple):
@@ -142,29 +145,56 @@ class Hasher:
 
     # -- memo ----------------------------------------------------------------------
 
-    def lookup(self, files: Iterable[Scanned], *, legacy: bool = False) -> dict[str, str]:
-        """{path: md5} known to the memo for unchanged files."""
-        if self.state is None:
+    def lookup(
+        self, files: Sequence[Scanned], *, legacy: bool = False, under: str | None = None
+    ) -> dict[str, str]:
+        """{path: md5} known to the memo for unchanged files (`under`: their common folder)."""
+        if self.state is None or not files:
             return {}
-        return self.state.get_many((f.key for f in files), legacy=legacy)
+        if under is None or len(files) < _RANGE_LOOKUP_MIN:
+            under = None
+        return self.state.get_many((f.key for f in files), legacy=legacy, under=under)
 
     def remember(self, pairs: Iterable[tuple[Scanned, str]], *, legacy: bool = False) -> None:
         """Record (file, md5) pairs in the memo."""
         if self.state is not None:
             self.state.put_many(((*f.key, md5) for f, md5 in pairs), legacy=legacy)
 
-    def md5s(self, files: Sequence[Scanned], *, legacy: bool = False) -> list[str]:
+    def md5s(
+        self, files: Sequence[Scanned], *, legacy: bool = False, under: str | None = None
+    ) -> list[str]:
         """md5 of each file: memo first (one query), the rest hashed in parallel."""
-        known = self.lookup(files, legacy=legacy)
+        known = self.lookup(files, legacy=legacy, under=under)
         todo = [f for f in files if f.path not in known]
         if todo:
             digests = parallel_map(
                 lambda f: hash_scanned(f, legacy), todo, [f.size for f in todo], self.jobs
             )
-            fresh = dict(zip((f.path for f in todo), digests, strict=True))
             self.remember(zip(todo, digests, strict=True), legacy=legacy)
-            known.update(fresh)
+            known.update(zip((f.path for f in todo), digests, strict=True))
         return [known[f.path] for f in files]
+
+    def known_tree(
+        self, folder: str, files: list[Scanned], *, legacy: bool = False
+    ) -> HashInfo | None:
+        """The folder's HashInfo if its scan is exactly as when it was last hashed."""
+        if self.state is None:
+            return None
+        stored = self.state.get_value(_tree_key(folder, legacy))
+        if not stored:
+            return None
+        fingerprint, md5, size, nfiles = stored.split(" ")
+        if fingerprint != _fingerprint(files):
+            return None
+        return HashInfo(md5, int(size), int(nfiles), legacy=legacy)
+
+    def remember_tree(
+        self, folder: str, files: list[Scanned], info: HashInfo, *, legacy: bool = False
+    ) -> None:
+        """Record a folder's hash against a fingerprint of its scan (stat data of every file)."""
+        if self.state is not None:
+            value = f"{_fingerprint(files)} {info.md5} {info.size} {info.nfiles}"
+            self.state.put_value(_tree_key(folder, legacy), value)
 
     # -- public hashing API --------------------------------------------------------------
 
@@ -178,36 +208,56 @@ class Hasher:
         self, abs_path: str | os.PathLike[str], *, legacy: bool = False
     ) -> tuple[HashInfo, list[TreeEntry]]:
         """HashInfo of a folder (the `.dir` id) and its file entries."""
-        files = self.scan_dir(abs_path)
-        return self._tree(files, self.md5s(files, legacy=legacy), legacy)
+        folder = os.path.abspath(os.fspath(abs_path))
+        files = self.scan_dir(folder)
+        info, entries = self._tree(files, self.md5s(files, legacy=legacy, under=folder), legacy)
+        self.remember_tree(folder, files, info, legacy=legacy)
+        return info, entries
 
     def hash_path(self, abs_path: str | os.PathLike[str], *, legacy: bool = False) -> HashInfo:
         """File or folder, whichever `abs_path` is."""
-        if _is_dir(abs_path):
-            return self.hash_dir(abs_path, legacy=legacy)[0]
-        return self.hash_file(abs_path, legacy=legacy)
+        return self.hash_many([abs_path], legacy=legacy)[os.fspath(abs_path)]
 
     def hash_many(
         self, paths: Iterable[str | os.PathLike[str]], *, legacy: bool = False
     ) -> dict[str, HashInfo]:
-        """HashInfo of several files/folders with one memo query and one pool."""
-        groups: list[tuple[str, bool, list[Scanned]]] = []
-        for p in paths:
-            path = os.fspath(p)
-            if _is_dir(path):
-                groups.append((path, True, self.scan_dir(path)))
-            else:
-                groups.append((path, False, [self.stat_file(path)]))
-        flat = [f for _p, _d, files in groups for f in files]
-        digests = iter(self.md5s(flat, legacy=legacy))
+        """HashInfo of several files/folders (keyed by the path as given), one pool for all.
+
+        An unchanged folder is answered from its fingerprint without per-file lookups.
+        """
         result: dict[str, HashInfo] = {}
-        for path, is_dir, files in groups:
-            md5s = [next(digests) for _ in files]
-            if is_dir:
-                result[path] = self._tree(files, md5s, legacy)[0]
+        folders: list[tuple[str, str, list[Scanned]]] = []
+        lone: list[tuple[str, Scanned]] = []
+        for p in paths:
+            key = os.fspath(p)
+            if _is_dir(key):
+                folder = os.path.abspath(key)
+                files = self.scan_dir(folder)
+                info = self.known_tree(folder, files, legacy=legacy)
+                if info is not None:
+                    result[key] = info
+                else:
+                    folders.append((key, folder, files))
             else:
-                f = files[0]
-                result[path] = HashInfo(md5s[0], f.size, isexec=f.isexec, legacy=legacy)
+                lone.append((key, self.stat_file(key)))
+        known: dict[str, str] = {}
+        for _key, folder, files in folders:
+            known.update(self.lookup(files, legacy=legacy, under=folder))
+        known.update(self.lookup([f for _k, f in lone], legacy=legacy))
+        flat = [f for _k, _d, files in folders for f in files] + [f for _k, f in lone]
+        todo = [f for f in flat if f.path not in known]
+        if todo:
+            digests = parallel_map(
+                lambda f: hash_scanned(f, legacy), todo, [f.size for f in todo], self.jobs
+            )
+            self.remember(zip(todo, digests, strict=True), legacy=legacy)
+            known.update(zip((f.path for f in todo), digests, strict=True))
+        for key, folder, files in folders:
+            info, _entries = self._tree(files, [known[f.path] for f in files], legacy)
+            self.remember_tree(folder, files, info, legacy=legacy)
+            result[key] = info
+        for key, f in lone:
+            result[key] = HashInfo(known[f.path], f.size, isexec=f.isexec, legacy=legacy)
         return result
 
     @staticmethod
@@ -221,6 +271,15 @@ class Hasher:
         if legacy:
             info = HashInfo(info.md5, info.size, info.nfiles, legacy=True)
         return info, entries
+
+
+def _tree_key(folder: str, legacy: bool) -> str:
+    return f"tree:{int(legacy)}:{folder}"
+
+
+def _fingerprint(files: list[Scanned]) -> str:
+    """Digest of a folder scan (names, inodes, mtimes, sizes, exec bits, in walk order)."""
+    return hashlib.md5(marshal.dumps([f[1:] for f in files])).hexdigest()
 
 
 def _is_dir(path: str | os.PathLike[str]) -> bool:

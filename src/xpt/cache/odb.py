@@ -12,9 +12,11 @@ import contextlib
 import errno
 import itertools
 import json
+import marshal
 import os
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from xpt.cache.hashing import (
     md5_file_dos2unix,
     tree_info,
 )
+from xpt.cache.state import StateDB
 from xpt.errors import CacheError
 from xpt.utils.fsutil import current_umask
 
@@ -35,6 +38,9 @@ _TRUSTED_MODES = (OBJECT_MODE, OBJECT_MODE | stat.S_IEXEC)
 """0544 is what DVC leaves on an object hardlinked to an executable output."""
 _BULK_LISTDIR = 64
 """Above this many objects, `missing` lists prefix folders instead of stat'ing each object."""
+
+_SETTLED_NS = 50_000_000
+"""A folder modified more recently than this may still change within one clock tick."""
 
 _counter = itertools.count()
 
@@ -66,6 +72,11 @@ def copy_fd(src: int, dst: int) -> None:
         pass
 
 
+def _suspicious(relpath: str) -> bool:
+    """Cheap pre-check: only paths with these shapes can escape their folder."""
+    return not relpath or relpath[0] in "/." or "/." in relpath or "//" in relpath
+
+
 def _valid_relpath(relpath: str) -> bool:
     """No empty, '.', '..' parts and not absolute: a tree cannot write outside its folder."""
     if not relpath or relpath.startswith("/"):
@@ -76,8 +87,10 @@ def _valid_relpath(relpath: str) -> bool:
 class ODB:
     """Object store rooted at a cache folder (usually `.dvc/cache`)."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, state: StateDB | None = None) -> None:
         self.cache_dir = Path(cache_dir)
+        self.state = state
+        """Optional memo: remembers trees found complete, so a no-op run skips the check."""
         self._root = os.fspath(self.cache_dir)
         self._made: set[str] = set()
         self._trees: dict[tuple[str, bool], list[tuple[str, str]]] = {}
@@ -144,8 +157,36 @@ class ODB:
             return [] if self.exists(info.md5, info.legacy) else [info.md5]
         if not self.exists(info.md5, info.legacy):
             return [info.md5]
+        key = f"complete:{int(info.legacy)}:{self._root}:{info.md5}"
+        stored = self.state.get_value(key) if self.state is not None else None
+        if stored:
+            prefixes, _sep, fingerprint = stored.partition(" ")
+            if self._folders_fingerprint(prefixes, info.legacy)[0] == fingerprint:
+                return []
         md5s = sorted({md5 for _rel, md5 in self.load_tree(info.md5, info.legacy)})
-        return self.missing_objects(md5s, info.legacy)
+        prefixes = "".join(sorted({m[:2] for m in md5s}))
+        fingerprint, newest = self._folders_fingerprint(prefixes, info.legacy)
+        absent = self.missing_objects(md5s, info.legacy)
+        if not absent and self.state is not None and newest < time.time_ns() - _SETTLED_NS:
+            self.state.put_value(key, f"{prefixes} {fingerprint}")
+        return absent
+
+    def _folders_fingerprint(self, prefixes: str, legacy: bool) -> tuple[str, int]:
+        """Digest of (inode, mtime) of the prefix folders, and the newest mtime.
+
+        Adding or deleting an object changes its folder's mtime, so an unchanged digest
+        means a tree found complete is still complete.
+        """
+        base = f"{self._root}/" if legacy else f"{self._root}/files/md5/"
+        stats: list[tuple[int, int]] = []
+        for i in range(0, len(prefixes), 2):
+            try:
+                st = os.stat(base + prefixes[i : i + 2])
+                stats.append((st.st_ino, st.st_mtime_ns))
+            except OSError:
+                stats.append((0, 0))
+        newest = max((m for _i, m in stats), default=0)
+        return md5_bytes(marshal.dumps(stats)), newest
 
     def missing_objects(self, md5s: Iterable[str], legacy: bool = False) -> list[str]:
         """Which of these file objects are absent; big sets list prefix folders in bulk."""
@@ -201,6 +242,29 @@ class ODB:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        return True
+
+    def staging_path(self) -> str:
+        """A fresh temp path inside the cache for content whose hash is not known yet."""
+        folder = f"{self._root}/files/md5"
+        self._ensure_parent(f"{folder}/x")
+        return tmp_name(f"{folder}/.staging")
+
+    def commit_staged(self, tmp: str, md5: str, *, created_readonly: bool = False) -> bool:
+        """Name a staged file as object `md5` (discarded if the object exists); False then."""
+        try:
+            if self.exists(md5):
+                os.unlink(tmp)
+                return False
+            dst = self.object_path(md5)
+            self._ensure_parent(dst)
+            if self._protect or not created_readonly:
+                os.chmod(tmp, OBJECT_MODE)
+            os.replace(tmp, dst)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise CacheError(f"cannot write cache object '{md5}': {exc.strerror}") from exc
         return True
 
     def add_bytes(self, md5: str, data: bytes, legacy: bool = False) -> bool:
@@ -274,15 +338,15 @@ class ODB:
             ) from exc
         if not isinstance(raw, list):
             raise CacheError(f"corrupt tree object '{path}': not a JSON list")
-        tree: list[tuple[str, str]] = []
-        for item in raw:
-            relpath = item.get("relpath") if isinstance(item, dict) else None
-            md5 = item.get("md5") if isinstance(item, dict) else None
-            if not isinstance(relpath, str) or not _valid_relpath(relpath):
-                raise CacheError(f"corrupt tree object '{path}': bad entry {item!r}")
-            if not isinstance(md5, str):
-                raise CacheError(f"corrupt tree object '{path}': bad entry {item!r}")
-            tree.append((relpath, md5))
+        try:
+            tree = [(item["relpath"], item["md5"]) for item in raw]
+        except (TypeError, KeyError) as exc:
+            raise CacheError(f"corrupt tree object '{path}': bad entry") from exc
+        for relpath, md5 in tree:
+            if not (isinstance(relpath, str) and isinstance(md5, str)) or (
+                _suspicious(relpath) and not _valid_relpath(relpath)
+            ):
+                raise CacheError(f"corrupt tree object '{path}': bad entry {relpath!r}")
         tree.sort()
         self._trees[(md5_dir, legacy)] = tree
         return tree

@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS memo (
     PRIMARY KEY (algo, path)
 ) WITHOUT ROWID
 """
+_KV_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID
+"""
 _BUSY_TIMEOUT_MS = 10_000
 _RAW, _LEGACY = 0, 1
 
@@ -59,18 +62,30 @@ class StateDB:
                     self._conn.close()
                 self._conn = None
 
-    def get_many(self, items: Iterable[StatKey], *, legacy: bool = False) -> dict[str, str]:
-        """{path: md5} for every item whose recorded stat matches exactly."""
+    def get_many(
+        self, items: Iterable[StatKey], *, legacy: bool = False, under: str | None = None
+    ) -> dict[str, str]:
+        """{path: md5} for every item whose recorded stat matches exactly.
+
+        `under` (a folder holding all the paths) turns the lookup into one range scan.
+        """
         wanted = {path: (inode, mtime, size) for path, inode, mtime, size in items}
         if not wanted:
             return {}
-        query = (
-            "SELECT path, inode, mtime_ns, size, md5 FROM memo "
-            "WHERE algo = ? AND path IN (SELECT value FROM json_each(?))"
-        )
-        rows = self._run(
-            lambda c: c.execute(query, (_algo(legacy), json.dumps(list(wanted)))).fetchall()
-        )
+        if under is not None:
+            prefix = under.rstrip("/") + "/"
+            query = (
+                "SELECT path, inode, mtime_ns, size, md5 FROM memo "
+                "WHERE algo = ? AND path >= ? AND path < ?"
+            )
+            params: tuple[object, ...] = (_algo(legacy), prefix, prefix[:-1] + "0")
+        else:
+            query = (
+                "SELECT path, inode, mtime_ns, size, md5 FROM memo "
+                "WHERE algo = ? AND path IN (SELECT value FROM json_each(?))"
+            )
+            params = (_algo(legacy), json.dumps(list(wanted)))
+        rows = self._run(lambda c: c.execute(query, params).fetchall())
         found: dict[str, str] = {}
         for path, inode, mtime, size, md5 in rows or ():
             if wanted.get(path) == (inode, mtime, size):
@@ -85,8 +100,29 @@ class StateDB:
             return
 
         def write(conn: sqlite3.Connection) -> None:
+            sql = "INSERT OR REPLACE INTO memo VALUES (?, ?, ?, ?, ?, ?)"
+            try:
+                with conn:
+                    conn.executemany(sql, rows)
+            except UnicodeEncodeError:
+                with conn:
+                    conn.executemany(sql, [r for r in rows if _encodable(r[1])])
+
+        self._run(write)
+
+    def get_value(self, key: str) -> str | None:
+        """A small private record (tree fingerprints, cache checks); None if absent."""
+        row = self._run(
+            lambda c: c.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        )
+        return row[0] if row else None
+
+    def put_value(self, key: str, value: str) -> None:
+        """Store a small private record (ignored on failure)."""
+
+        def write(conn: sqlite3.Connection) -> None:
             with conn:
-                conn.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?, ?, ?, ?, ?)", rows)
+                conn.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, value))
 
         self._run(write)
 
@@ -112,6 +148,8 @@ class StateDB:
                     if attempt or not _is_corruption(exc):
                         return None
                     self._recreate()
+                except UnicodeEncodeError:
+                    return None  # undecodable file names are not memoised
         return None
 
     def _connect(self) -> sqlite3.Connection:
@@ -129,6 +167,7 @@ class StateDB:
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = OFF")
                 conn.execute(_SCHEMA)
+                conn.execute(_KV_SCHEMA)
             except BaseException:
                 conn.close()
                 raise
@@ -145,6 +184,14 @@ class StateDB:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.path}{suffix}")
+
+
+def _encodable(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _algo(legacy: bool) -> int:

@@ -55,6 +55,12 @@ def exp_run_queue(args: argparse.Namespace) -> int:
     project = Project.find()
     if args.rev:
         raise NotBuiltYet("`--rev` (resume a checkpoint) is not built yet in xpt")
+    if args.queue and project.config.get("queue", "backend") == "celery":
+        from xpt.experiments.distributed.submit import enqueue_distributed
+
+        for entry in enqueue_distributed(project, _request(args), tuple(args.copy_paths)):
+            out(f"Queued experiment '{entry.label}' on the distributed queue.")
+        return 0
     if args.queue or args.temp:
         result = enqueue(project, _request(args), tuple(args.copy_paths))
         for path in result.left_out:
@@ -201,8 +207,3 @@ def kill(args: argparse.Namespace) -> int:
     return 0
 
 
-def worker(args: argparse.Namespace) -> int:
-    raise NotBuiltYet("the distributed (celery) queue worker is not built yet in xpt")
-
-
-_ = os

@@ -231,7 +231,7 @@ def _queue_commands(b: _Builder) -> None:
     kill = b.add("kill", "xpt.cli.cmd_queue:kill", "kill running experiments")
     kill.add_argument("task", nargs="+")
     kill.add_argument("-f", "--force", action="store_true")
-    worker = b.add("worker", "xpt.cli.cmd_queue:worker", "run a distributed (celery) worker")
+    worker = b.add("worker", "xpt.cli.cmd_worker:worker", "run a distributed (celery) worker")
     worker.add_argument("--broker", required=False)
     worker.add_argument("-j", "--jobs", type=int, default=1)
     worker.add_argument("--workdir")

@@ -154,7 +154,7 @@ def spawn_workers(project: Project, jobs: int) -> int:
     ensure_dirs(project.xpt_dir)
     log = open(project.xpt_dir / "logs" / "worker.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xpt.experiments.worker", str(project.root), "-j", str(jobs)],
+        [sys.executable, "-P", "-m", "xpt.experiments.worker", str(project.root), "-j", str(jobs)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True, close_fds=True,
     )

@@ -1,0 +1,82 @@
+"""Plain-text and Markdown tables laid out like DVC's (tabulate "plain" and "github").
+
+DVC prints `metrics show/diff`, `params diff`, `exp diff`, `queue status` and every `--md`
+table through tabulate with numbers left as text; these few lines reproduce that layout
+byte for byte so scripts reading either tool's output see the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from typing import Any
+
+FILL = "-"
+"""What an empty cell shows."""
+
+DEFAULT_PRECISION = 5
+
+_MIN_PADDING = 2
+
+
+def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    widths = [len(h) + _MIN_PADDING for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    return widths
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to width, two spaces apart, trailing blanks stripped; no final newline."""
+    widths = _widths(headers, rows)
+    lines = []
+    for row in [list(headers), *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table followed by one newline (DVC prints a blank line)."""
+    widths = _widths(headers, rows)
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [f" {cell.ljust(width)} " for cell, width in zip(cells, widths, strict=True)]
+        return "|" + "|".join(padded) + "|"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)]) + "\n"
+
+
+def cell(value: Any, fill: str = FILL) -> str:
+    """Text of a raw value: None is `fill`, everything else its Python `str()`."""
+    return fill if value is None else str(value)
+
+
+def significant(value: Any, precision: int | None = None, fill: str = FILL) -> str:
+    """`exp show`/`exp diff` style: floats with `precision` significant digits (`:.5g`)."""
+    if isinstance(value, float):
+        digits = DEFAULT_PRECISION if precision is None else precision
+        return f"{value:.{digits}g}"
+    return cell(value, fill)
+
+
+def rounded(value: Any, precision: int | None = None, fill: str = FILL) -> str:
+    """`metrics show/diff` style: floats rounded to `precision` decimal places."""
+    if isinstance(value, float):
+        return str(round(value, DEFAULT_PRECISION if precision is None else precision))
+    return cell(value, fill)
+
+
+def human_time(timestamp: str | None, today: _dt.date | None = None, fill: str = FILL) -> str:
+    """`Created` as DVC shows it: the time for today's commits, else the date."""
+    if not timestamp:
+        return fill
+    try:
+        when = _dt.datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    if when.date() == (today or _dt.date.today()):
+        return when.strftime("%I:%M %p")
+    return when.strftime("%b %d, %Y")
