@@ -7,7 +7,9 @@ to 200 MB + 2,000 files. Figures printed:
                empty cache with an empty memo (hash + store + link back, `reflink,copy`);
 * no-op     -- in a fresh process: open the memo, hash every output through it and check
                the cache holds every object (what a no-op `repro` does in this layer);
-* md5sum    -- coreutils over the same files, sequential and one process per core.
+* md5sum    -- coreutils over the same files, sequential and one process per core;
+* dvc       -- when a DVC executable is found (BENCH_DVC, default: the test oracle):
+               `dvc add` of the same outputs in a fresh repo, then `dvc status`.
 
 Usage: python bench/bench_hashing.py   (BENCH_DIR=... to choose the scratch folder)
 """
@@ -27,6 +29,7 @@ BIG_FILES = 4
 BIG_TOTAL = (200 if QUICK else 2048) << 20
 SMALL_FILES = 2_000 if QUICK else 20_000
 SMALL_DIRS = 100
+DVC = os.environ.get("BENCH_DVC", "/root/.cache/xpt-oracle/dvc-3.67.1/bin/dvc")
 
 
 def generate(root: Path) -> None:
@@ -59,20 +62,24 @@ def outputs(root: Path) -> list[Path]:
     return [*sorted((root / "big").iterdir()), root / "small"]
 
 
-def run_save(root: Path) -> float:
-    from xpt.cache.checkout import save_output
-    from xpt.cache.hasher import Hasher
-    from xpt.cache.odb import ODB
-    from xpt.cache.state import StateDB
-
-    start = time.perf_counter()
-    with StateDB(root / ".dvc/tmp/xpt/state.db") as state:
-        hasher = Hasher(root, state)
-        odb = ODB(root / ".dvc/cache", state)
-        for out in outputs(root):
-            save_output(odb, hasher, out, ("reflink", "copy"))
-    return time.perf_counter() - start
-
+SAVE_CHILD = """
+import sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from xpt.cache.checkout import save_output
+from xpt.cache.hasher import Hasher
+from xpt.cache.odb import ODB
+from xpt.cache.state import StateDB
+t1 = time.perf_counter()
+root = Path(sys.argv[1])
+with StateDB(root / "xpt/state.db") as state:
+    hasher = Hasher(root, state)
+    odb = ODB(root / "xpt/cache", state)
+    for out in [*sorted((root / "big").iterdir()), root / "small"]:
+        save_output(odb, hasher, out, ("reflink", "copy"))
+t2 = time.perf_counter()
+print(f"{t1 - t0:.4f} {t2 - t1:.4f}")
+"""
 
 NOOP_CHILD = """
 import sys, time
@@ -84,9 +91,9 @@ from xpt.cache.state import StateDB
 t1 = time.perf_counter()
 root = Path(sys.argv[1])
 outs = [*sorted((root / "big").iterdir()), root / "small"]
-with StateDB(root / ".dvc/tmp/xpt/state.db") as state:
+with StateDB(root / "xpt/state.db") as state:
     hasher = Hasher(root, state)
-    odb = ODB(root / ".dvc/cache", state)
+    odb = ODB(root / "xpt/cache", state)
     infos = hasher.hash_many(outs)
     missing = [m for info in infos.values() for m in odb.missing(info)]
 t2 = time.perf_counter()
@@ -95,20 +102,38 @@ print(f"{t1 - t0:.4f} {t2 - t1:.4f}")
 """
 
 
-def run_noop(root: Path) -> tuple[float, float, float]:
-    """(wall incl. interpreter start, imports, hashing + cache check) in a fresh process."""
+def run_child(code: str, root: Path) -> tuple[float, float, float]:
+    """(process wall incl. interpreter start, imports, work) of a fresh interpreter."""
     start = time.perf_counter()
     res = subprocess.run(
-        [sys.executable, "-c", NOOP_CHILD, str(root)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True
     )
     wall = time.perf_counter() - start
     imports, work = (float(x) for x in res.stdout.split())
     return wall, imports, work
 
 
+def run_dvc(root: Path) -> tuple[float, float] | None:
+    """(`dvc add` of the same outputs, `dvc status` after it) in seconds, or None."""
+    if not os.access(DVC, os.X_OK):
+        return None
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run([DVC, "init", "-q"], cwd=root, check=True)
+    outs = [str(p.relative_to(root)) for p in outputs(root)]
+    start = time.perf_counter()
+    subprocess.run([DVC, "add", "-q", *outs], cwd=root, check=True)
+    add = time.perf_counter() - start
+    start = time.perf_counter()
+    subprocess.run([DVC, "status", "-q"], cwd=root, check=True)
+    return add, time.perf_counter() - start
+
+
 def run_md5sum(root: Path, jobs: int) -> float:
     start = time.perf_counter()
-    cmd = f"find big small -type f -print0 | xargs -0 -P {jobs} -n 2000 md5sum > /dev/null"
+    cmd = (
+        f"(find big -type f -print0 | xargs -0 -P {jobs} -n 1 md5sum;"
+        f" find small -type f -print0 | xargs -0 -P {jobs} -n 2000 md5sum) > /dev/null"
+    )
     subprocess.run(cmd, shell=True, cwd=root, check=True)
     return time.perf_counter() - start
 
@@ -127,11 +152,19 @@ def main() -> int:
         md5_par = run_md5sum(base, cores)
         print(f"md5sum sequential {md5_seq:7.3f} s")
         print(f"md5sum -P{cores}        {md5_par:7.3f} s")
-        save = run_save(base)
-        print(f"xpt save (cold)   {save:7.3f} s   (hash + store + link back, reflink,copy)")
+        wall, imports, work = run_child(SAVE_CHILD, base)
+        print(
+            f"xpt save (cold)   {work:7.3f} s   (hash + store + link back; {wall:.3f} s process wall)"
+        )
         for _ in range(2):
-            wall, imports, work = run_noop(base)
-            print(f"xpt no-op check   {work:7.3f} s   (+{imports:.3f} s imports; {wall:.3f} s process wall)")
+            wall, imports, work = run_child(NOOP_CHILD, base)
+            print(
+                f"xpt no-op check   {work:7.3f} s   (+{imports:.3f} s imports; {wall:.3f} s process wall)"
+            )
+        dvc = run_dvc(base)
+        if dvc is not None:
+            print(f"dvc add           {dvc[0]:7.3f} s   (same outputs, fresh repo, process wall)")
+            print(f"dvc status        {dvc[1]:7.3f} s")
         return 0
     finally:
         shutil.rmtree(base, ignore_errors=True)

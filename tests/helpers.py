@@ -27,9 +27,7 @@ class TmpRepo(type(Path())):  # type: ignore[misc]
 
     def git(self, *args: str, check: bool = True) -> str:
         """Run git in the repo, return stdout (stripped)."""
-        res = subprocess.run(
-            ["git", *args], cwd=self, capture_output=True, text=True, check=False
-        )
+        res = subprocess.run(["git", *args], cwd=self, capture_output=True, text=True, check=False)
         if check and res.returncode != 0:
             raise AssertionError(f"git {' '.join(args)} failed: {res.stderr}")
         return res.stdout.strip()

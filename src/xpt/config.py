@@ -138,7 +138,15 @@ def remote_section(name: str) -> str:
     return f'remote "{name}"'
 
 
-def add_remote(dvc_dir: Path, name: str, url: str, *, default: bool = False, force: bool = False, local: bool = False) -> None:
+def add_remote(
+    dvc_dir: Path,
+    name: str,
+    url: str,
+    *,
+    default: bool = False,
+    force: bool = False,
+    local: bool = False,
+) -> None:
     """`remote add`: a new remote section (and `core.remote` with `default`)."""
     path = config_path(dvc_dir, local)
     sections = read_config_file(path)
@@ -153,7 +161,15 @@ def add_remote(dvc_dir: Path, name: str, url: str, *, default: bool = False, for
     write_config_file(path, sections)
 
 
-def modify_remote(dvc_dir: Path, name: str, option: str, value: str | None, *, unset: bool = False, local: bool = False) -> None:
+def modify_remote(
+    dvc_dir: Path,
+    name: str,
+    option: str,
+    value: str | None,
+    *,
+    unset: bool = False,
+    local: bool = False,
+) -> None:
     """`remote modify`: set or unset one option of an existing remote."""
     path = config_path(dvc_dir, local)
     sections = read_config_file(path)
@@ -167,7 +183,9 @@ def modify_remote(dvc_dir: Path, name: str, option: str, value: str | None, *, u
         values.pop(option, None)
     else:
         if value is None:
-            raise ConfigError(f"no value given for '{option}'", hint="`xpt remote modify NAME OPTION VALUE`")
+            raise ConfigError(
+                f"no value given for '{option}'", hint="`xpt remote modify NAME OPTION VALUE`"
+            )
         values[option] = value
     write_config_file(path, sections)
 
@@ -209,6 +227,8 @@ def set_default_remote(dvc_dir: Path, name: str | None, *, local: bool = False) 
             del sections["core"]
     else:
         if name not in load_config(dvc_dir).remotes():
-            raise ConfigError(f"remote '{name}' does not exist", hint="add it with `xpt remote add`")
+            raise ConfigError(
+                f"remote '{name}' does not exist", hint="add it with `xpt remote add`"
+            )
         sections.setdefault("core", {})["remote"] = name
     write_config_file(path, sections)

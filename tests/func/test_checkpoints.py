@@ -49,11 +49,13 @@ def dvc_yaml(cmd: str) -> str:
 
 @pytest.fixture
 def f5(project: TmpRepo) -> TmpRepo:
-    project.gen({
-        "train.py": TRAIN_PY,
-        "params.yaml": "foo: 1\n",
-        "dvc.yaml": dvc_yaml("python train.py foo 2 params.yaml metrics.yaml"),
-    })
+    project.gen(
+        {
+            "train.py": TRAIN_PY,
+            "params.yaml": "foo: 1\n",
+            "dvc.yaml": dvc_yaml("python train.py foo 2 params.yaml metrics.yaml"),
+        }
+    )
     project.commit("F5")
     return project
 
@@ -71,7 +73,7 @@ def test_repro_refuses_checkpoint_stage(f5: TmpRepo, xpt) -> None:  # type: igno
 def test_first_run_commits_each_checkpoint(f5: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
     res = xpt("exp", "run", "-S", "foo=2")
     assert res.out.count("Checkpoint experiment iteration") == 3
-    (ref, sha), = exp_refs(f5).items()
+    ((ref, sha),) = exp_refs(f5).items()
     commits = chain(f5, sha)
     assert len(commits) == 3
     assert [f5.git("show", f"{c}:metrics.yaml") for c in commits][0] == "foo: 2"
@@ -88,7 +90,7 @@ def test_resume_then_force_starts_over(f5: TmpRepo, xpt) -> None:  # type: ignor
     xpt("exp", "run", "-n", "ignored")
     refs = exp_refs(f5)
     assert len(refs) == 1
-    (_ref, sha), = refs.items()
+    ((_ref, sha),) = refs.items()
     assert len(chain(f5, sha)) == 6
     assert (f5 / "foo").read_text() == "4"
     xpt("exp", "run", "-f", "-n", "fresh")
@@ -102,20 +104,22 @@ def test_resume_then_force_starts_over(f5: TmpRepo, xpt) -> None:  # type: ignor
 def test_crash_keeps_checkpoints(f5: TmpRepo, xpt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("CRASH_AT", "1")
     xpt("exp", "run", ok=False)
-    (_ref, sha), = exp_refs(f5).items()
+    ((_ref, sha),) = exp_refs(f5).items()
     assert len(chain(f5, sha)) == 1
     monkeypatch.delenv("CRASH_AT")
     xpt("exp", "run")
-    (_ref, sha2), = exp_refs(f5).items()
+    ((_ref, sha2),) = exp_refs(f5).items()
     assert len(chain(f5, sha2)) == 4
     assert (f5 / "foo").read_text() == "3"
 
 
 def test_shell_script_signal_file(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    project.gen({"train.py": SHELL_TRAIN, "params.yaml": "foo: 1\n", "dvc.yaml": dvc_yaml("sh train.py")})
+    project.gen(
+        {"train.py": SHELL_TRAIN, "params.yaml": "foo: 1\n", "dvc.yaml": dvc_yaml("sh train.py")}
+    )
     project.commit("shell")
     xpt("exp", "run")
-    (_ref, sha), = exp_refs(project).items()
+    ((_ref, sha),) = exp_refs(project).items()
     assert len(chain(project, sha)) == 3
 
 

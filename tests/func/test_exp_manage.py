@@ -141,9 +141,15 @@ def test_exp_diff_and_params_metrics(f1: TmpRepo, xpt) -> None:  # type: ignore[
     assert data["metrics"] == {"metrics.yaml": {"foo": {"old": 1, "new": 2, "diff": 1}}}
     data = json.loads(xpt("exp", "diff", "HEAD", "d2", "--json").out)
     assert data["params"]["params.yaml"]["foo"]["new"] == 2
-    assert json.loads(xpt("params", "diff", "--json").out) == {"params.yaml": {"foo": {"old": 1, "new": 2, "diff": 1}}}
-    assert json.loads(xpt("metrics", "show", "--json").out) == {"": {"data": {"metrics.yaml": {"data": {"foo": 2}}}}}
-    assert json.loads(xpt("metrics", "diff", "--json").out) == {"metrics.yaml": {"foo": {"old": 1, "new": 2, "diff": 1}}}
+    assert json.loads(xpt("params", "diff", "--json").out) == {
+        "params.yaml": {"foo": {"old": 1, "new": 2, "diff": 1}}
+    }
+    assert json.loads(xpt("metrics", "show", "--json").out) == {
+        "": {"data": {"metrics.yaml": {"data": {"foo": 2}}}}
+    }
+    assert json.loads(xpt("metrics", "diff", "--json").out) == {
+        "metrics.yaml": {"foo": {"old": 1, "new": 2, "diff": 1}}
+    }
 
 
 def test_no_commits(tmp_repo: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]

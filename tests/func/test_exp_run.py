@@ -104,9 +104,14 @@ def test_dry_records_nothing(f1: TmpRepo, xpt) -> None:  # type: ignore[no-untyp
 
 def test_untracked_pipeline_files_included_unrelated_left_out(f1: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
     f1.gen({"untracked.txt": "x", "udir/f": "y", "data.txt": "d\n"})
-    f1.gen({"dvc.yaml": (f1 / "dvc.yaml").read_text() + "  extra:\n    cmd: cp data.txt extra.txt\n    deps: [data.txt]\n    outs:\n    - extra.txt:\n        cache: false\n"})
+    f1.gen(
+        {
+            "dvc.yaml": (f1 / "dvc.yaml").read_text()
+            + "  extra:\n    cmd: cp data.txt extra.txt\n    deps: [data.txt]\n    outs:\n    - extra.txt:\n        cache: false\n"
+        }
+    )
     xpt("exp", "run")
-    (_ref, sha), = exp_refs(f1).items()
+    ((_ref, sha),) = exp_refs(f1).items()
     files = f1.git("ls-tree", "-r", "--name-only", sha).split()
     assert "data.txt" in files and "extra.txt" in files
     assert "untracked.txt" not in files and "udir/f" not in files
@@ -115,9 +120,11 @@ def test_untracked_pipeline_files_included_unrelated_left_out(f1: TmpRepo, xpt) 
 
 
 def test_stage_env(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    project.gen({
-        "dvc.yaml": "stages:\n  s:\n    cmd: env | grep ^DVC_ | sort > env.txt\n    outs:\n    - env.txt:\n        cache: false\n",
-    })
+    project.gen(
+        {
+            "dvc.yaml": "stages:\n  s:\n    cmd: env | grep ^DVC_ | sort > env.txt\n    outs:\n    - env.txt:\n        cache: false\n",
+        }
+    )
     project.commit("env")
     xpt("exp", "run", "-n", "envtest")
     env = dict(line.split("=", 1) for line in (project / "env.txt").read_text().splitlines())
@@ -130,12 +137,16 @@ def test_second_run_while_running_fails_fast(project: TmpRepo, xpt) -> None:  # 
     import subprocess
     import sys
 
-    project.gen({
-        "params.yaml": "foo: 1\n",
-        "dvc.yaml": "stages:\n  s:\n    cmd: sleep 2 && cp params.yaml out.yaml\n    params: [foo]\n    outs:\n    - out.yaml:\n        cache: false\n",
-    })
+    project.gen(
+        {
+            "params.yaml": "foo: 1\n",
+            "dvc.yaml": "stages:\n  s:\n    cmd: sleep 2 && cp params.yaml out.yaml\n    params: [foo]\n    outs:\n    - out.yaml:\n        cache: false\n",
+        }
+    )
     project.commit("slow")
-    first = subprocess.Popen([sys.executable, "-P", "-m", "xpt", "exp", "run", "-S", "foo=2"], cwd=project)
+    first = subprocess.Popen(
+        [sys.executable, "-P", "-m", "xpt", "exp", "run", "-S", "foo=2"], cwd=project
+    )
     lock = project / ".dvc" / "tmp" / "xpt" / "workspace.lock"
     deadline = time.time() + 10
     while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):

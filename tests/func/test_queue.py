@@ -55,7 +55,9 @@ def test_run_all_fifo_failure_isolated(f1: TmpRepo, xpt) -> None:  # type: ignor
     log = xpt("queue", "logs", "q13").out
     assert "boom: foo is 13" in log
     shown = json.loads(xpt("exp", "show", "--json").out)
-    failed = [e for e in shown[1]["experiments"] if e["executor"] and e["executor"]["state"] == "failed"]
+    failed = [
+        e for e in shown[1]["experiments"] if e["executor"] and e["executor"]["state"] == "failed"
+    ]
     assert failed and failed[0]["name"] == "q13"
     xpt("queue", "remove", "--failed")
     assert [r["name"] for r in json.loads(xpt("queue", "status", "--json").out)] == ["q2", "q4"]
@@ -81,7 +83,13 @@ def test_duplicate_queued_name_refused(f1: TmpRepo, xpt) -> None:  # type: ignor
 
 
 def test_queue_snapshot_at_queue_time(f1: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    f1.gen({"data.txt": "v1\n", "dvc.yaml": (f1 / "dvc.yaml").read_text() + "  d:\n    cmd: cp data.txt d.txt\n    deps: [data.txt]\n    outs:\n    - d.txt:\n        cache: false\n"})
+    f1.gen(
+        {
+            "data.txt": "v1\n",
+            "dvc.yaml": (f1 / "dvc.yaml").read_text()
+            + "  d:\n    cmd: cp data.txt d.txt\n    deps: [data.txt]\n    outs:\n    - d.txt:\n        cache: false\n",
+        }
+    )
     xpt("repro")
     f1.commit("data")
     (f1 / "data.txt").write_text("v2\n")
@@ -121,7 +129,9 @@ def test_killed_experiment_becomes_failed_and_queue_continues(f1: TmpRepo, xpt) 
     f1.commit("slow at 9")
     xpt("exp", "run", "--queue", "-S", "foo=9", "-n", "slow")
     xpt("exp", "run", "--queue", "-S", "foo=3", "-n", "fast")
-    proc = subprocess.Popen([sys.executable, "-P", "-m", "xpt", "exp", "run", "--run-all", "-j", "2"], cwd=f1)
+    proc = subprocess.Popen(
+        [sys.executable, "-P", "-m", "xpt", "exp", "run", "--run-all", "-j", "2"], cwd=f1
+    )
     deadline = time.time() + 20
     pid = None
     while time.time() < deadline:
@@ -158,7 +168,12 @@ def test_stale_running_entry_is_not_shown_running(f1: TmpRepo, xpt) -> None:  # 
 
 @pytest.mark.slow
 def test_hundred_trivial_experiments_j4(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    project.gen({"params.yaml": "foo: 0\n", "dvc.yaml": "stages:\n  s:\n    cmd: cp params.yaml m.yaml\n    params: [foo]\n    outs:\n    - m.yaml:\n        cache: false\n"})
+    project.gen(
+        {
+            "params.yaml": "foo: 0\n",
+            "dvc.yaml": "stages:\n  s:\n    cmd: cp params.yaml m.yaml\n    params: [foo]\n    outs:\n    - m.yaml:\n        cache: false\n",
+        }
+    )
     project.commit("trivial")
     xpt("exp", "run", "--queue", "-S", "foo=range(0,100)")
     xpt("exp", "run", "--run-all", "-j", "4")

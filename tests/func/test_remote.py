@@ -67,7 +67,9 @@ def test_remote_config_written_like_dvc(project: TmpRepo, xpt) -> None:  # type:
     xpt("remote", "remove", "myremote", ok=False)
 
 
-def test_push_then_pull_in_fresh_clone(shared: dict[str, Path], project: TmpRepo, tmp_path: Path, xpt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_push_then_pull_in_fresh_clone(
+    shared: dict[str, Path], project: TmpRepo, tmp_path: Path, xpt, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     res = xpt("push")
     assert "pushed" in res.out
     assert "up to date" in xpt("push").out
@@ -77,7 +79,9 @@ def test_push_then_pull_in_fresh_clone(shared: dict[str, Path], project: TmpRepo
     assert (other / "model.bin").read_text() == "model 1"
 
 
-def test_corrupted_remote_object_refused(shared: dict[str, Path], project: TmpRepo, tmp_path: Path, xpt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_corrupted_remote_object_refused(
+    shared: dict[str, Path], project: TmpRepo, tmp_path: Path, xpt, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     xpt("push")
     md5 = hashlib.md5(b"model 1").hexdigest()
     obj = shared["storage"] / "files" / "md5" / md5[:2] / md5[2:]
@@ -95,15 +99,24 @@ def test_no_remote_configured(f1: TmpRepo, xpt) -> None:  # type: ignore[no-unty
     assert "remote" in res.err
 
 
-def test_exp_push_pull_round_trip(shared: dict[str, Path], project: TmpRepo, tmp_path: Path, xpt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_exp_push_pull_round_trip(
+    shared: dict[str, Path], project: TmpRepo, tmp_path: Path, xpt, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     xpt("exp", "run", "-n", "p5", "-S", "foo=5")
     head = project.git("rev-parse", "HEAD")
     res = xpt("exp", "push", "origin", "p5")
     assert "p5" in res.out
-    remote_refs = subprocess.run(["git", "ls-remote", str(shared["upstream"])], capture_output=True, text=True).stdout
+    remote_refs = subprocess.run(
+        ["git", "ls-remote", str(shared["upstream"])], capture_output=True, text=True
+    ).stdout
     ref = f"refs/exps/{head[:2]}/{head[2:]}/p5"
     assert ref in remote_refs
-    assert subprocess.run(["git", "rev-parse", "main"], cwd=shared["upstream"], capture_output=True, text=True).stdout.strip() == head
+    assert (
+        subprocess.run(
+            ["git", "rev-parse", "main"], cwd=shared["upstream"], capture_output=True, text=True
+        ).stdout.strip()
+        == head
+    )
     assert "p5" in xpt("exp", "list", "origin").out
     other = clone(shared["upstream"], tmp_path / "other")
     monkeypatch.chdir(other)
@@ -123,10 +136,14 @@ def test_exp_push_diverged_needs_force(shared: dict[str, Path], project: TmpRepo
     assert "diverged" in res.err
     head = project.git("rev-parse", "HEAD")
     ref = f"refs/exps/{head[:2]}/{head[2:]}/div"
-    remote_sha = subprocess.run(["git", "rev-parse", ref], cwd=shared["upstream"], capture_output=True, text=True).stdout.strip()
+    remote_sha = subprocess.run(
+        ["git", "rev-parse", ref], cwd=shared["upstream"], capture_output=True, text=True
+    ).stdout.strip()
     assert remote_sha != project.git("rev-parse", ref)
     xpt("exp", "push", "-f", "origin", "div")
-    remote_sha = subprocess.run(["git", "rev-parse", ref], cwd=shared["upstream"], capture_output=True, text=True).stdout.strip()
+    remote_sha = subprocess.run(
+        ["git", "rev-parse", ref], cwd=shared["upstream"], capture_output=True, text=True
+    ).stdout.strip()
     assert remote_sha == project.git("rev-parse", ref)
 
 

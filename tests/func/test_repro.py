@@ -92,7 +92,9 @@ def test_cached_output_is_ignored_by_git_and_in_cache(f7: TmpRepo) -> None:
 
 
 def test_run_cache_restores_instead_of_running(f1: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    (f1 / "copy.py").write_text("import shutil, sys\nopen('runs.log','a').write('x')\nshutil.copyfile(sys.argv[1], sys.argv[2])\n")
+    (f1 / "copy.py").write_text(
+        "import shutil, sys\nopen('runs.log','a').write('x')\nshutil.copyfile(sys.argv[1], sys.argv[2])\n"
+    )
     xpt("repro")
     (f1 / "params.yaml").write_text("foo: 2\n")
     xpt("repro")
@@ -148,9 +150,10 @@ def test_dry_runs_nothing(f7: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-
 
 
 def test_failure_stops_pipeline_and_keep_going(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    project.gen({
-        "params.yaml": "foo: 1\n",
-        "dvc.yaml": """\
+    project.gen(
+        {
+            "params.yaml": "foo: 1\n",
+            "dvc.yaml": """\
 stages:
   first:
     cmd: echo ${foo} > first.txt
@@ -169,7 +172,8 @@ stages:
     params: [foo]
     outs: [indep.txt]
 """,
-    })
+        }
+    )
     xpt("repro")
     project.commit("F3")
     (project / "params.yaml").write_text("foo: 13\n")
@@ -185,7 +189,11 @@ stages:
 
 
 def test_missing_dependency_is_one_clear_error(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    project.gen({"dvc.yaml": "stages:\n  s:\n    cmd: cp nope.txt o.txt\n    deps: [nope.txt]\n    outs: [o.txt]\n"})
+    project.gen(
+        {
+            "dvc.yaml": "stages:\n  s:\n    cmd: cp nope.txt o.txt\n    deps: [nope.txt]\n    outs: [o.txt]\n"
+        }
+    )
     res = xpt("repro", ok=False)
     assert res.err.startswith("ERROR:")
     assert "nope.txt" in res.err
@@ -200,7 +208,11 @@ def test_undeclared_output_not_produced(project: TmpRepo, xpt) -> None:  # type:
 
 
 def test_cycle_is_an_error(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    project.gen({"dvc.yaml": "stages:\n  a:\n    cmd: cp b a\n    deps: [b]\n    outs: [a]\n  b:\n    cmd: cp a b\n    deps: [a]\n    outs: [b]\n"})
+    project.gen(
+        {
+            "dvc.yaml": "stages:\n  a:\n    cmd: cp b a\n    deps: [b]\n    outs: [a]\n  b:\n    cmd: cp a b\n    deps: [a]\n    outs: [b]\n"
+        }
+    )
     res = xpt("repro", ok=False)
     assert "cycle" in res.err.lower()
 
@@ -230,7 +242,11 @@ def test_repro_q_prints_nothing(f1: TmpRepo, xpt) -> None:  # type: ignore[no-un
 
 
 def test_directory_output(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    project.gen({"dvc.yaml": "stages:\n  d:\n    cmd: mkdir -p out/sub && echo a > out/a && echo b > out/sub/b\n    outs: [out]\n"})
+    project.gen(
+        {
+            "dvc.yaml": "stages:\n  d:\n    cmd: mkdir -p out/sub && echo a > out/a && echo b > out/sub/b\n    outs: [out]\n"
+        }
+    )
     xpt("repro")
     lock = (project / "dvc.lock").read_text()
     assert ".dir" in lock and "nfiles: 2" in lock

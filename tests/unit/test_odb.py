@@ -32,7 +32,10 @@ def odb(tmp_path: Path) -> ODB:
 def test_layout(tmp_path: Path, odb: ODB) -> None:
     oid = "0e63383dd5b97e4abd29761447d310a2"
     assert odb.oid_path(oid) == tmp_path / "cache/files/md5/0e/63383dd5b97e4abd29761447d310a2"
-    assert odb.oid_path(oid + ".dir") == tmp_path / "cache/files/md5/0e/63383dd5b97e4abd29761447d310a2.dir"
+    assert (
+        odb.oid_path(oid + ".dir")
+        == tmp_path / "cache/files/md5/0e/63383dd5b97e4abd29761447d310a2.dir"
+    )
     assert odb.oid_path(oid, legacy=True) == tmp_path / "cache/0e/63383dd5b97e4abd29761447d310a2"
 
 
@@ -131,7 +134,9 @@ def test_complete_trees_are_remembered_until_the_cache_changes(tmp_path: Path) -
         datas = [f"{i}".encode() for i in range(100)]
         for data in datas:
             odb.add_bytes(md5(data), data)
-        tree = odb.add_tree([TreeEntry(f"f{i}", md5(d), len(d), False) for i, d in enumerate(datas)])
+        tree = odb.add_tree(
+            [TreeEntry(f"f{i}", md5(d), len(d), False) for i, d in enumerate(datas)]
+        )
         time.sleep(0.06)  # let the prefix folders' mtimes settle
         assert odb.missing(tree) == []
         assert state.get_value(f"complete:0:{tmp_path / 'cache'}:{tree.md5}")

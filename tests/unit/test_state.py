@@ -116,9 +116,15 @@ db.close()
 def test_several_processes_write_at_once(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     procs = [
-        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), tag]) for tag in ("p1", "p2", "p3")
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), tag])
+        for tag in ("p1", "p2", "p3")
     ]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
     with StateDB(path) as db:
-        items = [(f"/{t}/{b}/{i}", i, i, i) for t in ("p1", "p2", "p3") for b in range(20) for i in range(100)]
+        items = [
+            (f"/{t}/{b}/{i}", i, i, i)
+            for t in ("p1", "p2", "p3")
+            for b in range(20)
+            for i in range(100)
+        ]
         assert len(db.get_many(items)) == 6000

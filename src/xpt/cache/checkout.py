@@ -236,20 +236,29 @@ class _Saver:
         self.odb.add_bytes(md5, data)
         return md5
 
-    def _save_big(self, item: Scanned) -> str:
+    def _save_big(self, item: Scanned) -> str | None:
         """Stage a clone (or a copy made while hashing, on a second thread), then name it.
 
         The copy is speculative: it is thrown away if the object turns out to exist.
+        None when neither works here (the caller falls back to hash-then-link).
         """
         tmp = self.odb.staging_path()
         if self.relink and "reflink" in self.linker.usable():
             try:
                 _clone(item.path, tmp, 0o444)
-                return self._commit(tmp, hash_scanned(item))
             except OSError as exc:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 self.linker.attempt("reflink", exc)
+            else:
+                try:
+                    return self._commit(tmp, hash_scanned(item))
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                    raise
+        if self.relink and "copy" not in self.linker.usable():
+            return None
         failure: list[BaseException] = []
 
         def copy() -> None:

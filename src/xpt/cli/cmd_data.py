@@ -15,9 +15,12 @@ def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untype
     from xpt.repro.workspace import open_git
 
     readers = revision_readers(
-        project, open_git(project),
-        all_branches=args.all_branches, all_tags=args.all_tags,
-        all_commits=args.all_commits, all_experiments=args.all_experiments,
+        project,
+        open_git(project),
+        all_branches=args.all_branches,
+        all_tags=args.all_tags,
+        all_commits=args.all_commits,
+        all_experiments=args.all_experiments,
     )
     return used_objects(project, readers)
 
@@ -76,19 +79,28 @@ def gc(args: argparse.Namespace) -> int:
     from xpt.repro.datagc import gc as do_gc
 
     scope = GcScope(
-        workspace=args.workspace, all_branches=args.all_branches, all_tags=args.all_tags,
-        all_commits=args.all_commits, all_experiments=args.all_experiments,
+        workspace=args.workspace,
+        all_branches=args.all_branches,
+        all_tags=args.all_tags,
+        all_commits=args.all_commits,
+        all_experiments=args.all_experiments,
     )
     if args.cloud:
         raise XptError("`gc -c` (cleaning the remote) is not built yet in xpt")
     project = Project.find()
     if scope.any() and not (args.force or args.dry):
-        sys.stderr.write("WARNING: this removes every cached object not used by the selected "
-                         "revisions. Are you sure you want to proceed? [y/n] ")
+        sys.stderr.write(
+            "WARNING: this removes every cached object not used by the selected "
+            "revisions. Are you sure you want to proceed? [y/n] "
+        )
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise XptError("cancelled: nothing was removed")
     removed = do_gc(project, scope, dry=args.dry)
     verb = "Would remove" if args.dry else "Removed"
-    out(f"{verb} {len(removed)} object(s) from the cache." if removed else "No unused cache to remove.")
+    out(
+        f"{verb} {len(removed)} object(s) from the cache."
+        if removed
+        else "No unused cache to remove."
+    )
     return 0

@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
         warn(f"untracked file '{path}' is not part of the experiment (not used by the pipeline)")
     out(f"\nRan experiment(s): {result.ref.name}")
     out("Experiment results have been applied to your workspace.")
-    out(f"\nTo promote an experiment to a Git branch run:\n\n\txpt exp branch {result.ref.name} <branch>\n")
+    out(
+        f"\nTo promote an experiment to a Git branch run:\n\n\txpt exp branch {result.ref.name} <branch>\n"
+    )
     return 1 if result.repro.failed else 0
 
 
@@ -96,7 +98,9 @@ def show(args: argparse.Namespace) -> int:
 def diff(args: argparse.Namespace) -> int:
     from xpt.experiments.diff import exp_diff
 
-    data = exp_diff(Project.find(), args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps)
+    data = exp_diff(
+        Project.find(), args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps
+    )
     if args.json:
         from xpt.report.json import dumps_json
 
@@ -106,7 +110,9 @@ def diff(args: argparse.Namespace) -> int:
 
     for kind in ("metrics", "params"):
         if data[kind]:
-            render_diff_table(data[kind], kind=kind, precision=args.precision, md=args.md, no_path=args.no_path)
+            render_diff_table(
+                data[kind], kind=kind, precision=args.precision, md=args.md, no_path=args.no_path
+            )
     return 0
 
 
@@ -183,8 +189,12 @@ def remove(args: argparse.Namespace) -> int:
         removed = do_remove(
             project,
             RemoveRequest(
-                names=tuple(args.experiment), all_commits=args.all_commits, revs=tuple(args.rev),
-                num=args.num, queue=args.queue, keep=args.keep,
+                names=tuple(args.experiment),
+                all_commits=args.all_commits,
+                revs=tuple(args.rev),
+                num=args.num,
+                queue=args.queue,
+                keep=args.keep,
             ),
             queue_names=qnames,
             queue_remove=qremove,
@@ -200,14 +210,19 @@ def gc(args: argparse.Namespace) -> int:
 
     project = Project.find()
     req = GcRequest(
-        workspace=args.workspace, all_branches=args.all_branches, all_tags=args.all_tags,
-        all_commits=args.all_commits, queued=args.queued,
+        workspace=args.workspace,
+        all_branches=args.all_branches,
+        all_tags=args.all_tags,
+        all_commits=args.all_commits,
+        queued=args.queued,
     )
     if not (req.workspace or req.all_branches or req.all_tags or req.all_commits):
         do_gc(project, req)  # raises the scope error
     if not args.force:
-        sys.stderr.write("This will remove all experiments except those derived from the selected "
-                         "baselines. Are you sure you want to proceed? [y/n] ")
+        sys.stderr.write(
+            "This will remove all experiments except those derived from the selected "
+            "baselines. Are you sure you want to proceed? [y/n] "
+        )
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise XptError("cancelled: no experiments were removed")
@@ -227,14 +242,20 @@ def save(args: argparse.Namespace) -> int:
     from xpt.experiments.save import save as do_save
 
     result = do_save(
-        Project.find(), name=args.name, force=args.force,
-        include=tuple(args.include_untracked), message=args.message,
+        Project.find(),
+        name=args.name,
+        force=args.force,
+        include=tuple(args.include_untracked),
+        message=args.message,
     )
     for path in result.left_out:
         warn(f"untracked file '{path}' was not saved; include it with `-I {path}`")
     if result.stale:
-        warn("the pipeline is not up to date (" + ", ".join(result.stale)
-             + "); the saved metrics may not match the params. Run `xpt exp run` to reproduce.")
+        warn(
+            "the pipeline is not up to date ("
+            + ", ".join(result.stale)
+            + "); the saved metrics may not match the params. Run `xpt exp run` to reproduce."
+        )
     out(f"Experiment has been saved as: {result.ref.name}")
     return 0
 
@@ -257,7 +278,12 @@ def clean(args: argparse.Namespace) -> int:
 def _selection(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from xpt.experiments.remote import Selection
 
-    return Selection(names=tuple(args.experiment), all_commits=args.all_commits, revs=tuple(args.rev), num=args.num)
+    return Selection(
+        names=tuple(args.experiment),
+        all_commits=args.all_commits,
+        revs=tuple(args.rev),
+        num=args.num,
+    )
 
 
 def _report_transfer(verb: str, remote: str, result) -> int:  # type: ignore[no-untyped-def]
@@ -267,18 +293,24 @@ def _report_transfer(verb: str, remote: str, result) -> int:  # type: ignore[no-
     for ref, state in result.refs.items():
         name = ref.rsplit("/", 1)[-1]
         if state == "rejected":
-            warn(f"experiment '{name}' has diverged from git remote '{remote}': not {verb}ed "
-                 f"(use `-f` to overwrite)")
+            warn(
+                f"experiment '{name}' has diverged from git remote '{remote}': not {verb}ed "
+                f"(use `-f` to overwrite)"
+            )
         elif state == "up-to-date":
             out(f"Experiment '{name}' is up to date on '{remote}'.")
         else:
-            out(f"{verb.capitalize()}ed experiment '{name}' ({'to' if verb == 'push' else 'from'} git remote '{remote}').")
+            out(
+                f"{verb.capitalize()}ed experiment '{name}' ({'to' if verb == 'push' else 'from'} git remote '{remote}')."
+            )
     if result.data is not None:
         moved = len(result.data.transferred)
         out(f"Data: {moved} object(s) {verb}ed, {result.data.present} already there.")
         if result.data.failed:
-            note(f"ERROR: {len(result.data.failed)} object(s) failed to {verb}; the git refs above did arrive. "
-                 f"Rerun `xpt exp {verb}` to finish.")
+            note(
+                f"ERROR: {len(result.data.failed)} object(s) failed to {verb}; the git refs above did arrive. "
+                f"Rerun `xpt exp {verb}` to finish."
+            )
             code = 1
     return code
 
@@ -286,14 +318,28 @@ def _report_transfer(verb: str, remote: str, result) -> int:  # type: ignore[no-
 def push(args: argparse.Namespace) -> int:
     from xpt.experiments.remote import exp_push
 
-    result = exp_push(Project.find(), args.git_remote, _selection(args), force=args.force,
-                      no_cache=args.no_cache, data_remote=args.remote, jobs=args.jobs)
+    result = exp_push(
+        Project.find(),
+        args.git_remote,
+        _selection(args),
+        force=args.force,
+        no_cache=args.no_cache,
+        data_remote=args.remote,
+        jobs=args.jobs,
+    )
     return _report_transfer("push", args.git_remote, result)
 
 
 def pull(args: argparse.Namespace) -> int:
     from xpt.experiments.remote import exp_pull
 
-    result = exp_pull(Project.find(), args.git_remote, _selection(args), force=args.force,
-                      no_cache=args.no_cache, data_remote=args.remote, jobs=args.jobs)
+    result = exp_pull(
+        Project.find(),
+        args.git_remote,
+        _selection(args),
+        force=args.force,
+        no_cache=args.no_cache,
+        data_remote=args.remote,
+        jobs=args.jobs,
+    )
     return _report_transfer("pull", args.git_remote, result)

@@ -64,5 +64,7 @@ def metrics_diff(args: argparse.Namespace) -> int:
     if data:
         from xpt.report.tables import render_diff_table
 
-        render_diff_table(data, kind="metrics", precision=args.precision, md=args.md, no_path=args.no_path)
+        render_diff_table(
+            data, kind="metrics", precision=args.precision, md=args.md, no_path=args.no_path
+        )
     return 0

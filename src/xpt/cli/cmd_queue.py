@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
@@ -19,13 +18,20 @@ def _request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if args.reset:
         args.force = True
     return ExpRunRequest(
-        set_params=tuple(args.set_param), name=args.name, message=args.message,
+        set_params=tuple(args.set_param),
+        name=args.name,
+        message=args.message,
         repro=repro_options(args),
     )
 
 
 def _report(state: str, entry) -> None:  # type: ignore[no-untyped-def]
-    marks = {"running": "▶ running", "success": "✔ success", "failed": "✖ failed", "requeued": "↺ requeued"}
+    marks = {
+        "running": "▶ running",
+        "success": "✔ success",
+        "failed": "✖ failed",
+        "requeued": "↺ requeued",
+    }
     line = f"{marks.get(state, state):<12} {entry.label}"
     if state == "failed" and entry.error:
         line += f"  ({entry.error}; log: `xpt queue logs {entry.label}`)"
@@ -64,7 +70,9 @@ def exp_run_queue(args: argparse.Namespace) -> int:
     if args.queue or args.temp:
         result = enqueue(project, _request(args), tuple(args.copy_paths))
         for path in result.left_out:
-            warn(f"untracked file '{path}' is not part of the queued snapshot; pass it with `-C {path}` or `git add` it")
+            warn(
+                f"untracked file '{path}' is not part of the queued snapshot; pass it with `-C {path}` or `git add` it"
+            )
         if args.queue and not args.temp:
             for entry in result.entries:
                 out(f"Queued experiment '{entry.label}' for future execution.")
@@ -75,7 +83,9 @@ def exp_run_queue(args: argparse.Namespace) -> int:
             if summary.done and summary.done[0].state.value == "success":
                 name = summary.done[0].label
                 out(f"Ran experiment(s): {name}")
-                out(f"To apply the results of an experiment to your workspace run:\n\n\txpt exp apply {name}")
+                out(
+                    f"To apply the results of an experiment to your workspace run:\n\n\txpt exp apply {name}"
+                )
                 return 0
             return 1
     summary = run_queue(project, args.jobs, _report)
@@ -106,7 +116,10 @@ def stop(args: argparse.Namespace) -> int:
         db.close()
     if args.kill:
         kill_entries(project, running)
-    out(f"Asked {len(workers)} worker(s) to stop" + (" and killed running experiments." if args.kill else " after their current experiments."))
+    out(
+        f"Asked {len(workers)} worker(s) to stop"
+        + (" and killed running experiments." if args.kill else " after their current experiments.")
+    )
     return 0
 
 
@@ -164,9 +177,9 @@ def logs(args: argparse.Namespace) -> int:
             current = db.get(entry.id)
         finally:
             db.close()
-        if current is None or current.state not in (State.QUEUED, State.RUNNING):
-            if not chunk:
-                break
+        finished = current is None or current.state not in (State.QUEUED, State.RUNNING)
+        if finished and not chunk:
+            break
         time.sleep(0.2)
     return 0
 
@@ -185,7 +198,9 @@ def remove(args: argparse.Namespace) -> int:
     if args.failed:
         states.append(State.FAILED)
     if not (args.task or states):
-        raise QueueError("nothing to remove", hint="name entries, or pass --all/--queued/--success/--failed")
+        raise QueueError(
+            "nothing to remove", hint="name entries, or pass --all/--queued/--success/--failed"
+        )
     removed = remove_entries(Project.find(), names=args.task, states=tuple(states))
     out("Removed: " + (", ".join(removed) if removed else "nothing"))
     return 0
@@ -205,5 +220,3 @@ def kill(args: argparse.Namespace) -> int:
     kill_entries(project, entries, signal.SIGKILL if args.force else signal.SIGTERM)
     out("Killed: " + ", ".join(e.label for e in entries))
     return 0
-
-

@@ -12,7 +12,14 @@ from xpt.project import Project
 
 def add(args: argparse.Namespace) -> int:
     project = Project.find()
-    cfg.add_remote(project.dvc_dir, args.name, args.url, default=args.default, force=args.force, local=args.local)
+    cfg.add_remote(
+        project.dvc_dir,
+        args.name,
+        args.url,
+        default=args.default,
+        force=args.force,
+        local=args.local,
+    )
     return 0
 
 
@@ -28,7 +35,14 @@ def list_(args: argparse.Namespace) -> int:
 
 
 def modify(args: argparse.Namespace) -> int:
-    cfg.modify_remote(Project.find().dvc_dir, args.name, args.option, args.value, unset=args.unset, local=args.local)
+    cfg.modify_remote(
+        Project.find().dvc_dir,
+        args.name,
+        args.option,
+        args.value,
+        unset=args.unset,
+        local=args.local,
+    )
     return 0
 
 

@@ -74,7 +74,7 @@ def status(args: argparse.Namespace) -> int:
 
 
 def dag(args: argparse.Namespace) -> int:
-    from xpt.repro.workspace import open_workspace, load_graph
+    from xpt.repro.workspace import load_graph, open_workspace
 
     project = Project.find()
     with open_workspace(project) as ws:

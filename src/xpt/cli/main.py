@@ -55,10 +55,20 @@ def _log_unexpected(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one xpt command; returns the exit code."""
-    from xpt.cli.parser import build_parser
+    from xpt.cli.parser import Retry, _Parser, build_parser, command_path
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    path = command_path(argv)
+    try:
+        _Parser.lenient = bool(path)
+        parser = build_parser(path or None)
+        args = parser.parse_args(argv)
+    except Retry:
+        _Parser.lenient = False
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    finally:
+        _Parser.lenient = False
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2

@@ -16,22 +16,62 @@ SUPPRESS = argparse.SUPPRESS
 
 def _common() -> argparse.ArgumentParser:
     """-q/-v/--cd accepted after any subcommand too (values don't clobber the top level)."""
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = _Parser(add_help=False)
     parent.add_argument("-q", "--quiet", action="count", default=SUPPRESS, help="be quiet")
     parent.add_argument("-v", "--verbose", action="count", default=SUPPRESS, help="be verbose")
     parent.add_argument("--cd", metavar="DIR", default=SUPPRESS, help="run as if started in DIR")
     return parent
 
 
-class _Builder:
-    """Small helper to declare subcommands with a handler name."""
+class Retry(Exception):
+    """The trimmed parser could not parse argv: rebuild the full tree for a proper error."""
 
-    def __init__(self, subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser):  # type: ignore[type-arg]
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors can be turned into `Retry` (trimmed trees only)."""
+
+    lenient = False
+
+    def error(self, message: str):  # type: ignore[no-untyped-def]
+        if _Parser.lenient:
+            raise Retry(message)
+        super().error(message)
+
+
+class _Null:
+    """Stands in for a parser of a command that was not asked for (nothing is built)."""
+
+    def add_argument(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def set_defaults(self, **kwargs: object) -> None:
+        return None
+
+
+class _Builder:
+    """Small helper to declare subcommands with a handler name.
+
+    `only` limits the tree to the command being run: building all ~45 argparse
+    parsers costs more than a no-op `repro` itself.
+    """
+
+    def __init__(
+        self,
+        subparsers: argparse._SubParsersAction | None,
+        common: argparse.ArgumentParser,
+        only: list[str] | None = None,
+    ):  # type: ignore[type-arg]
         self.subparsers = subparsers
         self.common = common
+        self.only = only or []
+
+    def _skip(self, name: str) -> bool:
+        return self.subparsers is None or bool(self.only and self.only[0] != name)
 
     def add(self, name: str, handler: str, help: str, **kw: object) -> argparse.ArgumentParser:
-        p = self.subparsers.add_parser(
+        if self._skip(name):
+            return _Null()  # type: ignore[return-value]
+        p = self.subparsers.add_parser(  # type: ignore[union-attr]
             name,
             parents=[self.common],
             help=help,
@@ -42,10 +82,12 @@ class _Builder:
         return p
 
     def group(self, name: str, help: str) -> _Builder:
-        p = self.subparsers.add_parser(name, parents=[self.common], help=help, description=help)
+        if self._skip(name):
+            return _Builder(None, self.common)
+        p = self.subparsers.add_parser(name, parents=[self.common], help=help, description=help)  # type: ignore[union-attr]
         p.set_defaults(handler="xpt.cli.main:group_help", command=name, group_parser=p)
         sub = p.add_subparsers(dest=f"{name}_cmd", metavar="COMMAND")
-        return _Builder(sub, self.common)
+        return _Builder(sub, self.common, self.only[1:])
 
 
 def _repro_options(p: argparse.ArgumentParser, exp: bool = False) -> None:
@@ -265,10 +307,31 @@ def _remote_commands(b: _Builder) -> None:
     ren.add_argument("--local", action="store_true")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole `xpt` command tree."""
+def command_path(argv: list[str]) -> list[str]:
+    """The first two positional words of argv (`exp run`), skipping global options."""
+    words: list[str] = []
+    skip = False
+    for tok in argv:
+        if skip:
+            skip = False
+            continue
+        if tok == "--cd":
+            skip = True
+            continue
+        if tok.startswith("-"):
+            if tok in ("-h", "--help") and not words:
+                return []
+            continue
+        words.append(tok)
+        if len(words) == 2:
+            break
+    return words
+
+
+def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
+    """The `xpt` command tree; `only=["exp", "run"]` builds just that branch."""
     common = _common()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xpt",
         description="Reproducible pipelines and git-native ML experiments (DVC 3 compatible).",
     )
@@ -277,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cd", metavar="DIR", default=None, help="run as if started in DIR")
     parser.add_argument("-V", "--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    b = _Builder(sub, common)
+    b = _Builder(sub, common, only)
 
     init = b.add("init", "xpt.cli.cmd_init:init", "initialise a project in a git repository")
     init.add_argument("-f", "--force", action="store_true", help="re-initialise")

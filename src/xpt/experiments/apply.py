@@ -90,7 +90,10 @@ def apply_experiment(project: Project, target: str) -> ApplyResult:
     """Back up the workspace, then make it equal to the experiment's tree and outputs."""
     git = Git(project.root)
     name, sha = resolve_commit(git, target)
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project, git) as ws:
+    with (
+        file_lock(str(project.workspace_lock), "the workspace"),
+        open_workspace(project, git) as ws,
+    ):
         backup = backup_workspace(ws, git, name)
         git.checkout_commit_files(sha, base=git.head_sha())
         result = checkout(ws, None, allow_missing=True)

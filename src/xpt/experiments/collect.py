@@ -84,7 +84,7 @@ def _params_data(read: Reader, pipelines: list[Pipeline]) -> dict[str, Any]:
         if data is None:
             continue
         try:
-            values = _memo("params:" + path, data, lambda d=data, p=path: load_params(d, p))
+            values = _memo("params:" + path, data, lambda: load_params(data, path))
         except XptError as exc:
             result[path] = {"error": _error(exc)}
             continue
@@ -111,13 +111,22 @@ def _lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str
                 continue
             data = read(path)
             try:
-                out[path] = _memo("lock", data or b"", lambda d=data, p=path: parse_lock(d, p)) if data else {}
+                out[path] = (
+                    _memo("lock", data or b"", lambda: parse_lock(data, path))
+                    if data
+                    else {}
+                )
             except XptError:
                 out[path] = {}
     return out
 
 
-def _metrics_data(read: Reader, pipelines: list[Pipeline], locks: dict[str, dict[str, Any]], cache_read: Callable[[str], bytes | None]) -> dict[str, Any]:
+def _metrics_data(
+    read: Reader,
+    pipelines: list[Pipeline],
+    locks: dict[str, dict[str, Any]],
+    cache_read: Callable[[str], bytes | None],
+) -> dict[str, Any]:
     result: dict[str, Any] = {}
     candidates: list[tuple[str, str | None]] = []
     for pipeline in pipelines:
@@ -136,7 +145,9 @@ def _metrics_data(read: Reader, pipelines: list[Pipeline], locks: dict[str, dict
         if data is None:
             continue
         try:
-            parsed = _memo("metrics:" + path, data, lambda d=data, p=path: clean_metrics(load_metrics(d, p)))
+            parsed = _memo(
+                "metrics:" + path, data, lambda: clean_metrics(load_metrics(data, path))
+            )
         except XptError as exc:
             result[path] = {"error": _error(exc)}
             continue
@@ -144,7 +155,9 @@ def _metrics_data(read: Reader, pipelines: list[Pipeline], locks: dict[str, dict
     return result
 
 
-def _deps_outs(pipelines: list[Pipeline], locks: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _deps_outs(
+    pipelines: list[Pipeline], locks: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     deps: dict[str, Any] = {}
     outs: dict[str, Any] = {}
     for pipeline in pipelines:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xpt.errors import UnknownExperiment, XptError
-from xpt.experiments.collect import cache_reader, load_pipelines_at, collect_data
+from xpt.experiments.collect import cache_reader, collect_data, load_pipelines_at
 from xpt.experiments.names import resolve
 from xpt.pipeline.metrics import diff_values
 from xpt.pipeline.model import Reader
@@ -49,7 +49,9 @@ class _Revisions:
             pass
         sha = self.git.resolve(rev)
         if sha is None:
-            raise XptError(f"unknown revision or experiment '{rev}'", hint="see `xpt exp list` or `git log`")
+            raise XptError(
+                f"unknown revision or experiment '{rev}'", hint="see `xpt exp list` or `git log`"
+            )
         return sha
 
     def reader(self, rev: str) -> Reader:
@@ -79,10 +81,16 @@ class _Revisions:
 
 
 def _values(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {path: item["data"] for path, item in section.items() if isinstance(item, dict) and "data" in item}
+    return {
+        path: item["data"]
+        for path, item in section.items()
+        if isinstance(item, dict) and "data" in item
+    }
 
 
-def _only_deps(params: dict[str, dict[str, Any]], tracked: dict[str, set[str] | None]) -> dict[str, dict[str, Any]]:
+def _only_deps(
+    params: dict[str, dict[str, Any]], tracked: dict[str, set[str] | None]
+) -> dict[str, dict[str, Any]]:
     from xpt.pipeline.metrics import flatten
 
     out: dict[str, dict[str, Any]] = {}
@@ -94,7 +102,9 @@ def _only_deps(params: dict[str, dict[str, Any]], tracked: dict[str, set[str] | 
             out[path] = values
             continue
         flat = flatten(values)
-        out[path] = {k: v for k, v in flat.items() if any(k == t or k.startswith(t + ".") for t in keys)}
+        out[path] = {
+            k: v for k, v in flat.items() if any(k == t or k.startswith(t + ".") for t in keys)
+        }
     return out
 
 
@@ -106,7 +116,14 @@ def _default_pair(a_rev: str | None, b_rev: str | None) -> tuple[str, str]:
     return a_rev, b_rev
 
 
-def params_diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False, deps_only: bool = False) -> dict[str, Any]:
+def params_diff(
+    project: Project,
+    a_rev: str | None = None,
+    b_rev: str | None = None,
+    *,
+    all: bool = False,
+    deps_only: bool = False,
+) -> dict[str, Any]:
     """`params diff --json` data."""
     revs = _Revisions(project)
     a, b = _default_pair(a_rev, b_rev)
@@ -117,14 +134,23 @@ def params_diff(project: Project, a_rev: str | None = None, b_rev: str | None = 
     return diff_values(old_p, new_p, all=all, as_params=True)
 
 
-def metrics_diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False) -> dict[str, Any]:
+def metrics_diff(
+    project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False
+) -> dict[str, Any]:
     """`metrics diff --json` data."""
     revs = _Revisions(project)
     a, b = _default_pair(a_rev, b_rev)
     return diff_values(_values(revs.data(a).metrics), _values(revs.data(b).metrics), all=all)
 
 
-def exp_diff(project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False, param_deps: bool = False) -> dict[str, Any]:
+def exp_diff(
+    project: Project,
+    a_rev: str | None = None,
+    b_rev: str | None = None,
+    *,
+    all: bool = False,
+    param_deps: bool = False,
+) -> dict[str, Any]:
     """`exp diff --json` data: {"metrics": ..., "params": ...}."""
     revs = _Revisions(project)
     a, b = _default_pair(a_rev, b_rev)

@@ -54,7 +54,9 @@ def _copy_paths(main: Project, ws_root: Path, paths: list[str]) -> None:
         src = main.root / rel
         dst = ws_root / rel
         if not src.exists():
-            raise ExperimentError(f"unable to copy '{rel}': it does not exist", hint="check `-C` paths")
+            raise ExperimentError(
+                f"unable to copy '{rel}': it does not exist", hint="check `-C` paths"
+            )
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
             shutil.copytree(src, dst, dirs_exist_ok=True, symlinks=True)
@@ -83,8 +85,13 @@ def run_isolated(main: Project, entry: Entry) -> ExecResult:
             recorder = None
             if any(s.is_checkpoint for s in stages):
                 recorder = CheckpointRecorder(
-                    ws, ws_git, entry.baseline, parent=entry.baseline, name=entry.name,
-                    message=entry.options.get("message"), ref_git=main_git,
+                    ws,
+                    ws_git,
+                    entry.baseline,
+                    parent=entry.baseline,
+                    name=entry.name,
+                    message=entry.options.get("message"),
+                    ref_git=main_git,
                 )
                 options = replace(options, checkpoint_hook=recorder)
             result = reproduce(ws, options)
@@ -95,9 +102,14 @@ def run_isolated(main: Project, entry: Entry) -> ExecResult:
                 assert recorder.ref is not None
                 return ExecResult(recorder.ref, sha)
             ref, sha, _left = record_experiment(
-                ws, ws_git, entry.baseline,
-                reproduced=result.reproduced, name=entry.name,
-                message=entry.options.get("message"), force=options.force, ref_git=main_git,
+                ws,
+                ws_git,
+                entry.baseline,
+                reproduced=result.reproduced,
+                name=entry.name,
+                message=entry.options.get("message"),
+                force=options.force,
+                ref_git=main_git,
             )
         return ExecResult(ref, sha)
     finally:

@@ -73,12 +73,19 @@ def _scope(git: Git, req: RemoveRequest) -> list[tuple[ExpRef, str]]:
     for rev in req.revs:
         sha = git.resolve(rev)
         if sha is None:
-            raise ExperimentError(f"unknown git revision '{rev}'", hint="pass a branch, tag or commit")
+            raise ExperimentError(
+                f"unknown git revision '{rev}'", hint="pass a branch, tag or commit"
+            )
         baselines.extend(git.first_parents(sha, max(req.num, 1)))
     return [item for b in baselines for item in grouped.get(b, [])]
 
 
-def remove(project: Project, req: RemoveRequest, queue_names: Callable[[], set[str]] | None = None, queue_remove: QueueRemover | None = None) -> list[str]:
+def remove(
+    project: Project,
+    req: RemoveRequest,
+    queue_names: Callable[[], set[str]] | None = None,
+    queue_remove: QueueRemover | None = None,
+) -> list[str]:
     """Remove experiments (and queue entries); returns the removed names."""
     git = Git(project.root)
     if not (req.names or req.all_commits or req.revs or req.queue):
@@ -110,10 +117,16 @@ def remove(project: Project, req: RemoveRequest, queue_names: Callable[[], set[s
             hint="see `xpt exp list -A` and `xpt queue status`",
         )
     if req.keep:
-        scope = _scope(git, req) if (req.all_commits or req.revs) else [
-            item for items in experiments_by_baseline(git).values() for item in items
-            if item[0].baseline == head
-        ]
+        scope = (
+            _scope(git, req)
+            if (req.all_commits or req.revs)
+            else [
+                item
+                for items in experiments_by_baseline(git).values()
+                for item in items
+                if item[0].baseline == head
+            ]
+        )
         to_remove = [item for item in scope if item[0].ref not in targets]
     else:
         to_remove = list(targets.values())
@@ -139,7 +152,9 @@ class GcRequest:
     queued: bool = False
 
 
-def gc(project: Project, req: GcRequest, queue_gc: Callable[[set[str] | None], list[str]] | None = None) -> list[str]:
+def gc(
+    project: Project, req: GcRequest, queue_gc: Callable[[set[str] | None], list[str]] | None = None
+) -> list[str]:
     """Remove experiments whose baseline is not kept; returns removed names."""
     if not (req.workspace or req.all_branches or req.all_tags or req.all_commits):
         raise ExperimentError(

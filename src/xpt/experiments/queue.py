@@ -26,7 +26,9 @@ from xpt.repro.workspace import load_graph, open_workspace
 from xpt.scm.git import Git
 
 _REPRO_FIELDS = [
-    f.name for f in dataclasses.fields(ReproOptions) if f.name not in ("env", "checkpoint_hook", "allow_checkpoints")
+    f.name
+    for f in dataclasses.fields(ReproOptions)
+    if f.name not in ("env", "checkpoint_hook", "allow_checkpoints")
 ]
 
 
@@ -51,7 +53,9 @@ class QueueResult:
     left_out: tuple[str, ...]
 
 
-def enqueue(project: Project, request: ExpRunRequest, copy_paths: tuple[str, ...] = ()) -> QueueResult:
+def enqueue(
+    project: Project, request: ExpRunRequest, copy_paths: tuple[str, ...] = ()
+) -> QueueResult:
     """Queue one experiment per sweep combination; all checks happen before any write."""
     git = open_git(project)
     baseline = git.head_sha()
@@ -75,7 +79,9 @@ def enqueue(project: Project, request: ExpRunRequest, copy_paths: tuple[str, ...
         with open_workspace(project, git) as ws:
             graph = load_graph(ws)
             prefix = project_prefix(git, str(project.root))
-            plan = plan_snapshot(git, prefix, pipeline_files(graph), cached_outputs(graph), copy_paths)
+            plan = plan_snapshot(
+                git, prefix, pipeline_files(graph), cached_outputs(graph), copy_paths
+            )
             rendered = [render_overrides(ws.read, s) if s else {} for s in sets]
         entries = []
         for name, files in zip(names, rendered, strict=True):
@@ -86,7 +92,9 @@ def enqueue(project: Project, request: ExpRunRequest, copy_paths: tuple[str, ...
                 message=f"xpt: queued experiment {name or ''}".rstrip(),
             )
             entry = db.add(
-                name=name, baseline=baseline, snapshot=sha,
+                name=name,
+                baseline=baseline,
+                snapshot=sha,
                 options=options_to_dict(request, copy_paths),
             )
             git.set_ref(entry.ref, sha, message="xpt: queue")
@@ -124,12 +132,20 @@ def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
     cache_read = cache_reader(str(project.cache_dir))
     grouped: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
-        data, error = collect_data(git.reader(entry.snapshot), entry.snapshot, int(entry.created), dvcfiles, cache_read)
+        data, error = collect_data(
+            git.reader(entry.snapshot), entry.snapshot, int(entry.created), dvcfiles, cache_read
+        )
         if entry.state == State.QUEUED:
             data["metrics"] = {}
         if entry.state == State.FAILED:
             error = {"msg": "Experiment run failed", "type": ""}
-        rev = {"rev": entry.snapshot, "name": entry.label, "data": data, "error": error, "experiments": None}
+        rev = {
+            "rev": entry.snapshot,
+            "name": entry.label,
+            "data": data,
+            "error": error,
+            "experiments": None,
+        }
         grouped.setdefault(entry.baseline, []).append(
             {"name": entry.label, "executor": _executor(project, entry), "revs": [rev]}
         )
@@ -163,7 +179,8 @@ def find_entries(db_entries: list[Entry], names: Iterable[str]) -> tuple[list[En
     unknown: list[str] = []
     for name in names:
         matches = [
-            e for e in db_entries
+            e
+            for e in db_entries
             if name in (e.name, e.label, e.result_name, str(e.id))
             or (len(name) >= 4 and e.snapshot.startswith(name))
         ]
@@ -183,7 +200,9 @@ def queue_names(project: Project) -> set[str]:
         db.close()
 
 
-def remove_entries(project: Project, *, names: Iterable[str] = (), states: tuple[State, ...] = ()) -> list[str]:
+def remove_entries(
+    project: Project, *, names: Iterable[str] = (), states: tuple[State, ...] = ()
+) -> list[str]:
     """Drop entries by name or by state; running entries must be killed first."""
     git = Git(project.root)
     db = open_queue(project.xpt_dir)
@@ -219,7 +238,11 @@ def queue_gc(project: Project, keep: set[str] | None) -> list[str]:
     """`exp gc` hook: drop queued entries whose baseline is not kept (all if keep is None)."""
     db = open_queue(project.xpt_dir)
     try:
-        doomed = [e.label for e in db.entries((State.QUEUED, State.FAILED)) if keep is None or e.baseline not in keep]
+        doomed = [
+            e.label
+            for e in db.entries((State.QUEUED, State.FAILED))
+            if keep is None or e.baseline not in keep
+        ]
         ids = [e for e in db.entries((State.QUEUED, State.FAILED)) if e.label in doomed]
     finally:
         db.close()

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from xpt.errors import QueueError
 from xpt.utils.proc import pid_alive
 
 
-class State(str, Enum):
+class State(StrEnum):
     """Life cycle of a queue entry."""
 
     QUEUED = "queued"
@@ -123,7 +123,9 @@ class QueueDB:
             self.conn.execute("ROLLBACK")
             raise
 
-    def add(self, *, name: str | None, baseline: str, snapshot: str, options: dict[str, Any]) -> Entry:
+    def add(
+        self, *, name: str | None, baseline: str, snapshot: str, options: dict[str, Any]
+    ) -> Entry:
         """Queue a snapshot; a name already queued/running for the baseline is refused."""
         try:
             with self._tx() as c:
@@ -191,15 +193,29 @@ class QueueDB:
         with self._tx() as c:
             c.execute("UPDATE entries SET pid = ? WHERE id = ?", (pid, entry_id))
 
-    def finish(self, entry_id: int, *, ok: bool, returncode: int, result_sha: str | None = None, result_name: str | None = None, error: str | None = None) -> None:
+    def finish(
+        self,
+        entry_id: int,
+        *,
+        ok: bool,
+        returncode: int,
+        result_sha: str | None = None,
+        result_name: str | None = None,
+        error: str | None = None,
+    ) -> None:
         """Record the outcome of a run."""
         with self._tx() as c:
             c.execute(
                 "UPDATE entries SET state = ?, finished = ?, returncode = ?, result_sha = ?,"
                 " result_name = COALESCE(?, result_name), error = ? WHERE id = ?",
                 (
-                    (State.SUCCESS if ok else State.FAILED).value, time.time(), returncode,
-                    result_sha, result_name, error, entry_id,
+                    (State.SUCCESS if ok else State.FAILED).value,
+                    time.time(),
+                    returncode,
+                    result_sha,
+                    result_name,
+                    error,
+                    entry_id,
                 ),
             )
 
@@ -219,7 +235,9 @@ class QueueDB:
     # workers -----------------------------------------------------------------
     def add_worker(self, pid: int) -> None:
         with self._tx() as c:
-            c.execute("INSERT OR REPLACE INTO workers (pid, started) VALUES (?, ?)", (pid, time.time()))
+            c.execute(
+                "INSERT OR REPLACE INTO workers (pid, started) VALUES (?, ?)", (pid, time.time())
+            )
 
     def remove_worker(self, pid: int) -> None:
         with self._tx() as c:

@@ -67,7 +67,16 @@ def _data_readers(git: Git, items: list[tuple[ExpRef, str]]):  # type: ignore[no
     return readers
 
 
-def exp_push(project: Project, git_remote: str, sel: Selection, *, force: bool = False, no_cache: bool = False, data_remote: str | None = None, jobs: int | None = None) -> ExpTransfer:
+def exp_push(
+    project: Project,
+    git_remote: str,
+    sel: Selection,
+    *,
+    force: bool = False,
+    no_cache: bool = False,
+    data_remote: str | None = None,
+    jobs: int | None = None,
+) -> ExpTransfer:
     """Push experiment refs, then the data of the ones that reached the remote."""
     git = Git(project.root)
     items = _select_local(git, sel)
@@ -85,12 +94,15 @@ def exp_push(project: Project, git_remote: str, sel: Selection, *, force: bool =
 
 def _remote_exps(git: Git, git_remote: str) -> dict[str, str]:
     return {
-        ref: sha for ref, sha in git.ls_remote(git_remote, EXPS_PREFIX + "/").items()
+        ref: sha
+        for ref, sha in git.ls_remote(git_remote, EXPS_PREFIX + "/").items()
         if ExpRef.parse(ref) is not None
     }
 
 
-def _select_remote(git: Git, remote_refs: dict[str, str], sel: Selection, git_remote: str) -> list[str]:
+def _select_remote(
+    git: Git, remote_refs: dict[str, str], sel: Selection, git_remote: str
+) -> list[str]:
     if not sel.names:
         if sel.all_commits:
             return list(remote_refs)
@@ -111,16 +123,29 @@ def _select_remote(git: Git, remote_refs: dict[str, str], sel: Selection, git_re
             preferred = [r for r in matches if ExpRef.parse(r).baseline == head]  # type: ignore[union-attr]
             matches = preferred or matches
         if not matches:
-            raise UnknownExperiment(f"experiment '{name}' does not exist on git remote '{git_remote}'",
-                                    hint=f"see `xpt exp list {git_remote} -A`")
+            raise UnknownExperiment(
+                f"experiment '{name}' does not exist on git remote '{git_remote}'",
+                hint=f"see `xpt exp list {git_remote} -A`",
+            )
         if len(matches) > 1:
-            raise AmbiguousName(f"'{name}' names several experiments on '{git_remote}': " + ", ".join(matches),
-                                hint="pass the full ref")
+            raise AmbiguousName(
+                f"'{name}' names several experiments on '{git_remote}': " + ", ".join(matches),
+                hint="pass the full ref",
+            )
         chosen.append(matches[0])
     return chosen
 
 
-def exp_pull(project: Project, git_remote: str, sel: Selection, *, force: bool = False, no_cache: bool = False, data_remote: str | None = None, jobs: int | None = None) -> ExpTransfer:
+def exp_pull(
+    project: Project,
+    git_remote: str,
+    sel: Selection,
+    *,
+    force: bool = False,
+    no_cache: bool = False,
+    data_remote: str | None = None,
+    jobs: int | None = None,
+) -> ExpTransfer:
     """Fetch experiment refs from the git remote, then the data they need."""
     git = Git(project.root)
     remote_refs = _remote_exps(git, git_remote)
@@ -142,7 +167,9 @@ def exp_pull(project: Project, git_remote: str, sel: Selection, *, force: bool =
     return result
 
 
-def list_remote(project: Project, git_remote: str, *, all_commits: bool = False) -> dict[str, list[tuple[str, str]]]:
+def list_remote(
+    project: Project, git_remote: str, *, all_commits: bool = False
+) -> dict[str, list[tuple[str, str]]]:
     """`exp list <remote>`: names grouped by baseline label (branch name, else short sha)."""
     git = Git(project.root)
     names: dict[str, str] = {}

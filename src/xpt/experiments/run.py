@@ -19,10 +19,10 @@ from xpt.experiments.names import default_name, validate_name
 from xpt.experiments.refs import ExpRef
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.lockfile import experiment_hash
+from xpt.pipeline.model import Stage
 from xpt.pipeline.overrides import Override, has_sweeps, parse_set_params, render_overrides
 from xpt.project import Project
 from xpt.repro.options import ReproOptions
-from xpt.pipeline.model import Stage
 from xpt.repro.reproduce import ReproResult, plan, reproduce
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.git import Git
@@ -74,7 +74,9 @@ def check_name(git: Git, baseline: str, name: str | None, force: bool) -> None:
         )
 
 
-def prepare_overrides(project: Project, git: Git, set_params: tuple[str, ...], *, queue: bool = False) -> list[Override]:
+def prepare_overrides(
+    project: Project, git: Git, set_params: tuple[str, ...], *, queue: bool = False
+) -> list[Override]:
     """Parse -S; sweeps are only for the queue."""
     overrides = parse_set_params(list(set_params))
     if has_sweeps(overrides) and not queue:
@@ -140,7 +142,9 @@ def record_experiment(
             f"experiment '{name}' already exists for baseline {baseline[:7]}",
             hint="rerun with `-f` to overwrite it",
         )
-    refs.set_ref(ref.ref, sha, expected_old=existing if force else None, message=f"xpt: experiment {name}")
+    refs.set_ref(
+        ref.ref, sha, expected_old=existing if force else None, message=f"xpt: experiment {name}"
+    )
     return ref, sha, plan.left_out
 
 
@@ -156,7 +160,9 @@ def _reset_checkpoint_outputs(ws: Workspace, stages: list[Stage]) -> None:
                 remove(os.path.join(ws.root, stage.repo_path(out.path)))
 
 
-def _checkpoint_recorder(ws: Workspace, git: Git, baseline: str, request: ExpRunRequest, stages: list[Stage]) -> CheckpointRecorder:
+def _checkpoint_recorder(
+    ws: Workspace, git: Git, baseline: str, request: ExpRunRequest, stages: list[Stage]
+) -> CheckpointRecorder:
     resume = None if request.repro.force else resume_point(git, baseline)
     if resume is not None:
         ref, tip = resume
@@ -164,7 +170,9 @@ def _checkpoint_recorder(ws: Workspace, git: Git, baseline: str, request: ExpRun
         return CheckpointRecorder(ws, git, baseline, parent=tip, ref=ref, message=request.message)
     if request.repro.force:
         _reset_checkpoint_outputs(ws, stages)
-    return CheckpointRecorder(ws, git, baseline, parent=baseline, name=request.name, message=request.message)
+    return CheckpointRecorder(
+        ws, git, baseline, parent=baseline, name=request.name, message=request.message
+    )
 
 
 def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
@@ -174,7 +182,10 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
     assert baseline is not None
     check_name(git, baseline, request.name, request.repro.force)
     overrides = prepare_overrides(project, git, request.set_params)
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project, git) as ws:
+    with (
+        file_lock(str(project.workspace_lock), "the workspace"),
+        open_workspace(project, git) as ws,
+    ):
         new_files = compute_param_files(ws.read, overrides)
         env = {"DVC_EXP_BASELINE_REV": baseline, "DVC_ROOT": str(project.root)}
         if request.name:
@@ -199,8 +210,12 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
             assert recorder.ref is not None
             return ExpRunResult(recorder.ref, sha, result)
         ref, sha, left = record_experiment(
-            ws, git, baseline,
-            reproduced=result.reproduced, name=request.name, message=request.message,
+            ws,
+            git,
+            baseline,
+            reproduced=result.reproduced,
+            name=request.name,
+            message=request.message,
             force=request.repro.force,
         )
     return ExpRunResult(ref, sha, result, left)

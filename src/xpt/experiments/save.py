@@ -22,15 +22,32 @@ class SaveResult:
     left_out: tuple[str, ...]
 
 
-def save(project: Project, *, name: str | None = None, force: bool = False, include: tuple[str, ...] = (), message: str | None = None) -> SaveResult:
+def save(
+    project: Project,
+    *,
+    name: str | None = None,
+    force: bool = False,
+    include: tuple[str, ...] = (),
+    message: str | None = None,
+) -> SaveResult:
     """Commit the workspace under refs/exps like `exp run` would, running nothing."""
     git = open_git(project)
     baseline = git.head_sha()
     assert baseline is not None
     check_name(git, baseline, name, force)
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project, git) as ws:
+    with (
+        file_lock(str(project.workspace_lock), "the workspace"),
+        open_workspace(project, git) as ws,
+    ):
         stale = tuple(project_status(ws, None))
         ref, sha, left = record_experiment(
-            ws, git, baseline, reproduced={}, name=name, message=message, force=force, include=include
+            ws,
+            git,
+            baseline,
+            reproduced={},
+            name=name,
+            message=message,
+            force=force,
+            include=include,
         )
     return SaveResult(ref, sha, stale, left)

@@ -88,7 +88,7 @@ def experiments_by_baseline(git: Git) -> dict[str, list[tuple[ExpRef, str]]]:
 
 def checkpoint_chain(git: Git, tip: str, baseline: str, limit: int = 100000) -> list[str]:
     """Commits from tip back to (excluding) baseline along first parents."""
-    chain = []
+    chain: list[str] = []
     sha: str | None = tip
     while sha and sha != baseline and len(chain) < limit:
         chain.append(sha)
@@ -101,7 +101,9 @@ def _state(rev: str, name: str | None, data: dict[str, Any], error: Any) -> dict
     return {"rev": rev, "name": name, "data": data, "error": error, "experiments": None}
 
 
-def show(project: Project, opts: ShowOptions, extra_entries: ExtraEntries | None = None) -> list[dict[str, Any]]:
+def show(
+    project: Project, opts: ShowOptions, extra_entries: ExtraEntries | None = None
+) -> list[dict[str, Any]]:
     """The `exp show --json` list."""
     git = Git(project.root)
     dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
@@ -112,24 +114,32 @@ def show(project: Project, opts: ShowOptions, extra_entries: ExtraEntries | None
     if git.head_sha() is None:
         return rows
     if not opts.hide_workspace:
-        data, error = collect_data(workspace_reader(project.root), "workspace", None, dvcfiles, cache_read)
-        rows.append({"rev": "workspace", "name": None, "data": data, "error": error, "experiments": None})
+        data, error = collect_data(
+            workspace_reader(project.root), "workspace", None, dvcfiles, cache_read
+        )
+        rows.append(
+            {"rev": "workspace", "name": None, "data": data, "error": error, "experiments": None}
+        )
     names = _names_for(git)
     grouped = experiments_by_baseline(git)
     extras = extra_entries(git) if extra_entries else {}
     for baseline in select_baselines(git, opts):
         info = git.commit_info(baseline)
         data, error = collect_data(git.reader(baseline), baseline, info.time, dvcfiles, cache_read)
-        exps = []
+        exps: list[tuple[int, dict[str, Any]]] = []
         for ref, sha in grouped.get(baseline, []):
             chain = checkpoint_chain(git, sha, baseline)
             revs = []
             for i, rev in enumerate(chain):
                 cinfo = git.commit_info(rev) if i else git.commit_info(sha)
                 meta = {"has_checkpoints": True} if len(chain) > 1 else {}
-                rdata, rerror = collect_data(git.reader(rev), rev, cinfo.time, dvcfiles, cache_read, meta=meta)
+                rdata, rerror = collect_data(
+                    git.reader(rev), rev, cinfo.time, dvcfiles, cache_read, meta=meta
+                )
                 revs.append(_state(rev, ref.name if i == 0 else None, rdata, rerror))
-            exps.append((git.commit_info(sha).time, {"name": ref.name, "executor": None, "revs": revs}))
+            exps.append(
+                (git.commit_info(sha).time, {"name": ref.name, "executor": None, "revs": revs})
+            )
         exps.sort(key=lambda pair: pair[0], reverse=True)
         entries = [e for _t, e in exps]
         for extra in extras.get(baseline, []):
@@ -139,13 +149,15 @@ def show(project: Project, opts: ShowOptions, extra_entries: ExtraEntries | None
             entries.append(extra)
         if any(len(e["revs"]) > 1 for e in entries):
             data.setdefault("meta", {})["has_checkpoints"] = True
-        rows.append({
-            "rev": baseline,
-            "name": names.get(baseline),
-            "data": data,
-            "error": error,
-            "experiments": entries or None,
-        })
+        rows.append(
+            {
+                "rev": baseline,
+                "name": names.get(baseline),
+                "data": data,
+                "error": error,
+                "experiments": entries or None,
+            }
+        )
     return rows
 
 

@@ -56,7 +56,9 @@ class SnapshotPlan:
     left_out: tuple[str, ...]
 
 
-def plan_snapshot(git: Git, root_prefix: str, owned: set[str], cached: set[str], include: Iterable[str] = ()) -> SnapshotPlan:
+def plan_snapshot(
+    git: Git, root_prefix: str, owned: set[str], cached: set[str], include: Iterable[str] = ()
+) -> SnapshotPlan:
     """Split the workspace's untracked files into pipeline-owned and unrelated ones."""
     wanted = {root_prefix + p for p in owned} | {root_prefix + p for p in include}
     cached_full = {root_prefix + p for p in cached}

@@ -57,7 +57,9 @@ def _child(project: Project, entry: Entry) -> int:
         print(f"Running experiment '{entry.label}' from snapshot {entry.snapshot[:7]}", flush=True)
         result = run_isolated(project, entry)
         print(f"\nRan experiment(s): {result.ref.name}", flush=True)
-        db.finish(entry.id, ok=True, returncode=0, result_sha=result.sha, result_name=result.ref.name)
+        db.finish(
+            entry.id, ok=True, returncode=0, result_sha=result.sha, result_name=result.ref.name
+        )
         return 0
     except XptError as exc:
         print(f"ERROR: {exc.message}", flush=True)
@@ -91,7 +93,14 @@ def _kill_group(pid: int, sig: int = signal.SIGTERM) -> None:
         pass
 
 
-def run_queue(project: Project, jobs: int = 1, report: Report | None = None, *, worker_pid: int | None = None, only: int | None = None) -> RunSummary:
+def run_queue(
+    project: Project,
+    jobs: int = 1,
+    report: Report | None = None,
+    *,
+    worker_pid: int | None = None,
+    only: int | None = None,
+) -> RunSummary:
     """Run queued entries, `jobs` at a time, until the queue is empty (or a stop is asked)."""
     ensure_dirs(project.xpt_dir)
     db = open_queue(project.xpt_dir)
@@ -125,7 +134,7 @@ def run_queue(project: Project, jobs: int = 1, report: Report | None = None, *, 
                 summary.done.append(final)
                 emit(final.state.value, final)
     except KeyboardInterrupt:
-        for pid, entry in children.items():
+        for pid in children:
             _kill_group(pid)
         for pid, entry in list(children.items()):
             try:
@@ -155,8 +164,11 @@ def spawn_workers(project: Project, jobs: int) -> int:
     log = open(project.xpt_dir / "logs" / "worker.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         [sys.executable, "-P", "-m", "xpt.experiments.worker", str(project.root), "-j", str(jobs)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True, close_fds=True,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
     )
     log.close()
     return proc.pid

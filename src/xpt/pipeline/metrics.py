@@ -11,7 +11,7 @@ import json
 import posixpath
 import tomllib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from ruamel.yaml.error import YAMLError
 
@@ -125,7 +125,7 @@ def clean_metrics(data: Any) -> Any:
     return {}
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """Numbers get a `diff`; DVC counts booleans as numbers (True - False == 1)."""
     return isinstance(value, int | float)
 
@@ -182,9 +182,7 @@ def diff_values(
     result: dict[str, dict[str, dict[str, Any]]] = {}
     paths = list(old) + [p for p in new if p not in old]
     for path in paths:
-        entries = _diff_file(
-            _flat(old.get(path), as_params), _flat(new.get(path), as_params), all
-        )
+        entries = _diff_file(_flat(old.get(path), as_params), _flat(new.get(path), as_params), all)
         if entries:
             result[path] = entries
     return result

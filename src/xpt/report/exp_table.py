@@ -32,7 +32,12 @@ from xpt.report.text import FILL, human_time, markdown_table, significant
 if TYPE_CHECKING:
     from rich.console import Console
 
-_HEADER_STYLES = {"meta": "bold", "metrics": "bold yellow", "params": "bold blue", "deps": "bold magenta"}
+_HEADER_STYLES = {
+    "meta": "bold",
+    "metrics": "bold yellow",
+    "params": "bold blue",
+    "deps": "bold magenta",
+}
 
 
 @dataclass(frozen=True)
@@ -162,12 +167,13 @@ class ExpTable:
         """Print a rich table: metrics, params and deps headers styled by group."""
         from rich import box
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=box.HORIZONTALS, show_edge=True, header_style="bold")
         fields = self.table_fields()
         for item in fields:
             table.add_column(
-                item.header,
+                Text(item.header),
                 header_style=_HEADER_STYLES[item.section],
                 justify="right" if item.section == "metrics" else "left",
                 no_wrap=True,
@@ -175,8 +181,16 @@ class ExpTable:
                 min_width=len(item.header) if item.section == "meta" else None,
             )
         for row in self.rows:
-            table.add_row(*(f.text(row) for f in fields), style="dim" if row.error else None)
+            # Text, not markup: "[exp-a]" must print as is
+            table.add_row(*(Text(f.text(row)) for f in fields), style=_row_style(row))
         console.print(table)
+
+
+def _row_style(row: ExpRow) -> str | None:
+    """Baselines stand out like in DVC; rows that failed to load are dimmed."""
+    if row.error:
+        return "dim"
+    return "bold" if row.kind != "experiment" else None
 
 
 def _getter(column: Column) -> Callable[[ExpRow], Any]:

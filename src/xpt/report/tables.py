@@ -29,10 +29,10 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], md: bool) -> s
 
 
 def _diff_rows(
-    diff: Mapping[str, Mapping[str, Mapping[str, Any]]], sort_paths: bool
+    diff: Mapping[str, Mapping[str, Mapping[str, Any]]],
 ) -> list[tuple[str, str, Mapping[str, Any]]]:
-    paths = sorted(diff) if sort_paths else list(diff)
-    return [(path, key, diff[path][key]) for path in paths for key in sorted(diff[path])]
+    """Rows sorted by file and key (DVC's own order varies from run to run)."""
+    return [(path, key, diff[path][key]) for path in sorted(diff) for key in sorted(diff[path])]
 
 
 def format_diff_table(
@@ -64,7 +64,7 @@ def format_diff_table(
     if show_change:
         headers.append("Change")
     rows = []
-    for path, key, entry in _diff_rows(diff, sort_paths=not exp):
+    for path, key, entry in _diff_rows(diff):
         line = [path, key, value(entry.get("old")), value(entry.get("new"))]
         if show_change:
             line.append(change(entry))

@@ -37,7 +37,9 @@ def _info(item: dict[str, Any]) -> HashInfo:
     )
 
 
-def checkout(ws: Workspace, targets: list[str] | None, *, allow_missing: bool = False) -> CheckoutResult:
+def checkout(
+    ws: Workspace, targets: list[str] | None, *, allow_missing: bool = False
+) -> CheckoutResult:
     """Restore every cached output recorded in the lock files from the object cache."""
     graph = load_graph(ws)
     result = CheckoutResult()
@@ -55,7 +57,14 @@ def checkout(ws: Workspace, targets: list[str] | None, *, allow_missing: bool = 
                 continue
             repo_path = stage.repo_path(out.path)
             try:
-                if checkout_output(ws.odb, os.path.join(ws.root, repo_path), _info(item), ws.link_types, isexec=bool(item.get("isexec")), hasher=ws.hasher):
+                if checkout_output(
+                    ws.odb,
+                    os.path.join(ws.root, repo_path),
+                    _info(item),
+                    ws.link_types,
+                    isexec=bool(item.get("isexec")),
+                    hasher=ws.hasher,
+                ):
                     result.changed.append(repo_path)
             except CacheError:
                 result.missing.append(repo_path)

@@ -29,7 +29,13 @@ class GcScope:
     all_experiments: bool = False
 
     def any(self) -> bool:
-        return self.workspace or self.all_branches or self.all_tags or self.all_commits or self.all_experiments
+        return (
+            self.workspace
+            or self.all_branches
+            or self.all_tags
+            or self.all_commits
+            or self.all_experiments
+        )
 
 
 def _cache_objects(cache_dir: str) -> dict[str, tuple[str, bool]]:
@@ -58,9 +64,12 @@ def gc(project: Project, scope: GcScope, *, dry: bool = False) -> list[str]:
         )
     git = open_git(project)
     readers = revision_readers(
-        project, git,
-        all_branches=scope.all_branches, all_tags=scope.all_tags,
-        all_commits=scope.all_commits, all_experiments=scope.all_experiments,
+        project,
+        git,
+        all_branches=scope.all_branches,
+        all_tags=scope.all_tags,
+        all_commits=scope.all_commits,
+        all_experiments=scope.all_experiments,
     )
     if git is not None:
         readers.extend(git.reader(sha) for sha in git.list_refs("refs/xpt/queue/").values())

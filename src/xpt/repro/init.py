@@ -24,10 +24,14 @@ DVCIGNORE = (
 )
 
 
-def init_project(cwd: Path, *, force: bool = False, subdir: bool = False, no_scm: bool = False) -> Path:
+def init_project(
+    cwd: Path, *, force: bool = False, subdir: bool = False, no_scm: bool = False
+) -> Path:
     """Create `.dvc/` in `cwd` (the git root unless `subdir`); returns the project root."""
     if no_scm:
-        raise XptError("xpt needs git: `--no-scm` projects are not supported", hint="run `git init` first")
+        raise XptError(
+            "xpt needs git: `--no-scm` projects are not supported", hint="run `git init` first"
+        )
     try:
         git = Git(cwd)
     except XptError:

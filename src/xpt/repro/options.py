@@ -26,7 +26,7 @@ class ReproOptions:
     allow_missing: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment for stage commands (DVC_EXP_NAME, ...)."""
-    checkpoint_hook: Callable[[], None] | None = None
+    checkpoint_hook: Callable[[], object] | None = None
     """Called on each checkpoint signal of a checkpoint stage (exp run only)."""
     allow_checkpoints: bool = False
     """`repro` refuses checkpoint stages; `exp run` allows them."""

@@ -8,6 +8,7 @@ git-ignore cached outputs and write the stage's lock entry atomically.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -20,12 +21,12 @@ from xpt.errors import ReproError, StageFailed
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, dump_lock, hash_entry, parse_lock
 from xpt.pipeline.model import Stage
+from xpt.project import Project
 from xpt.repro import runcache
 from xpt.repro.monitor import monitoring
 from xpt.repro.options import ReproOptions
 from xpt.repro.runner import run_stage_commands
 from xpt.repro.status import StageCheck, check_stage
-from xpt.project import Project
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.gitignore import ignore_output
 from xpt.utils.fsutil import atomic_write_bytes
@@ -124,7 +125,9 @@ def _prepare_outputs(ws: Workspace, stage: Stage) -> None:
             remove_output(path)
 
 
-def _restore_from_run_cache(ws: Workspace, stage: Stage, check: StageCheck) -> dict[str, Any] | None:
+def _restore_from_run_cache(
+    ws: Workspace, stage: Stage, check: StageCheck
+) -> dict[str, Any] | None:
     cached = runcache.lookup(
         ws.project.cache_dir, check.entry_without_outs(), [o.path for o in stage.outs]
     )
@@ -139,14 +142,20 @@ def _restore_from_run_cache(ws: Workspace, stage: Stage, check: StageCheck) -> d
     print(f"Stage '{stage.addressing}' is cached - skipping run, checking out outputs", flush=True)
     for out in stage.outs:
         checkout_output(
-            ws.odb, _abs(ws, stage, out.path), infos[out.path], ws.link_types,
-            isexec=infos[out.path].isexec, hasher=ws.hasher,
+            ws.odb,
+            _abs(ws, stage, out.path),
+            infos[out.path],
+            ws.link_types,
+            isexec=infos[out.path].isexec,
+            hasher=ws.hasher,
         )
     _ignore_outputs(ws, stage)
     return build_entry(stage.cmd, check.dep_entries(), check.param_entries(), list(outs.values()))
 
 
-def commit_outputs(ws: Workspace, stage: Stage, *, no_commit: bool = False, allow_missing: bool = False) -> list[dict[str, Any]]:
+def commit_outputs(
+    ws: Workspace, stage: Stage, *, no_commit: bool = False, allow_missing: bool = False
+) -> list[dict[str, Any]]:
     """Hash every output, store cached ones in the object cache; lock entries for outs.
 
     `allow_missing` skips outputs not written yet (a checkpoint before the metrics exist).
@@ -176,7 +185,13 @@ def _save_uncached_metrics(ws: Workspace, stage: Stage) -> None:
             save_output(ws.odb, ws.hasher, _abs(ws, stage, out.path), ("copy",), relink=False)
 
 
-def _run_checkpoint_stage(ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions, record: Callable[[dict[str, Any]], None]) -> None:
+def _run_checkpoint_stage(
+    ws: Workspace,
+    stage: Stage,
+    check: StageCheck,
+    options: ReproOptions,
+    record: Callable[[dict[str, Any]], None],
+) -> None:
     """Run a checkpoint stage: each signal caches outputs, records the lock entry and calls the hook."""
 
     def on_signal() -> None:
@@ -192,7 +207,13 @@ def _run_checkpoint_stage(ws: Workspace, stage: Stage, check: StageCheck, option
         raise mon.error
 
 
-def run_stage(ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions, record: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], Outcome]:
+def run_stage(
+    ws: Workspace,
+    stage: Stage,
+    check: StageCheck,
+    options: ReproOptions,
+    record: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[dict[str, Any], Outcome]:
     """Make one changed stage up to date; returns its new lock entry."""
     missing = check.missing_deps()
     if missing:
@@ -221,7 +242,9 @@ def run_stage(ws: Workspace, stage: Stage, check: StageCheck, options: ReproOpti
 
 
 def _confirm(stage: Stage) -> bool:
-    sys.stdout.write(f"Going to reproduce stage: '{stage.addressing}'. Are you sure you want to continue? [y/n] ")
+    sys.stdout.write(
+        f"Going to reproduce stage: '{stage.addressing}'. Are you sure you want to continue? [y/n] "
+    )
     sys.stdout.flush()
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
@@ -236,7 +259,9 @@ def _check_frozen(ws: Workspace, stage: Stage) -> None:
             )
 
 
-def iter_reproduce(ws: Workspace, stages: list[Stage], graph: Graph, options: ReproOptions) -> Iterator[StageResult]:
+def iter_reproduce(
+    ws: Workspace, stages: list[Stage], graph: Graph, options: ReproOptions
+) -> Iterator[StageResult]:
     """Reproduce `stages` (already in dependency order), yielding each outcome."""
     locks = _Locks(ws)
     blocked: set[str] = set()
@@ -267,7 +292,9 @@ def iter_reproduce(ws: Workspace, stages: list[Stage], graph: Graph, options: Re
             yield StageResult(stage, "skipped", entry=locks.entry(stage))
             continue
         try:
-            entry, outcome = run_stage(ws, stage, check, options, lambda e, st=stage: locks.write(st, e))
+            entry, outcome = run_stage(
+                ws, stage, check, options, functools.partial(locks.write, stage)
+            )
         except (StageFailed, ReproError) as exc:
             if not (options.keep_going or options.ignore_errors):
                 raise

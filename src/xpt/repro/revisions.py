@@ -30,6 +30,8 @@ def revision_readers(
     if all_commits:
         shas.update(git.all_commits())
     if all_experiments:
-        shas.update(sha for name, sha in git.list_refs("refs/exps/").items() if "/exec/" not in name)
+        shas.update(
+            sha for name, sha in git.list_refs("refs/exps/").items() if "/exec/" not in name
+        )
     readers.extend(git.reader(sha) for sha in sorted(shas))
     return readers

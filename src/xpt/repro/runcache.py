@@ -41,7 +41,9 @@ def _yaml() -> YAML:
     return y
 
 
-def lookup(cache_dir: Path, entry_without_outs: dict[str, Any], out_paths: list[str]) -> dict[str, Any] | None:
+def lookup(
+    cache_dir: Path, entry_without_outs: dict[str, Any], out_paths: list[str]
+) -> dict[str, Any] | None:
     """The newest recorded lock entry for this key, or None."""
     probe = dict(entry_without_outs)
     probe["outs"] = [{"path": p} for p in sorted(out_paths)]

@@ -86,7 +86,9 @@ def _observe_path(ws: Workspace, stage: Stage, path: str) -> HashInfo | None:
     return ws.hasher.hash_path(abs_path)
 
 
-def _legacy_view(ws: Workspace, stage: Stage, path: str, old: dict[str, Any] | None, info: HashInfo | None) -> HashInfo | None:
+def _legacy_view(
+    ws: Workspace, stage: Stage, path: str, old: dict[str, Any] | None, info: HashInfo | None
+) -> HashInfo | None:
     """Mark `info` legacy when the recorded entry is a matching 2.x entry."""
     if info is None or old is None or "hash" in old or info.is_dir:
         return info
@@ -150,7 +152,9 @@ def _params_reasons(check: StageCheck) -> dict[str, Any]:
     return changes
 
 
-def check_stage(ws: Workspace, stage: Stage, old: dict[str, Any] | None, *, checkpoint_run: bool = False) -> StageCheck:
+def check_stage(
+    ws: Workspace, stage: Stage, old: dict[str, Any] | None, *, checkpoint_run: bool = False
+) -> StageCheck:
     """Observe the workspace for `stage` and list the reasons it is out of date."""
     check = StageCheck(stage=stage, old=old)
     old_deps = _old_items(old, "deps")

@@ -137,7 +137,9 @@ def _run(fn, items: list[Oid], jobs: int | None) -> dict[str, str]:  # type: ign
     return failed
 
 
-def push(project: Project, remote: Remote, oids: set[Oid], jobs: int | None = None) -> TransferResult:
+def push(
+    project: Project, remote: Remote, oids: set[Oid], jobs: int | None = None
+) -> TransferResult:
     """Upload the objects of `oids` (and their trees' files) the remote lacks."""
     odb = ODB(project.cache_dir)
     everything = expand_dirs(odb, oids)
@@ -161,7 +163,9 @@ def push(project: Project, remote: Remote, oids: set[Oid], jobs: int | None = No
     return result
 
 
-def fetch(project: Project, remote: Remote, oids: set[Oid], jobs: int | None = None) -> TransferResult:
+def fetch(
+    project: Project, remote: Remote, oids: set[Oid], jobs: int | None = None
+) -> TransferResult:
     """Download (and verify) the objects of `oids` missing from the local cache."""
     odb = ODB(project.cache_dir)
     result = TransferResult()

@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from xpt.cache.hasher import Hasher
 from xpt.cache.odb import ODB
 from xpt.cache.state import StateDB
 from xpt.errors import PipelineError, ScmError
-from xpt.pipeline.model import Reader
+
+if TYPE_CHECKING:
+    from xpt.scm.git import Git
 from xpt.pipeline.graph import Graph
+from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
-from xpt.scm.git import Git
 
 DEFAULT_LINK_TYPES = ("reflink", "copy")
+
+
+_UNSET: Any = object()
 
 
 @dataclass
@@ -31,12 +37,19 @@ class Workspace:
     hasher: Hasher
     odb: ODB
     link_types: tuple[str, ...]
-    git: Git | None
     read: Reader
+    _git: Git | None = field(default=_UNSET, repr=False)
 
     @property
     def root(self) -> Path:
         return self.project.root
+
+    @property
+    def git(self) -> Git | None:
+        """The project's git repo, opened on first use (a no-op repro never needs pygit2)."""
+        if self._git is _UNSET:
+            self._git = open_git(self.project)
+        return self._git
 
 
 def link_types_of(project: Project) -> tuple[str, ...]:
@@ -49,6 +62,8 @@ def link_types_of(project: Project) -> tuple[str, ...]:
 
 def open_git(project: Project) -> Git | None:
     """The git repository around the project, or None when there is none."""
+    from xpt.scm.git import Git
+
     try:
         return Git(project.root)
     except ScmError:
@@ -67,8 +82,8 @@ def open_workspace(project: Project, git: Git | None = None) -> Iterator[Workspa
             hasher=hasher,
             odb=ODB(project.cache_dir),
             link_types=link_types_of(project),
-            git=git if git is not None else open_git(project),
             read=workspace_reader(project.root),
+            _git=git if git is not None else _UNSET,
         )
     finally:
         state.close()

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xpt.errors import ScmError
-from xpt.scm.git import Git
 from xpt.utils.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from xpt.scm.git import Git
 
 SPECIAL = set("\\*?[]#!")
 
