@@ -63,7 +63,7 @@ def outputs(root: Path) -> list[Path]:
 
 
 SAVE_CHILD = """
-import sys, time
+import os, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 from xpt.cache.checkout import save_output
@@ -78,11 +78,12 @@ with StateDB(root / "xpt/state.db") as state:
     for out in [*sorted((root / "big").iterdir()), root / "small"]:
         save_output(odb, hasher, out, ("reflink", "copy"))
 t2 = time.perf_counter()
-print(f"{t1 - t0:.4f} {t2 - t1:.4f}")
+cpu = os.times()
+print(f"{t1 - t0:.4f} {t2 - t1:.4f} {cpu.user:.4f} {cpu.system:.4f}")
 """
 
 NOOP_CHILD = """
-import sys, time
+import os, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 from xpt.cache.hasher import Hasher
@@ -98,19 +99,20 @@ with StateDB(root / "xpt/state.db") as state:
     missing = [m for info in infos.values() for m in odb.missing(info)]
 t2 = time.perf_counter()
 assert not missing, missing
-print(f"{t1 - t0:.4f} {t2 - t1:.4f}")
+cpu = os.times()
+print(f"{t1 - t0:.4f} {t2 - t1:.4f} {cpu.user:.4f} {cpu.system:.4f}")
 """
 
 
-def run_child(code: str, root: Path) -> tuple[float, float, float]:
-    """(process wall incl. interpreter start, imports, work) of a fresh interpreter."""
+def run_child(code: str, root: Path) -> tuple[float, float, float, str]:
+    """(process wall incl. interpreter start, imports, work, CPU user/sys) of a new interpreter."""
     start = time.perf_counter()
     res = subprocess.run(
         [sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True
     )
     wall = time.perf_counter() - start
-    imports, work = (float(x) for x in res.stdout.split())
-    return wall, imports, work
+    imports, work, user, system = (float(x) for x in res.stdout.split())
+    return wall, imports, work, f"CPU {user:.2f} user + {system:.2f} sys"
 
 
 def run_dvc(root: Path) -> tuple[float, float] | None:
@@ -152,14 +154,16 @@ def main() -> int:
         md5_par = run_md5sum(base, cores)
         print(f"md5sum sequential {md5_seq:7.3f} s")
         print(f"md5sum -P{cores}        {md5_par:7.3f} s")
-        wall, imports, work = run_child(SAVE_CHILD, base)
+        wall, imports, work, cpu = run_child(SAVE_CHILD, base)
         print(
-            f"xpt save (cold)   {work:7.3f} s   (hash + store + link back; {wall:.3f} s process wall)"
+            f"xpt save (cold)   {work:7.3f} s   (hash + store + link back; {cpu};"
+            f" {wall:.3f} s process wall)"
         )
         for _ in range(2):
-            wall, imports, work = run_child(NOOP_CHILD, base)
+            wall, imports, work, cpu = run_child(NOOP_CHILD, base)
             print(
-                f"xpt no-op check   {work:7.3f} s   (+{imports:.3f} s imports; {wall:.3f} s process wall)"
+                f"xpt no-op check   {work:7.3f} s   (+{imports:.3f} s imports; {cpu};"
+                f" {wall:.3f} s process wall)"
             )
         dvc = run_dvc(base)
         if dvc is not None:

@@ -131,3 +131,20 @@ def test_queued_checkpoint_runs(f5: TmpRepo, xpt) -> None:  # type: ignore[no-un
     assert len(refs) == 2
     for sha in refs.values():
         assert len(chain(f5, sha)) == 3
+
+
+def test_rev_resumes_from_chosen_checkpoint(f5: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    xpt("exp", "run", "-n", "base")
+    (_ref, tip), = exp_refs(f5).items()
+    first = chain(f5, tip)[-1]
+    xpt("exp", "run", "--rev", first, "-n", "fork")
+    refs = {r.rsplit("/", 1)[1]: s for r, s in exp_refs(f5).items()}
+    assert set(refs) == {"base", "fork"}
+    fork_chain = f5.git("rev-list", "--first-parent", refs["fork"], f"^{first}").split()
+    assert len(fork_chain) == 3
+    assert f5.git("rev-parse", f"{fork_chain[-1]}^") == first
+    assert (f5 / "foo").read_text() == "3"
+    xpt("exp", "run", "--rev", "base")
+    assert len(chain(f5, exp_refs(f5)[_ref])) == 6
+    xpt("exp", "run", "--rev", "base", "-f", ok=False)
+    xpt("exp", "run", "--rev", "nope", ok=False)

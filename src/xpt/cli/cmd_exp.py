@@ -13,6 +13,8 @@ from xpt.project import Project
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.reset and args.rev:
+        raise XptError("`--rev` and `--reset` cannot be combined", hint="use one of them")
     if args.queue or args.run_all or args.temp:
         from xpt.cli import cmd_queue
 
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         message=args.message,
         repro=repro_options(args),
+        rev=args.rev,
     )
     result = run_workspace(Project.find(), request)
     if result.ref is None:
@@ -52,6 +55,7 @@ def _show_opts(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         hide_workspace=getattr(args, "hide_workspace", False),
         hide_queued=getattr(args, "hide_queued", False),
         hide_failed=getattr(args, "hide_failed", False),
+        param_deps=getattr(args, "param_deps", False),
     )
 
 
@@ -89,10 +93,30 @@ def show(args: argparse.Namespace) -> int:
     elif args.md:
         out(table.to_markdown())
     else:
-        from rich.console import Console
-
-        table.to_rich(Console())
+        show_wide(table.to_rich, no_pager=args.no_pager)
     return 0
+
+
+def show_wide(render, *, no_pager: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Render a rich table at its natural width; page it (`less -S`) if it overflows a TTY."""
+    import io
+    import shutil
+    import subprocess
+
+    from rich.console import Console
+
+    tty = sys.stdout.isatty()
+    buf = io.StringIO()
+    render(
+        Console(file=buf, width=100_000, force_terminal=tty, color_system="auto" if tty else None)
+    )
+    text = "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+    widest = max((len(line) for line in text.splitlines()), default=0)
+    pager = shutil.which("less")
+    if tty and not no_pager and pager and widest > shutil.get_terminal_size().columns:
+        subprocess.run([pager, "-RSFX"], input=text.encode(), check=False)
+    else:
+        sys.stdout.write(text)
 
 
 def diff(args: argparse.Namespace) -> int:
@@ -106,14 +130,20 @@ def diff(args: argparse.Namespace) -> int:
 
         out(dumps_json(data))
         return 0
-    from xpt.report.tables import render_diff_table
+    from xpt.report.tables import render_exp_diff
 
-    for kind in ("metrics", "params"):
-        if data[kind]:
-            render_diff_table(
-                data[kind], kind=kind, precision=args.precision, md=args.md, no_path=args.no_path
-            )
+    a, b = diff_labels(args.a_rev, args.b_rev)
+    render_exp_diff(
+        data, precision=args.precision, md=args.md, no_path=args.no_path, a_label=a, b_label=b
+    )
     return 0
+
+
+def diff_labels(a_rev: str | None, b_rev: str | None) -> tuple[str, str]:
+    """Column headers of diff tables, as DVC names them."""
+    if a_rev is None:
+        return "HEAD", "workspace"
+    return a_rev, b_rev or "workspace"
 
 
 def apply(args: argparse.Namespace) -> int:

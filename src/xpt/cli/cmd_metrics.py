@@ -24,7 +24,18 @@ def params_diff(args: argparse.Namespace) -> int:
     if data:
         from xpt.report.tables import render_diff_table
 
-        render_diff_table(data, kind="params", precision=None, md=args.md, no_path=args.no_path)
+        from xpt.cli.cmd_exp import diff_labels
+
+        a, b = diff_labels(args.a_rev, args.b_rev)
+        render_diff_table(
+            data,
+            kind="params",
+            precision=None,
+            md=args.md,
+            no_path=args.no_path,
+            a_label=a,
+            b_label=b,
+        )
     return 0
 
 

@@ -86,6 +86,15 @@ def backup_workspace(ws: Workspace, git: Git, label: str) -> str | None:
     return ref
 
 
+def apply_in(ws: Workspace, git: Git, name: str, sha: str) -> ApplyResult:
+    """Apply commit `sha` to an opened, locked workspace (backup first)."""
+    backup = backup_workspace(ws, git, name)
+    git.checkout_commit_files(sha, base=git.head_sha())
+    result = checkout(ws, None, allow_missing=True)
+    git.set_ref(EXEC_APPLY, sha, message="xpt: exp apply")
+    return ApplyResult(name, sha, backup, tuple(result.missing))
+
+
 def apply_experiment(project: Project, target: str) -> ApplyResult:
     """Back up the workspace, then make it equal to the experiment's tree and outputs."""
     git = Git(project.root)
@@ -94,8 +103,4 @@ def apply_experiment(project: Project, target: str) -> ApplyResult:
         file_lock(str(project.workspace_lock), "the workspace"),
         open_workspace(project, git) as ws,
     ):
-        backup = backup_workspace(ws, git, name)
-        git.checkout_commit_files(sha, base=git.head_sha())
-        result = checkout(ws, None, allow_missing=True)
-        git.set_ref(EXEC_APPLY, sha, message="xpt: exp apply")
-    return ApplyResult(name, sha, backup, tuple(result.missing))
+        return apply_in(ws, git, name, sha)

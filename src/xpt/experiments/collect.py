@@ -62,12 +62,14 @@ def load_pipelines_at(read: Reader, dvcfiles: list[str]) -> list[Pipeline]:
     return _memo("pipelines", key, lambda: load_pipelines(read, present))  # type: ignore[no-any-return]
 
 
-def _params_data(read: Reader, pipelines: list[Pipeline]) -> dict[str, Any]:
+def _params_data(
+    read: Reader, pipelines: list[Pipeline], deps_only: bool = False
+) -> dict[str, Any]:
     wanted: dict[str, set[str] | None] = {}
-    if read("params.yaml") is not None:
+    if read("params.yaml") is not None and not deps_only:
         wanted["params.yaml"] = None
     for pipeline in pipelines:
-        for path in pipeline.params_files:
+        for path in () if deps_only else pipeline.params_files:
             wanted[path] = None
         for stage in pipeline.stages.values():
             for spec in stage.params:
@@ -112,9 +114,7 @@ def _lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str
             data = read(path)
             try:
                 out[path] = (
-                    _memo("lock", data or b"", lambda: parse_lock(data, path))
-                    if data
-                    else {}
+                    _memo("lock", data or b"", lambda: parse_lock(data, path)) if data else {}
                 )
             except XptError:
                 out[path] = {}
@@ -145,9 +145,7 @@ def _metrics_data(
         if data is None:
             continue
         try:
-            parsed = _memo(
-                "metrics:" + path, data, lambda: clean_metrics(load_metrics(data, path))
-            )
+            parsed = _memo("metrics:" + path, data, lambda: clean_metrics(load_metrics(data, path)))
         except XptError as exc:
             result[path] = {"error": _error(exc)}
             continue
@@ -201,6 +199,7 @@ def collect_data(
     cache_read: Callable[[str], bytes | None],
     *,
     meta: dict[str, Any] | None = None,
+    param_deps: bool = False,
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
     """The §9.5 `data` object for one revision, and an error object (or None)."""
     error = None
@@ -214,7 +213,7 @@ def collect_data(
     data = {
         "rev": rev,
         "timestamp": timestamp(epoch),
-        "params": _params_data(read, pipelines),
+        "params": _params_data(read, pipelines, param_deps),
         "metrics": _metrics_data(read, pipelines, locks, cache_read),
         "deps": deps,
         "outs": outs,

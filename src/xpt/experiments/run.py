@@ -38,6 +38,8 @@ class ExpRunRequest:
     name: str | None = None
     message: str | None = None
     repro: ReproOptions = field(default_factory=ReproOptions)
+    rev: str | None = None
+    """Checkpoints: resume from this experiment or checkpoint commit."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,47 @@ def _reset_checkpoint_outputs(ws: Workspace, stages: list[Stage]) -> None:
                 remove(os.path.join(ws.root, stage.repo_path(out.path)))
 
 
+def _resume_from_rev(
+    ws: Workspace, git: Git, baseline: str, request: ExpRunRequest
+) -> CheckpointRecorder:
+    """`--rev`: put that checkpoint in the workspace and continue from it.
+
+    The tip of an experiment is continued on the same ref; an older checkpoint forks a
+    new experiment whose first commit's parent is that checkpoint.
+    """
+    from xpt.experiments.apply import apply_in
+    from xpt.experiments.names import resolve
+
+    assert request.rev is not None
+    ref = resolve(git, request.rev, baseline=baseline)
+    tip = git.get_ref(ref.ref)
+    named = request.rev in (ref.name, ref.ref)
+    sha = tip if named else git.resolve(request.rev)
+    assert tip is not None and sha is not None
+    if ref.baseline != baseline:
+        raise ExperimentError(
+            f"checkpoint {sha[:7]} belongs to another baseline ({ref.baseline[:7]})",
+            hint=f"`git checkout {ref.baseline[:7]}` first",
+        )
+    apply_in(ws, git, ref.name, sha)
+    if sha == tip:
+        print(f"Existing checkpoint experiment '{ref.name}' will be resumed", flush=True)
+        return CheckpointRecorder(ws, git, baseline, parent=sha, ref=ref, message=request.message)
+    print(f"Resuming from checkpoint {sha[:7]} of '{ref.name}' as a new experiment", flush=True)
+    return CheckpointRecorder(
+        ws, git, baseline, parent=sha, name=request.name, message=request.message
+    )
+
+
 def _checkpoint_recorder(
     ws: Workspace, git: Git, baseline: str, request: ExpRunRequest, stages: list[Stage]
 ) -> CheckpointRecorder:
+    if request.rev is not None:
+        if request.repro.force:
+            raise ExperimentError(
+                "`--rev` and `-f/--reset` cannot be combined", hint="use one of them"
+            )
+        return _resume_from_rev(ws, git, baseline, request)
     resume = None if request.repro.force else resume_point(git, baseline)
     if resume is not None:
         ref, tip = resume
@@ -195,6 +235,11 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
         if options.dry:
             return ExpRunResult(None, None, reproduce(ws, options))
         recorder = None
+        if request.rev is not None and not any(s.is_checkpoint for s in stages):
+            raise ExperimentError(
+                "`--rev` resumes checkpoint experiments, but no stage has a checkpoint output",
+                hint="mark the output with `checkpoint: true` in dvc.yaml",
+            )
         if any(s.is_checkpoint for s in stages):
             recorder = _checkpoint_recorder(ws, git, baseline, request, stages)
             options = replace(options, checkpoint_hook=recorder)

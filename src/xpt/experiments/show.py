@@ -30,6 +30,7 @@ class ShowOptions:
     hide_workspace: bool = False
     hide_queued: bool = False
     hide_failed: bool = False
+    param_deps: bool = False
 
 
 ExtraEntries = Callable[[Git], dict[str, list[dict[str, Any]]]]
@@ -115,7 +116,12 @@ def show(
         return rows
     if not opts.hide_workspace:
         data, error = collect_data(
-            workspace_reader(project.root), "workspace", None, dvcfiles, cache_read
+            workspace_reader(project.root),
+            "workspace",
+            None,
+            dvcfiles,
+            cache_read,
+            param_deps=opts.param_deps,
         )
         rows.append(
             {"rev": "workspace", "name": None, "data": data, "error": error, "experiments": None}
@@ -125,7 +131,14 @@ def show(
     extras = extra_entries(git) if extra_entries else {}
     for baseline in select_baselines(git, opts):
         info = git.commit_info(baseline)
-        data, error = collect_data(git.reader(baseline), baseline, info.time, dvcfiles, cache_read)
+        data, error = collect_data(
+            git.reader(baseline),
+            baseline,
+            info.time,
+            dvcfiles,
+            cache_read,
+            param_deps=opts.param_deps,
+        )
         exps: list[tuple[int, dict[str, Any]]] = []
         for ref, sha in grouped.get(baseline, []):
             chain = checkpoint_chain(git, sha, baseline)
@@ -134,7 +147,13 @@ def show(
                 cinfo = git.commit_info(rev) if i else git.commit_info(sha)
                 meta = {"has_checkpoints": True} if len(chain) > 1 else {}
                 rdata, rerror = collect_data(
-                    git.reader(rev), rev, cinfo.time, dvcfiles, cache_read, meta=meta
+                    git.reader(rev),
+                    rev,
+                    cinfo.time,
+                    dvcfiles,
+                    cache_read,
+                    meta=meta,
+                    param_deps=opts.param_deps,
                 )
                 revs.append(_state(rev, ref.name if i == 0 else None, rdata, rerror))
             exps.append(
