@@ -22,9 +22,8 @@ def params_diff(args: argparse.Namespace) -> int:
         _print_json(data)
         return 0
     if data:
-        from xpt.report.tables import render_diff_table
-
         from xpt.cli.cmd_exp import diff_labels
+        from xpt.report.tables import render_diff_table
 
         a, b = diff_labels(args.a_rev, args.b_rev)
         render_diff_table(

@@ -95,11 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 141
     except Exception as exc:  # noqa: BLE001 - the one top-level handler
-        path = _log_unexpected(exc)
+        log_file = _log_unexpected(exc)
         if verbose:
             traceback.print_exc()
         print(
-            f"ERROR: unexpected error: {type(exc).__name__}: {exc} (traceback in {path}; "
+            f"ERROR: unexpected error: {type(exc).__name__}: {exc} (traceback in {log_file}; "
             "rerun with -v to see it)",
             file=sys.stderr,
         )

@@ -22,11 +22,16 @@ from xpt.pipeline.parse import load_pipelines
 _MEMO: dict[tuple[str, bytes], Any] = {}
 
 
-def _memo(kind: str, data: bytes, fn: Callable[[], Any]) -> Any:
+def _memo(kind: str, data: bytes, fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args), computed once per (kind, content) in this process."""
     key = (kind, data)
     if key not in _MEMO:
-        _MEMO[key] = fn()
+        _MEMO[key] = fn(*args)
     return _MEMO[key]
+
+
+def _clean_metrics_of(data: bytes, path: str) -> Any:
+    return clean_metrics(load_metrics(data, path))
 
 
 def _error(exc: Exception) -> dict[str, str]:
@@ -59,7 +64,7 @@ def load_pipelines_at(read: Reader, dvcfiles: list[str]) -> list[Pipeline]:
     key = b"\0".join(p.encode() + b"\0" + d for p, d in zip(present, blobs, strict=True))
     # vars files / params.yaml feed templating; include params.yaml in the key
     key += b"\0params\0" + (read("params.yaml") or b"")
-    return _memo("pipelines", key, lambda: load_pipelines(read, present))  # type: ignore[no-any-return]
+    return _memo("pipelines", key, load_pipelines, read, present)  # type: ignore[no-any-return]
 
 
 def _params_data(
@@ -86,7 +91,7 @@ def _params_data(
         if data is None:
             continue
         try:
-            values = _memo("params:" + path, data, lambda: load_params(data, path))
+            values = _memo("params:" + path, data, load_params, data, path)
         except XptError as exc:
             result[path] = {"error": _error(exc)}
             continue
@@ -114,7 +119,7 @@ def _lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str
             data = read(path)
             try:
                 out[path] = (
-                    _memo("lock", data or b"", lambda: parse_lock(data, path)) if data else {}
+                    _memo("lock", data or b"", parse_lock, data, path) if data else {}
                 )
             except XptError:
                 out[path] = {}
@@ -145,7 +150,7 @@ def _metrics_data(
         if data is None:
             continue
         try:
-            parsed = _memo("metrics:" + path, data, lambda: clean_metrics(load_metrics(data, path)))
+            parsed = _memo("metrics:" + path, data, _clean_metrics_of, data, path)
         except XptError as exc:
             result[path] = {"error": _error(exc)}
             continue
