@@ -2,16 +2,14 @@
 
 `save_output` hashes a workspace output, stores every file once in the cache and leaves
 the workspace linked per the link type; `checkout_output` makes the workspace equal to
-a recorded hash. Link types are tried in the configured order (default `reflink,copy`);
-a type that fails because the filesystem cannot do it is remembered as broken for that
-(cache, device) pair for the rest of the process, so the probe happens once per run.
+a recorded hash (removing extra files of folders); `unprotect` turns links into the
+cache back into private writable copies. Link-type mechanics live in `cache.links`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import os
 import stat
@@ -21,176 +19,29 @@ from pathlib import Path
 
 from xpt.cache.hasher import Hasher, Scanned, hash_scanned, parallel_map, scanned
 from xpt.cache.hashing import CHUNK, HashInfo, TreeEntry
+from xpt.cache.links import (
+    DEFAULT_LINK_TYPES,
+    LINK_TYPES,
+    UNSUPPORTED,
+    Linker,
+    Unsupported,
+    add_exec,
+    clone,
+    make,
+    place,
+)
 from xpt.cache.odb import ODB, copy_file, tmp_name
 from xpt.errors import CacheError
 from xpt.utils.fsutil import current_umask, remove
 
-LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
-DEFAULT_LINK_TYPES = ("reflink", "copy")
-
-_FICLONE = 0x40049409
-_UNSUPPORTED = {
-    "reflink": {
-        errno.EOPNOTSUPP,
-        errno.ENOTSUP,
-        errno.EXDEV,
-        errno.EINVAL,
-        errno.ENOTTY,
-        errno.ENOSYS,
-        errno.EBADF,
-        errno.EPERM,
-    },
-    "hardlink": {errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EACCES},
-    "symlink": {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP},
-    "copy": set(),
-}
-_BROKEN: dict[tuple[str, int], set[str]] = {}
-"""(cache root, device of the workspace folder) -> link types that failed there."""
-
-
-class _Unsupported(Exception):
-    """This link type cannot work here; try the next one."""
-
-
-# -- link-type plumbing -------------------------------------------------------------------
-
-
-def _check_types(link_types: Sequence[str]) -> tuple[str, ...]:
-    types = tuple(link_types) or DEFAULT_LINK_TYPES
-    for t in types:
-        if t not in LINK_TYPES:
-            raise CacheError(
-                f"unknown cache.type '{t}' in .dvc/config",
-                hint="use a comma-separated list of reflink, hardlink, symlink, copy",
-            )
-    return types
-
-
-class _Linker:
-    """Link types usable between one cache and one workspace device."""
-
-    def __init__(self, odb: ODB, where: str, link_types: Sequence[str]) -> None:
-        self.odb = odb
-        self.types = _check_types(link_types)
-        self.broken = _BROKEN.setdefault((os.fspath(odb.cache_dir), _device_of(where)), set())
-
-    def usable(self) -> list[str]:
-        usable = [t for t in self.types if t not in self.broken]
-        if not usable:
-            raise CacheError(
-                f"no cache.type of {', '.join(self.types)} works between "
-                f"'{self.odb.cache_dir}' and the workspace",
-                hint="add `copy` to cache.type in .dvc/config",
-            )
-        return usable
-
-    def first(self) -> str:
-        return self.usable()[0]
-
-    def attempt(self, link_type: str, exc: OSError) -> None:
-        """Mark `link_type` broken if `exc` says the filesystem cannot do it, else re-raise."""
-        if exc.errno in _UNSUPPORTED[link_type]:
-            self.broken.add(link_type)
-            return
-        raise exc
-
-    def link(self, obj: str, dest: str) -> str:
-        """Create `dest` from object file `obj` with the first type that works."""
-        for link_type in self.usable():
-            try:
-                _place(obj, dest, link_type)
-                return link_type
-            except OSError as exc:
-                if exc.errno == errno.EMLINK:
-                    continue  # too many links to this one object: next type, not broken
-                self.attempt(link_type, exc)
-        raise CacheError(f"cannot link '{dest}' from the cache", hint="add `copy` to cache.type")
-
-
-def _device_of(path: str) -> int:
-    probe = path
-    while True:
-        try:
-            return os.stat(probe).st_dev
-        except OSError:
-            parent = os.path.dirname(probe)
-            if parent == probe:
-                return -1
-            probe = parent
-
-
-def _clone(src: str, dst: str, mode: int) -> None:
-    """Reflink `src` into a new file `dst` (FICLONE); OSError if unsupported."""
-    sfd = os.open(src, os.O_RDONLY)
-    try:
-        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            fcntl.ioctl(dfd, _FICLONE, sfd)
-        finally:
-            os.close(dfd)
-    finally:
-        os.close(sfd)
-
-
-def _make(src: str, dst: str, link_type: str, mode: int = 0o666) -> None:
-    """Create new path `dst` from `src` with one link type."""
-    if link_type == "hardlink":
-        os.link(src, dst)
-    elif link_type == "symlink":
-        os.symlink(os.path.abspath(src), dst)
-    elif link_type == "reflink":
-        try:
-            _clone(src, dst, mode)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(dst)
-            raise
-    else:
-        copy_file(src, dst, mode)
-
-
-def _place(obj: str, dest: str, link_type: str) -> None:
-    """Atomically make `dest` a link/copy of `obj` (temp name + rename over `dest`)."""
-    _ensure_dir(os.path.dirname(dest))
-    tmp = tmp_name(dest)
-    try:
-        _make(obj, tmp, link_type)
-        _replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _replace(tmp: str, dest: str) -> None:
-    try:
-        os.replace(tmp, dest)
-    except OSError as exc:
-        if exc.errno not in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
-            raise
-        remove(dest)
-        os.replace(tmp, dest)
-
-
-def _ensure_dir(folder: str) -> None:
-    """makedirs that replaces a file standing where a folder must be."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        probe = folder
-        while probe and not os.path.isdir(probe):
-            if os.path.lexists(probe):
-                remove(probe)
-                break
-            probe = os.path.dirname(probe)
-        os.makedirs(folder, exist_ok=True)
-
-
-def _add_exec(path: str) -> None:
-    """Owner +x, as DVC restores `isexec` (on hardlinks this marks the object too)."""
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    if not mode & stat.S_IEXEC:
-        os.chmod(path, mode | stat.S_IEXEC)
+__all__ = [
+    "DEFAULT_LINK_TYPES",
+    "LINK_TYPES",
+    "checkout_output",
+    "remove_output",
+    "save_output",
+    "unprotect",
+]
 
 
 def _translate(exc: OSError, what: str) -> CacheError:
@@ -203,7 +54,7 @@ def _translate(exc: OSError, what: str) -> CacheError:
 class _Saver:
     """Stores workspace files into the cache and leaves them linked per the link type."""
 
-    def __init__(self, odb: ODB, linker: _Linker, relink: bool) -> None:
+    def __init__(self, odb: ODB, linker: Linker, relink: bool) -> None:
         self.odb = odb
         self.linker = linker
         self.relink = relink
@@ -212,9 +63,10 @@ class _Saver:
         """(md5, workspace file replaced?) for one file."""
         first = self.linker.first() if self.relink else "copy"
         if md5 is None and first in ("copy", "reflink"):
-            md5 = self._save_small(item) if item.size < CHUNK else self._save_big(item)
-            if md5 is not None:
-                return md5, self._fix_link(item, md5)
+            stored = self._save_small(item) if item.size < CHUNK else self._save_big(item)
+            if stored is not None:
+                md5, added = stored  # a new object cannot be what the workspace links to
+                return md5, False if added else self._fix_link(item, md5)
         if md5 is None:
             md5 = hash_scanned(item)
         try:
@@ -223,7 +75,7 @@ class _Saver:
             raise _translate(exc, "save to the cache") from exc
         return md5, replaced
 
-    def _save_small(self, item: Scanned) -> str | None:
+    def _save_small(self, item: Scanned) -> tuple[str, bool] | None:
         """Read a small file once: hash it and write the object from the same bytes."""
         try:
             with open(item.path, "rb", buffering=0) as f:
@@ -233,10 +85,9 @@ class _Saver:
         if len(data) >= CHUNK:
             return None  # it grew: take the big-file path
         md5 = hashlib.md5(data).hexdigest()
-        self.odb.add_bytes(md5, data)
-        return md5
+        return md5, self.odb.add_bytes(md5, data)
 
-    def _save_big(self, item: Scanned) -> str | None:
+    def _save_big(self, item: Scanned) -> tuple[str, bool] | None:
         """Stage a clone (or a copy made while hashing, on a second thread), then name it.
 
         The copy is speculative: it is thrown away if the object turns out to exist.
@@ -245,7 +96,7 @@ class _Saver:
         tmp = self.odb.staging_path()
         if self.relink and "reflink" in self.linker.usable():
             try:
-                _clone(item.path, tmp, 0o444)
+                clone(item.path, tmp, 0o444)
             except OSError as exc:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
@@ -281,9 +132,8 @@ class _Saver:
             raise failure[0]
         return self._commit(tmp, md5)
 
-    def _commit(self, tmp: str, md5: str) -> str:
-        self.odb.commit_staged(tmp, md5, created_readonly=True)
-        return md5
+    def _commit(self, tmp: str, md5: str) -> tuple[str, bool]:
+        return md5, self.odb.commit_staged(tmp, md5, created_readonly=True)
 
     def _store(self, item: Scanned, md5: str) -> bool:
         if not self.relink:
@@ -294,7 +144,7 @@ class _Saver:
         for link_type in self.linker.usable():
             try:
                 return self._store_as(item, md5, link_type)
-            except _Unsupported:
+            except Unsupported:
                 continue
             except OSError as exc:
                 if exc.errno == errno.EMLINK:
@@ -308,13 +158,13 @@ class _Saver:
         def writer(tmp: str) -> None:
             kind = "hardlink" if link_type == "symlink" else link_type
             try:
-                _make(src, tmp, kind, 0o444)
+                make(src, tmp, kind, 0o444)
             except OSError as exc:
                 if link_type == "symlink":  # no hardlink here: the object is a copy
                     copy_file(src, tmp, 0o444)
-                elif exc.errno in _UNSUPPORTED[link_type]:
+                elif exc.errno in UNSUPPORTED[link_type]:
                     self.linker.broken.add(link_type)
-                    raise _Unsupported() from exc
+                    raise Unsupported() from exc
                 else:
                     raise
 
@@ -324,12 +174,12 @@ class _Saver:
         obj = self.odb.object_path(md5)
         if added and link_type == "hardlink":
             if item.isexec:
-                _add_exec(obj)
+                add_exec(obj)
             return False  # the workspace file *is* the object now
         if added and link_type == "symlink":
-            _place(obj, src, "symlink")
+            place(obj, src, "symlink")
             if item.isexec:
-                _add_exec(obj)
+                add_exec(obj)
             return True
         return self._fix_link(item, md5, link_type)
 
@@ -356,7 +206,7 @@ class _Saver:
                 return False
             self.linker.link(obj, item.path)
         if item.isexec:
-            _add_exec(item.path)
+            add_exec(item.path)
         return True
 
 
@@ -388,7 +238,7 @@ def save_output(
         raise CacheError(f"output '{path}' does not exist", hint="reproduce the stage") from exc
     files = hasher.scan_dir(path) if is_dir else [hasher.stat_file(path)]
     known = hasher.lookup(files)
-    saver = _Saver(odb, _Linker(odb, os.path.dirname(path), link_types), relink)
+    saver = _Saver(odb, Linker(odb, os.path.dirname(path), link_types), relink)
     results = parallel_map(
         lambda f: saver.save(f, known.get(f.path)), files, [f.size for f in files], hasher.jobs
     )
@@ -400,7 +250,10 @@ def save_output(
         TreeEntry(f.relpath, md5, f.size, f.isexec)
         for f, (md5, _r) in zip(files, results, strict=True)
     ]
-    return odb.add_tree(entries), entries
+    info = odb.add_tree(entries)
+    if not any(replaced for _md5, replaced in results):
+        hasher.remember_tree(path, files, info)  # the next status needs no per-file lookup
+    return info, entries
 
 
 def _remember_saved(
@@ -445,7 +298,7 @@ def checkout_output(
     """
     path = os.path.abspath(os.fspath(abs_path))
     hasher = hasher or Hasher(Path(os.path.dirname(path)), None)
-    linker = _Linker(odb, os.path.dirname(path), link_types)
+    linker = Linker(odb, os.path.dirname(path), link_types)
     try:
         if info.is_dir:
             return _checkout_tree(odb, hasher, linker, path, info, relink)
@@ -455,7 +308,7 @@ def checkout_output(
 
 
 def _checkout_file(
-    odb: ODB, hasher: Hasher, linker: _Linker, path: str, info: HashInfo, isexec: bool, relink: bool
+    odb: ODB, hasher: Hasher, linker: Linker, path: str, info: HashInfo, isexec: bool, relink: bool
 ) -> bool:
     current: Scanned | None = None
     if os.path.lexists(path) and not relink:
@@ -467,7 +320,7 @@ def _checkout_file(
             current = scanned(path, "", st)
             if hasher.md5s([current], legacy=info.legacy)[0] == info.md5:
                 if isexec and not current.isexec:
-                    _add_exec(path)
+                    add_exec(path)
                     return True
                 return False
     if not odb.exists(info.md5, info.legacy):
@@ -476,14 +329,14 @@ def _checkout_file(
         remove(path)
     linker.link(odb.object_path(info.md5, info.legacy), path)
     if isexec:
-        _add_exec(path)
+        add_exec(path)
     with contextlib.suppress(OSError):
         hasher.remember([(scanned(path, "", os.stat(path)), info.md5)], legacy=info.legacy)
     return True
 
 
 def _checkout_tree(
-    odb: ODB, hasher: Hasher, linker: _Linker, path: str, info: HashInfo, relink: bool
+    odb: ODB, hasher: Hasher, linker: Linker, path: str, info: HashInfo, relink: bool
 ) -> bool:
     if not odb.exists(info.md5, info.legacy):
         raise _missing_error(path, [info.md5])

@@ -131,7 +131,9 @@ class Hasher:
 
     def scan_dir(self, abs_path: str | os.PathLike[str]) -> list[Scanned]:
         """Every file under a folder that `.dvcignore` lets through."""
-        out = []
+        out: list[Scanned] = []
+        append = out.append
+        make = tuple.__new__
         for relpath, entry in self.ignore.walk_files(os.fspath(abs_path)):
             try:
                 st = entry.stat()
@@ -140,7 +142,19 @@ class Hasher:
                     f"cannot read '{entry.path}': {exc.strerror}",
                     hint="remove the broken symlink or add it to .dvcignore",
                 ) from exc
-            out.append(scanned(entry.path, relpath, st))
+            append(
+                make(
+                    Scanned,
+                    (
+                        entry.path,
+                        relpath,
+                        st.st_ino,
+                        st.st_mtime_ns,
+                        st.st_size,
+                        bool(st.st_mode & 0o111),
+                    ),
+                )
+            )
         return out
 
     # -- memo ----------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +157,9 @@ _ALWAYS_ANY = frozenset({".git"})
 _ALWAYS_DIRS = frozenset({".git", ".hg", ".dvc"})
 
 
+_SPECIAL_NAMES = frozenset({IGNORE_FILE, ".git", ".hg", ".dvc"})
+
+
 def _always_ignored(name: str, is_dir: bool) -> bool:
     return name in _ALWAYS_ANY or (is_dir and name in _ALWAYS_DIRS)
 
@@ -240,11 +242,12 @@ class DvcIgnore:
                 scopes.append((base, self.rules_in(base)))
         return scopes
 
-    def walk_files(self, top: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    def walk_files(self, top: str) -> list[tuple[str, os.DirEntry[str]]]:
         """(relpath inside `top`, entry) of every non-ignored file under folder `top`.
 
         Symlinked files are listed (their targets get hashed); symlinked folders are not
-        entered, as DVC does. A `.dvcignore` inside `top` is an error, as in DVC.
+        entered, as DVC does. A `.dvcignore` inside `top` is an error, as in DVC. This is
+        the hot loop of a no-op run (every file of every output), hence one flat loop.
         """
         top = os.path.abspath(top)
         rel_top = Path(os.path.relpath(top, self.root)).as_posix()
@@ -252,43 +255,42 @@ class DvcIgnore:
         if rel_top == ".":
             rel_top = ""
         scopes = self._scopes_for(rel_top) if inside else []
-        patterns = any(rules for _base, rules in scopes)
-        yield from self._walk(top, "", rel_top if inside else None, scopes if patterns else None)
-
-    def _walk(
-        self,
-        folder: str,
-        prefix: str,
-        repo_rel: str | None,
-        scopes: list[tuple[str, list[Rule]]] | None,
-    ) -> Iterator[tuple[str, os.DirEntry[str]]]:
-        try:
-            with os.scandir(folder) as it:
-                entries = list(it)
-        except OSError as exc:
-            raise CacheError(f"cannot list '{folder}': {exc.strerror}") from exc
-        if prefix and any(e.name == ".dvc" and e.is_dir(follow_symlinks=False) for e in entries):
-            return  # a nested DVC project: invisible
-        subdirs: list[os.DirEntry[str]] = []
-        for entry in entries:
-            name = entry.name
-            if name == IGNORE_FILE:
-                raise CacheError(
-                    f".dvcignore file should not be in collected dir path: '{folder}'",
-                    hint="move its patterns to a .dvcignore above the output",
-                )
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if _always_ignored(name, is_dir):
-                continue
-            if entry.is_symlink() and entry.is_dir():
-                continue  # DVC does not enter symlinked folders
-            if scopes is not None and repo_rel is not None:
-                rel = f"{repo_rel}/{prefix}{name}" if repo_rel else f"{prefix}{name}"
-                if self._match(rel, is_dir, scopes):
-                    continue
-            if is_dir:
-                subdirs.append(entry)
+        match = self._match if inside and any(rules for _base, rules in scopes) else None
+        found: list[tuple[str, os.DirEntry[str]]] = []
+        stack = [(top, "")]
+        while stack:
+            folder, prefix = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = list(it)
+            except OSError as exc:
+                raise CacheError(f"cannot list '{folder}': {exc.strerror}") from exc
+            files: list[tuple[str, os.DirEntry[str]]] = []
+            subdirs: list[tuple[str, str]] = []
+            for entry in entries:
+                name = entry.name
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if name in _SPECIAL_NAMES:
+                    if name == IGNORE_FILE:
+                        raise CacheError(
+                            f".dvcignore file should not be in collected dir path: '{folder}'",
+                            hint="move its patterns to a .dvcignore above the output",
+                        )
+                    if name == ".dvc" and is_dir and prefix:
+                        break  # a nested DVC project: invisible
+                    if _always_ignored(name, is_dir):
+                        continue
+                if not is_dir and entry.is_symlink() and entry.is_dir():
+                    continue  # DVC does not enter symlinked folders
+                if match is not None:
+                    rel = f"{rel_top}/{prefix}{name}" if rel_top else f"{prefix}{name}"
+                    if match(rel, is_dir, scopes):
+                        continue
+                if is_dir:
+                    subdirs.append((entry.path, f"{prefix}{name}/"))
+                else:
+                    files.append((prefix + name, entry))
             else:
-                yield prefix + name, entry
-        for entry in subdirs:
-            yield from self._walk(entry.path, f"{prefix}{entry.name}/", repo_rel, scopes)
+                found.extend(files)
+                stack.extend(subdirs)
+        return found

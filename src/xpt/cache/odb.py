@@ -163,13 +163,28 @@ class ODB:
             prefixes, _sep, fingerprint = stored.partition(" ")
             if self._folders_fingerprint(prefixes, info.legacy)[0] == fingerprint:
                 return []
-        md5s = sorted({md5 for _rel, md5 in self.load_tree(info.md5, info.legacy)})
+        md5s = sorted(self._tree_md5s(info.md5, info.legacy))
         prefixes = "".join(sorted({m[:2] for m in md5s}))
         fingerprint, newest = self._folders_fingerprint(prefixes, info.legacy)
         absent = self.missing_objects(md5s, info.legacy)
         if not absent and self.state is not None and newest < time.time_ns() - _SETTLED_NS:
             self.state.put_value(key, f"{prefixes} {fingerprint}")
         return absent
+
+    def _tree_md5s(self, md5_dir: str, legacy: bool) -> set[str]:
+        """Object ids a tree refers to (no path validation: nothing is written from them)."""
+        cached = self._trees.get((md5_dir, legacy))
+        if cached is not None:
+            return {md5 for _rel, md5 in cached}
+        try:
+            with open(self.object_path(md5_dir, legacy), "rb") as f:
+                raw = json.loads(f.read())
+            md5s = {item["md5"] for item in raw}
+            if all(isinstance(m, str) for m in md5s):
+                return md5s
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+        return {md5 for _rel, md5 in self.load_tree(md5_dir, legacy)}  # raises the error
 
     def _folders_fingerprint(self, prefixes: str, legacy: bool) -> tuple[str, int]:
         """Digest of (inode, mtime) of the prefix folders, and the newest mtime.

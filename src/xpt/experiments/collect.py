@@ -14,6 +14,7 @@ from typing import Any
 
 from xpt.errors import XptError
 from xpt.pipeline.lockfile import parse_lock
+from xpt.pipeline.lockscan import scan_hashes
 from xpt.pipeline.metrics import clean_metrics, load_metrics
 from xpt.pipeline.model import Pipeline, Reader
 from xpt.pipeline.params import load_params, select
@@ -28,6 +29,12 @@ def _memo(kind: str, data: bytes, fn: Callable[..., Any], *args: Any) -> Any:
     if key not in _MEMO:
         _MEMO[key] = fn(*args)
     return _MEMO[key]
+
+
+def _lock_hashes(data: bytes, path: str) -> dict[str, Any]:
+    """Stage -> {deps, outs}: the fast scanner, or the full parser when unsure."""
+    scanned = scan_hashes(data)
+    return scanned if scanned is not None else parse_lock(data, path)
 
 
 def _clean_metrics_of(data: bytes, path: str) -> Any:
@@ -62,8 +69,9 @@ def load_pipelines_at(read: Reader, dvcfiles: list[str]) -> list[Pipeline]:
     if not present:
         return []
     key = b"\0".join(p.encode() + b"\0" + d for p, d in zip(present, blobs, strict=True))
-    # vars files / params.yaml feed templating; include params.yaml in the key
-    key += b"\0params\0" + (read("params.yaml") or b"")
+    if any(b"${" in blob or b"vars" in blob for blob in blobs):
+        # templated: params.yaml feeds the context, so it is part of the key
+        key += b"\0params\0" + (read("params.yaml") or b"")
     return _memo("pipelines", key, load_pipelines, read, present)  # type: ignore[no-any-return]
 
 
@@ -118,9 +126,7 @@ def _lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str
                 continue
             data = read(path)
             try:
-                out[path] = (
-                    _memo("lock", data or b"", parse_lock, data, path) if data else {}
-                )
+                out[path] = _memo("lock", data or b"", _lock_hashes, data, path) if data else {}
             except XptError:
                 out[path] = {}
     return out

@@ -16,6 +16,7 @@ from xpt.experiments.refs import EXPS_PREFIX, ExpRef
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
+from xpt.utils.parallel import fork_map
 
 
 @dataclass(frozen=True)
@@ -139,12 +140,13 @@ def show(
             cache_read,
             param_deps=opts.param_deps,
         )
-        exps: list[tuple[int, dict[str, Any]]] = []
-        for ref, sha in grouped.get(baseline, []):
+
+        def one(item: tuple[ExpRef, str], baseline: str = baseline) -> tuple[int, dict[str, Any]]:
+            ref, sha = item
             chain = checkpoint_chain(git, sha, baseline)
             revs = []
             for i, rev in enumerate(chain):
-                cinfo = git.commit_info(rev) if i else git.commit_info(sha)
+                cinfo = git.commit_info(rev)
                 meta = {"has_checkpoints": True} if len(chain) > 1 else {}
                 rdata, rerror = collect_data(
                     git.reader(rev),
@@ -156,9 +158,9 @@ def show(
                     param_deps=opts.param_deps,
                 )
                 revs.append(_state(rev, ref.name if i == 0 else None, rdata, rerror))
-            exps.append(
-                (git.commit_info(sha).time, {"name": ref.name, "executor": None, "revs": revs})
-            )
+            return git.commit_info(sha).time, {"name": ref.name, "executor": None, "revs": revs}
+
+        exps = fork_map(one, grouped.get(baseline, []), min_items=200)
         exps.sort(key=lambda pair: pair[0], reverse=True)
         entries = [e for _t, e in exps]
         for extra in extras.get(baseline, []):

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from xpt.errors import PipelineError
+from xpt.pipeline import yaml12
 
 SCHEMA = "2.0"
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -71,7 +72,7 @@ def _load(data: bytes, path: str) -> Any:
     except UnicodeDecodeError as exc:
         raise PipelineError(f"'{path}' is not UTF-8 text ({exc.reason})") from exc
     try:
-        return YAML(typ="safe", pure=True).load(text)
+        return yaml12.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
