@@ -122,8 +122,9 @@ class _Saver:
         copier.start()
         try:
             md5 = hash_scanned(item)
-        finally:
-            copier.join()
+        except BaseException as exc:
+            failure.append(exc)
+        copier.join()
         if failure:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
