@@ -180,3 +180,46 @@ def test_hundred_trivial_experiments_j4(project: TmpRepo, xpt) -> None:  # type:
     assert len(names(project)) == 100
     rows = json.loads(xpt("queue", "status", "--json").out)
     assert len(rows) == 100 and all(r["status"] == "Success" for r in rows)
+
+
+def _wait_states(xpt, want: dict[str, str], timeout: float = 30) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    rows: dict[str, str] = {}
+    while time.time() < deadline:
+        rows = {r["name"]: r["status"] for r in json.loads(xpt("queue", "status", "--json").out)}
+        if all(rows.get(k) == v for k, v in want.items()):
+            return rows
+        time.sleep(0.1)
+    return rows
+
+
+def test_queue_start_detached_workers(f1: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    xpt("exp", "run", "--queue", "-S", "foo=5", "-n", "d5")
+    xpt("exp", "run", "--queue", "-S", "foo=6", "-n", "d6")
+    res = xpt("queue", "start", "-j", "2")
+    assert "worker" in res.out
+    rows = _wait_states(xpt, {"d5": "Success", "d6": "Success"})
+    assert rows == {"d5": "Success", "d6": "Success"}
+    assert set(names(f1)) == {"d5", "d6"}
+    assert "Ran experiment" in xpt("queue", "logs", "d5").out
+    xpt("queue", "logs", "nope", ok=False)
+
+
+def test_queue_kill_running(f1: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    (f1 / "copy.py").write_text(
+        "import shutil, sys, time\n"
+        "if open(sys.argv[1]).read().strip() == 'foo: 9':\n    time.sleep(60)\n"
+        "shutil.copyfile(sys.argv[1], sys.argv[2])\n"
+    )
+    f1.commit("slow at 9")
+    xpt("exp", "run", "--queue", "-S", "foo=9", "-n", "victim")
+    xpt("exp", "run", "--queue", "-S", "foo=2", "-n", "after")
+    xpt("queue", "start")
+    _wait_states(xpt, {"victim": "Running"})
+    xpt("queue", "kill", "after", ok=False)  # queued, not running
+    xpt("queue", "kill", "victim")
+    rows = _wait_states(xpt, {"victim": "Failed", "after": "Success"})
+    assert rows == {"victim": "Failed", "after": "Success"}
+    xpt("queue", "remove", "--all")
+    assert json.loads(xpt("queue", "status", "--json").out) == []
+    assert "after" in names(f1)
