@@ -3,8 +3,9 @@
 Workload (issue target): 2 GB in 4 files + 20,000 small files; BENCH_QUICK=1 shrinks it
 to 200 MB + 2,000 files. Figures printed:
 
-* save      -- `save_output` of the 4 big files and the folder of small files into an
-               empty cache with an empty memo (hash + store + link back, `reflink,copy`);
+* save      -- `save_outputs` of the 4 big files and the folder of small files (one
+               stage's outputs) into an empty cache with an empty memo: hash + store +
+               link back with `cache.type` `reflink,copy`;
 * no-op     -- in a fresh process: open the memo, hash every output through it and check
                the cache holds every object (what a no-op `repro` does in this layer);
 * md5sum    -- coreutils over the same files, sequential and one process per core;
@@ -66,7 +67,7 @@ SAVE_CHILD = """
 import os, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from xpt.cache.checkout import save_output
+from xpt.cache.checkout import save_outputs
 from xpt.cache.hasher import Hasher
 from xpt.cache.odb import ODB
 from xpt.cache.state import StateDB
@@ -75,8 +76,8 @@ root = Path(sys.argv[1])
 with StateDB(root / "xpt/state.db") as state:
     hasher = Hasher(root, state)
     odb = ODB(root / "xpt/cache", state)
-    for out in [*sorted((root / "big").iterdir()), root / "small"]:
-        save_output(odb, hasher, out, ("reflink", "copy"))
+    outs = [*sorted((root / "big").iterdir()), root / "small"]
+    save_outputs(odb, hasher, outs, ("reflink", "copy"))
 t2 = time.perf_counter()
 cpu = os.times()
 print(f"{t1 - t0:.4f} {t2 - t1:.4f} {cpu.user:.4f} {cpu.system:.4f}")

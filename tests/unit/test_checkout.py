@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from xpt.cache.checkout import checkout_output, remove_output, save_output, unprotect
+from xpt.cache.checkout import (
+    checkout_output,
+    remove_output,
+    save_output,
+    save_outputs,
+    unprotect,
+)
 from xpt.cache.hasher import Hasher
 from xpt.cache.hashing import HashInfo
 from xpt.cache.odb import ODB
@@ -191,6 +197,17 @@ def test_saving_again_does_not_rewrite_objects(env: Env) -> None:
     assert {o: env.odb.oid_path(o).stat().st_ino for o in env.objects()} == inodes
     staging = list((env.root / ".dvc/cache/files/md5").glob(".staging*"))
     assert staging == []  # the speculative copy of the big file was discarded
+
+
+def test_save_outputs_of_a_stage_together(env: Env) -> None:
+    big = [env.write(f"big{i}.bin", os.urandom(2 * MIB + i)) for i in range(3)]
+    env.write("d/a", b"a")
+    env.write("d/b", b"b")
+    results = save_outputs(env.odb, env.hasher, [*big, env.root / "d"], ("copy",))
+    assert [info.md5 for info, _tree in results[:3]] == [md5(p.read_bytes()) for p in big]
+    info, tree = results[3]
+    assert tree is not None and info == Hasher(env.root, None).hash_dir(env.root / "d")[0]
+    assert env.objects() == {md5(p.read_bytes()) for p in big} | {md5(b"a"), md5(b"b"), info.md5}
 
 
 def test_big_files_are_stored_exactly(env: Env) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "checkout_output",
     "remove_output",
     "save_output",
+    "save_outputs",
     "unprotect",
 ]
 
@@ -78,8 +79,11 @@ class _Saver:
     def _save_small(self, item: Scanned) -> tuple[str, bool] | None:
         """Read a small file once: hash it and write the object from the same bytes."""
         try:
-            with open(item.path, "rb", buffering=0) as f:
-                data = f.read(CHUNK)
+            fd = os.open(item.path, os.O_RDONLY)
+            try:
+                data = os.read(fd, CHUNK)
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise _translate(exc, "read") from exc
         if len(data) >= CHUNK:
@@ -218,6 +222,9 @@ def _dev(path: str) -> int:
         return -1
 
 
+SaveResult = tuple[HashInfo, list[TreeEntry] | None]
+
+
 def save_output(
     odb: ODB,
     hasher: Hasher,
@@ -225,48 +232,76 @@ def save_output(
     link_types: Sequence[str],
     *,
     relink: bool = True,
-) -> tuple[HashInfo, list[TreeEntry] | None]:
+) -> SaveResult:
     """Hash an output, store it in the cache, leave the workspace linked per `link_types`.
 
     Already-cached objects are not rewritten. With `relink=False` the workspace is
     left untouched (objects are copied in). Returns the HashInfo and, for folders, the
     tree entries.
     """
-    path = os.path.abspath(os.fspath(abs_path))
-    try:
-        is_dir = stat.S_ISDIR(os.stat(path).st_mode)
-    except OSError as exc:
-        raise CacheError(f"output '{path}' does not exist", hint="reproduce the stage") from exc
-    files = hasher.scan_dir(path) if is_dir else [hasher.stat_file(path)]
-    known = hasher.lookup(files)
-    saver = _Saver(odb, Linker(odb, os.path.dirname(path), link_types), relink)
-    results = parallel_map(
-        lambda f: saver.save(f, known.get(f.path)), files, [f.size for f in files], hasher.jobs
+    return save_outputs(odb, hasher, [abs_path], link_types, relink=relink)[0]
+
+
+def save_outputs(
+    odb: ODB,
+    hasher: Hasher,
+    abs_paths: Sequence[str | os.PathLike[str]],
+    link_types: Sequence[str],
+    *,
+    relink: bool = True,
+) -> list[SaveResult]:
+    """`save_output` for several outputs at once: one thread pool for all their files.
+
+    Saving a stage's outputs together lets big files of different outputs be hashed on
+    different cores (md5 of one file cannot be split).
+    """
+    jobs: list[tuple[str, bool, list[Scanned]]] = []
+    tasks: list[tuple[_Saver, Scanned, str | None]] = []
+    for abs_path in abs_paths:
+        path = os.path.abspath(os.fspath(abs_path))
+        try:
+            is_dir = stat.S_ISDIR(os.stat(path).st_mode)
+        except OSError as exc:
+            raise CacheError(f"output '{path}' does not exist", hint="reproduce the stage") from exc
+        files = hasher.scan_dir(path) if is_dir else [hasher.stat_file(path)]
+        known = hasher.lookup(files, under=path if is_dir else None)
+        saver = _Saver(odb, Linker(odb, os.path.dirname(path), link_types), relink)
+        jobs.append((path, is_dir, files))
+        tasks.extend((saver, f, known.get(f.path)) for f in files)
+    done = parallel_map(
+        lambda t: t[0].save(t[1], t[2]), tasks, [t[1].size for t in tasks], hasher.jobs
     )
-    _remember_saved(hasher, files, results, known)
-    if not is_dir:
-        item = files[0]
-        return HashInfo(results[0][0], item.size, isexec=item.isexec), None
-    entries = [
-        TreeEntry(f.relpath, md5, f.size, f.isexec)
-        for f, (md5, _r) in zip(files, results, strict=True)
-    ]
-    info = odb.add_tree(entries)
-    if not any(replaced for _md5, replaced in results):
-        hasher.remember_tree(path, files, info)  # the next status needs no per-file lookup
-    return info, entries
+    _remember_saved(hasher, [(t[1], t[2]) for t in tasks], done)
+    results: list[SaveResult] = []
+    offset = 0
+    for path, is_dir, files in jobs:
+        mine = done[offset : offset + len(files)]
+        offset += len(files)
+        if not is_dir:
+            item = files[0]
+            results.append((HashInfo(mine[0][0], item.size, isexec=item.isexec), None))
+            continue
+        entries = [
+            TreeEntry(f.relpath, md5, f.size, f.isexec)
+            for f, (md5, _r) in zip(files, mine, strict=True)
+        ]
+        info = odb.add_tree(entries)
+        if not any(replaced for _md5, replaced in mine):
+            hasher.remember_tree(path, files, info)  # the next status needs no per-file lookup
+        results.append((info, entries))
+    return results
 
 
 def _remember_saved(
-    hasher: Hasher, files: list[Scanned], results: list[tuple[str, bool]], known: dict[str, str]
+    hasher: Hasher, files: list[tuple[Scanned, str | None]], results: list[tuple[str, bool]]
 ) -> None:
-    """Memo rows for files hashed now or re-linked (their stat changed)."""
+    """Memo rows for files hashed now (no memo md5 before) or re-linked (stat changed)."""
     rows = []
-    for f, (md5, replaced) in zip(files, results, strict=True):
+    for (f, known), (md5, replaced) in zip(files, results, strict=True):
         if replaced:
             with contextlib.suppress(OSError):
                 rows.append((scanned(f.path, f.relpath, os.stat(f.path)), md5))
-        elif f.path not in known:
+        elif known is None:
             rows.append((f, md5))
     hasher.remember(rows)
 

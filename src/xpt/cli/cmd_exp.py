@@ -64,12 +64,10 @@ def show(args: argparse.Namespace) -> int:
 
     project = Project.find()
     extra = None
-    try:
-        from xpt.experiments.queue import show_entries
+    if (project.xpt_dir / "queue.db").exists():
+        from xpt.experiments.queue_show import show_entries
 
         extra = lambda git: show_entries(project, git)  # noqa: E731
-    except ImportError:
-        pass
     rows = do_show(project, _show_opts(args), extra_entries=extra)
     if args.json:
         from xpt.report.json import dumps_json

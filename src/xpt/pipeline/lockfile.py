@@ -17,10 +17,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from xpt.errors import PipelineError
 from xpt.pipeline import yaml12
 
@@ -73,13 +69,9 @@ def _load(data: bytes, path: str) -> Any:
         raise PipelineError(f"'{path}' is not UTF-8 text ({exc.reason})") from exc
     try:
         return yaml12.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
-        what = exc.problem or exc.context or "invalid YAML"
-        raise PipelineError(f"{where}: {what}") from exc
-    except YAMLError as exc:
-        raise PipelineError(f"{path}: invalid YAML: {exc}") from exc
+    except yaml12.YAMLLoadError as exc:
+        where = f"{path}:{exc.where()}" if exc.where() else path
+        raise PipelineError(f"{where}: {exc.problem}") from exc
 
 
 def _check_entry(path: str, name: str, entry: Any) -> None:
@@ -199,6 +191,8 @@ def dump_lock(
     fresh, exactly as DVC does. When no stage remains the result is `b""`: the caller
     deletes the file (DVC removes an empty dvc.lock too).
     """
+    from ruamel.yaml.comments import CommentedMap
+
     doc = _load_roundtrip(old)
     stages = doc.get("stages")
     if not isinstance(stages, dict):
@@ -218,8 +212,11 @@ def dump_entry(entry: Mapping[str, Any]) -> bytes:
     return _dump(_plain(entry, {}))
 
 
-def _load_roundtrip(old: bytes | None) -> CommentedMap:
+def _load_roundtrip(old: bytes | None) -> Any:
     """The old file as a comment-keeping document with `schema` first."""
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+
     doc: Any = None
     if old:
         try:
@@ -236,8 +233,10 @@ def _load_roundtrip(old: bytes | None) -> CommentedMap:
     return doc
 
 
-def _yaml_rt() -> YAML:
+def _yaml_rt() -> Any:
     """Round-trip YAML configured like DVC's writer (block style, ruamel defaults)."""
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt", pure=True)
     yaml.default_flow_style = False
     return yaml

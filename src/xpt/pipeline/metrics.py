@@ -13,10 +13,9 @@ import tomllib
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
-from ruamel.yaml.error import YAMLError
-
 from xpt.errors import XptError
 from xpt.pipeline.params import flatten, yaml_safe_load
+from xpt.pipeline.yaml12 import YAMLLoadError
 
 __all__ = [
     "JSONFileCorruptedError",
@@ -79,7 +78,7 @@ def _load_toml(text: str, path: str) -> Any:
 def _load_yaml(text: str, path: str) -> Any:
     try:
         return yaml_safe_load(text)
-    except YAMLError as exc:
+    except YAMLLoadError as exc:
         raise YAMLFileCorruptedError(path) from exc
 
 

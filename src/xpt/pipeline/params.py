@@ -14,8 +14,6 @@ import tomllib
 from collections.abc import Callable
 from typing import Any
 
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from xpt.errors import ParamsError
 from xpt.pipeline import yaml12
 from xpt.pipeline.model import Reader
@@ -108,13 +106,9 @@ def yaml_safe_load(text: str) -> Any:
 def _load_yaml(text: str, path: str) -> Any:
     try:
         result = yaml_safe_load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{mark.line + 1}:{mark.column + 1}: " if mark is not None else ""
-        what = exc.problem or exc.context or "invalid YAML"
-        raise ParamsError(f"params file '{path}': {where}{what}") from exc
-    except YAMLError as exc:
-        raise ParamsError(f"params file '{path}': invalid YAML: {exc}") from exc
+    except yaml12.YAMLLoadError as exc:
+        where = f"{exc.where()}: " if exc.where() else ""
+        raise ParamsError(f"params file '{path}': {where}{exc.problem}") from exc
     return {} if result is None else result
 
 

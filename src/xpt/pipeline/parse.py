@@ -14,10 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from xpt.errors import PipelineError
 from xpt.pipeline.model import OutKind, OutSpec, ParamsSpec, Pipeline, Reader, Stage
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE, load_params, yaml_safe_load
@@ -33,6 +29,7 @@ from xpt.pipeline.templating import (
     matrix_items,
     resolve,
 )
+from xpt.pipeline.yaml12 import YAMLLoadError
 
 DVCFILE = "dvc.yaml"
 TOP_KEYS = ("stages", "vars", "params", "metrics", "plots", "artifacts", "datasets")
@@ -144,13 +141,9 @@ def _load_yaml(data: bytes, dvcfile: str) -> Any:
         raise PipelineError(f"{dvcfile}: not UTF-8 text ({exc.reason})") from exc
     try:
         return yaml_safe_load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{mark.line + 1}:{mark.column + 1}:" if mark is not None else ""
-        what = exc.problem or exc.context or "invalid YAML"
-        raise PipelineError(f"{dvcfile}:{where} {what}") from exc
-    except YAMLError as exc:
-        raise PipelineError(f"{dvcfile}: invalid YAML: {exc}") from exc
+    except YAMLLoadError as exc:
+        where = f"{exc.where()}:" if exc.where() else ""
+        raise PipelineError(f"{dvcfile}:{where} {exc.problem}") from exc
 
 
 @dataclass(frozen=True)
@@ -200,6 +193,10 @@ def _located(data: bytes, dvcfile: str, loc: _Loc, message: str) -> str:
 
 
 def _position(data: bytes, path: tuple[PathSeg, ...]) -> tuple[int, int] | None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.error import YAMLError
+
     try:
         node = YAML(typ="rt", pure=True).load(data.decode("utf-8-sig"))
     except (YAMLError, UnicodeDecodeError):

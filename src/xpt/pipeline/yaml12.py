@@ -55,6 +55,14 @@ def _make_loader() -> Any:
     class Yaml12Loader(_BASE):  # type: ignore[misc,valid-type]
         """libyaml parser + YAML 1.2 core schema resolution."""
 
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            # PyYAML silently keeps the last of duplicate keys; ruamel (and DVC) refuse
+            # them, so any duplicate sends the document to the ruamel path for its error.
+            mapping = super().construct_mapping(node, deep=deep)
+            if len(mapping) != len(node.value):
+                raise ValueError("duplicate key")
+            return mapping
+
     Yaml12Loader.yaml_implicit_resolvers = {}
     for tag, regexp, first in (
         ("tag:yaml.org,2002:bool", _BOOL, "tTfF"),
@@ -97,13 +105,42 @@ def _make_loader() -> Any:
 _LOADER = _make_loader()
 
 
+class YAMLLoadError(ValueError):
+    """Invalid YAML; `line`/`column` are 0-based (None when unknown)."""
+
+    def __init__(self, problem: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.line = line
+        self.column = column
+
+    def where(self) -> str:
+        """`line:col` (1-based) or ''."""
+        if self.line is None or self.column is None:
+            return ""
+        return f"{self.line + 1}:{self.column + 1}"
+
+
 def load(text: str) -> Any:
-    """Parse one YAML document with YAML 1.2 semantics (C speed when available)."""
+    """Parse one YAML document with YAML 1.2 semantics (C speed when available).
+
+    Raises YAMLLoadError with ruamel's wording and position for invalid documents.
+    """
     if _LOADER is not None:
         try:
             return _pyyaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader subclass
         except Exception:  # noqa: BLE001 - fall through to ruamel for its error message
             pass
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    return YAML(typ="safe", pure=True).load(text)
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if mark is None:
+            raise YAMLLoadError(problem) from exc
+        raise YAMLLoadError(problem, mark.line, mark.column) from exc
+    except YAMLError as exc:
+        raise YAMLLoadError(f"invalid YAML: {exc}") from exc

@@ -11,9 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
+from xpt.pipeline import yaml12
 from xpt.pipeline.lockfile import dump_entry, run_cache_key_value
 from xpt.pipeline.model import Stage
 from xpt.utils.fsutil import atomic_write_bytes
@@ -35,12 +33,6 @@ def _runs_dir(cache_dir: Path) -> Path:
     return cache_dir / "runs"
 
 
-def _yaml() -> YAML:
-    y = YAML(typ="safe", pure=True)
-    y.default_flow_style = False
-    return y
-
-
 def lookup(
     cache_dir: Path, entry_without_outs: dict[str, Any], out_paths: list[str]
 ) -> dict[str, Any] | None:
@@ -56,8 +48,8 @@ def lookup(
     for cand in sorted(candidates, key=lambda e: e.stat().st_mtime_ns, reverse=True):
         try:
             with open(cand.path, "rb") as f:
-                data = _yaml().load(f)
-        except (OSError, YAMLError):
+                data = yaml12.load(f.read().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, yaml12.YAMLLoadError):
             continue
         if isinstance(data, dict) and isinstance(data.get("outs"), list):
             return data

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
     """Write `data` to `path` atomically (temp + fsync-free rename in the same folder)."""
+    import tempfile
+
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
@@ -59,6 +59,8 @@ def current_umask() -> int:
 @contextlib.contextmanager
 def atomic_open_write(path: str | os.PathLike[str]) -> Iterator[tuple[str, int]]:
     """Yield (tmp_path, fd) for streaming writes; renamed over `path` on success."""
+    import tempfile
+
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
@@ -80,6 +82,8 @@ def remove(path: str | os.PathLike[str]) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISDIR(st.st_mode):
+        import shutil
+
 
         def _onerror(func, p, _exc):  # type: ignore[no-untyped-def]
             with contextlib.suppress(OSError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -66,7 +66,7 @@ def fork_map(
         if status != "ok":
             failed = value
             continue
-        results.extend(value)
+        results.extend(cast(list[R], value))
     if failed is not None:
         # a worker failed: redo everything serially so errors surface normally
         return [fn(x) for x in items]
