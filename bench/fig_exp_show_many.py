@@ -19,6 +19,8 @@ SIZES: list[tuple[int, Goal]] = [
     (scaled(300, 30), at_most(0.3)),
     (scaled(1000, 100), all_of(at_most(0.6), faster(50))),
 ]
+# Against DVC's warm cache only the absolute goal is meaningful.
+WARM_GOAL = at_most(0.6)
 
 
 def figure(h: Harness) -> None:
@@ -36,8 +38,8 @@ def figure(h: Harness) -> None:
         def show(tool: Tool, repo: Path, i: int) -> None:
             tool.run(["exp", "show", "--json"], repo)
 
-        label = f"exp show --json, {count} experiments"
+        label = f"exp show --json, {count} experiment{'s' if count > 1 else ''}"
         h.compare(Case("4", label, prepare, show, goal, fresh=True))
         if count == SIZES[-1][0]:
             label = f"exp show --json, {count} experiments, repeated (caches warm)"
-            h.compare(Case("4", label, prepare, show, goal, warmup=True))
+            h.compare(Case("4", label, prepare, show, WARM_GOAL, warmup=True))

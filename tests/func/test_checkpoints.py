@@ -135,7 +135,7 @@ def test_queued_checkpoint_runs(f5: TmpRepo, xpt) -> None:  # type: ignore[no-un
 
 def test_rev_resumes_from_chosen_checkpoint(f5: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
     xpt("exp", "run", "-n", "base")
-    (_ref, tip), = exp_refs(f5).items()
+    ((_ref, tip),) = exp_refs(f5).items()
     first = chain(f5, tip)[-1]
     xpt("exp", "run", "--rev", first, "-n", "fork")
     refs = {r.rsplit("/", 1)[1]: s for r, s in exp_refs(f5).items()}

@@ -157,3 +157,43 @@ def test_no_commits(tmp_repo: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-
     tmp_repo.gen({"dvc.yaml": "stages:\n  s:\n    cmd: echo\n"})
     xpt("exp", "run", ok=False)
     assert json.loads(xpt("exp", "show", "--json").out) == []
+
+
+def test_exp_show_row_selection(f1: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    xpt("exp", "run", "-n", "old", "-S", "foo=2")
+    first = f1.git("rev-parse", "HEAD")
+    (f1 / "params.yaml").write_text("foo: 1\n")
+    f1.git("tag", "v1", first)
+    f1.gen({"notes.md": "x"})
+    second = f1.commit("second")
+    xpt("exp", "run", "-n", "new", "-S", "foo=3")
+    rows = json.loads(xpt("exp", "show", "--json").out)
+    assert [r["rev"] for r in rows] == ["workspace", second]
+    rows = json.loads(xpt("exp", "show", "--json", "-n", "2").out)
+    assert [r["rev"] for r in rows] == ["workspace", second, first]
+    assert [e["name"] for e in rows[2]["experiments"]] == ["old"]
+    rows = json.loads(xpt("exp", "show", "--json", "-T", "--hide-workspace").out)
+    assert {r["rev"]: r["name"] for r in rows} == {second: "main", first: "v1"}
+    rows = json.loads(xpt("exp", "show", "--json", "--rev", first).out)
+    assert [r["rev"] for r in rows] == ["workspace", first]
+    xpt("exp", "show", "--rev", "nonexistent", ok=False)
+    assert xpt("exp", "list", "-A", "--name-only").out.split() == ["new", "old"]
+
+
+def test_exp_run_target_limits_stages(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    project.gen(
+        {
+            "params.yaml": "foo: 1\nbar: 1\n",
+            "dvc.yaml": (
+                "stages:\n"
+                "  a:\n    cmd: echo ${foo} > a.txt\n    params: [foo]\n    outs:\n    - a.txt:\n        cache: false\n"
+                "  b:\n    cmd: echo ${bar} > b.txt\n    params: [bar]\n    outs:\n    - b.txt:\n        cache: false\n"
+            ),
+        }
+    )
+    xpt("repro")
+    project.commit("two stages")
+    xpt("exp", "run", "a", "-S", "foo=5", "-S", "bar=7", "-n", "only-a")
+    assert (project / "a.txt").read_text() == "5\n"
+    assert (project / "b.txt").read_text() == "1\n"
+    xpt("exp", "run", "nope", ok=False)

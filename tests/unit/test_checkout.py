@@ -128,6 +128,23 @@ def test_checkout_file_restores_content_and_exec_bit(env: Env, kind: str) -> Non
     assert_linked(out, env.odb.oid_path(info.md5), kind)
 
 
+def test_hardlinks_like_dvc_empty_files_and_exec_bits_in_folders(env: Env) -> None:
+    env.write("d/empty", b"")
+    env.write("d/run.sh", b"echo\n", exe=True)
+    lone = env.write("tool.sh", b"tool\n", exe=True)
+    info, _ = save_output(env.odb, env.hasher, env.root / "d", ("hardlink",))
+    save_output(env.odb, env.hasher, lone, ("hardlink",))
+    empty = env.root / "d/empty"
+    assert empty.stat().st_nlink == 1 and mode(empty) == 0o644  # copied, never hardlinked
+    assert mode(env.odb.oid_path(md5(b""))) == 0o444
+    assert mode(env.root / "d/run.sh") == 0o444  # trees carry no exec bit (as DVC leaves it)
+    assert mode(lone) == 0o544  # a file output keeps owner +x on the shared inode
+    remove_output(env.root / "d")
+    assert checkout_output(env.odb, env.root / "d", info, ("hardlink",), hasher=env.hasher)
+    assert (env.root / "d/empty").stat().st_nlink == 1
+    assert (env.root / "d/run.sh").stat().st_nlink == 2
+
+
 def test_checkout_replaces_a_modified_file_and_is_a_noop_when_equal(env: Env) -> None:
     out = env.write("o.txt", b"good")
     info, _ = save_output(env.odb, env.hasher, out, ("copy",))

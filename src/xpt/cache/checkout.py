@@ -159,9 +159,13 @@ class _Saver:
 
     def _store_as(self, item: Scanned, md5: str, link_type: str) -> bool:
         src = item.path
+        kind = link_type
+        if link_type == "symlink":
+            kind = "hardlink"  # move the content in; the workspace then gets the symlink
+        elif link_type == "hardlink" and item.size == 0:
+            kind = "copy"  # DVC never hardlinks empty files (one object, endless links)
 
         def writer(tmp: str) -> None:
-            kind = "hardlink" if link_type == "symlink" else link_type
             try:
                 make(src, tmp, kind, 0o444)
             except OSError as exc:
@@ -173,17 +177,16 @@ class _Saver:
                 else:
                     raise
 
-        added = self.odb.write_object(
-            md5, writer, created_readonly=link_type in ("copy", "reflink")
-        )
+        added = self.odb.write_object(md5, writer, created_readonly=kind in ("copy", "reflink"))
         obj = self.odb.object_path(md5)
+        lone = not item.relpath  # DVC restores +x for file outputs, not inside folders
         if added and link_type == "hardlink":
-            if item.isexec:
+            if item.isexec and lone and kind == "hardlink":
                 add_exec(obj)
-            return False  # the workspace file *is* the object now
+            return False  # the workspace file *is* the object now (or an empty file)
         if added and link_type == "symlink":
             place(obj, src, "symlink")
-            if item.isexec:
+            if item.isexec and lone:
                 add_exec(obj)
             return True
         return self._fix_link(item, md5, link_type)
@@ -203,14 +206,14 @@ class _Saver:
                 return False
             self.linker.link(obj, item.path)  # a link to the cache: make it a private copy
         elif link_type == "hardlink":
-            if linked and not os.path.islink(item.path):
-                return False
+            if (linked or item.size == 0) and not os.path.islink(item.path):
+                return False  # hardlinked already, or an empty file (never hardlinked)
             self.linker.link(obj, item.path)
         else:
             if linked and os.path.islink(item.path):
                 return False
             self.linker.link(obj, item.path)
-        if item.isexec:
+        if item.isexec and not item.relpath:
             add_exec(item.path)
         return True
 

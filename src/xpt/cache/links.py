@@ -90,8 +90,13 @@ class Linker:
         raise exc
 
     def link(self, obj: str, dest: str) -> str:
-        """Create `dest` from object file `obj` with the first type that works."""
+        """Create `dest` from object file `obj` with the first type that works.
+
+        Empty objects are copied instead of hardlinked, as DVC does.
+        """
         for link_type in self.usable():
+            if link_type == "hardlink" and os.stat(obj).st_size == 0:
+                link_type = "copy"
             try:
                 place(obj, dest, link_type)
                 return link_type
