@@ -13,6 +13,8 @@ import pytest
 
 from tests.helpers import TmpRepo
 
+pytest_plugins = ["tests.oracle_fixtures"]
+
 _TEMPLATE: dict[str, Path] = {}
 
 

@@ -84,7 +84,6 @@ def remove(path: str | os.PathLike[str]) -> None:
     if stat.S_ISDIR(st.st_mode):
         import shutil
 
-
         def _onerror(func, p, _exc):  # type: ignore[no-untyped-def]
             with contextlib.suppress(OSError):
                 os.chmod(os.path.dirname(p), 0o700)
