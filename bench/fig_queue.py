@@ -29,3 +29,10 @@ def figure(h: Harness) -> None:
 
     label = f"queue {COUNT} experiments + --run-all -j 2"
     h.compare(Case("5", label, prepare, queue_and_run, at_most(1.5), fresh=True, verify=all_done))
+
+    def sweep_and_run(tool: Tool, repo: Path, i: int) -> None:
+        tool.run(["exp", "run", "--queue", "-S", f"p=range(1,{COUNT + 1})"], repo)
+        tool.run(["exp", "run", "--run-all", "-j", "2"], repo)
+
+    label = f"queue {COUNT} experiments as one sweep + --run-all -j 2"
+    h.compare(Case("5", label, prepare, sweep_and_run, at_most(1.5), fresh=True, verify=all_done))
