@@ -15,7 +15,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from xpt.cache.checkout import checkout_output, remove_output, save_output, unprotect
+from xpt.cache.checkout import (
+    checkout_output,
+    remove_output,
+    save_output,
+    save_outputs,
+    unprotect,
+)
 from xpt.cache.hashing import HashInfo
 from xpt.errors import ReproError, StageFailed
 from xpt.pipeline.graph import Graph
@@ -160,20 +166,23 @@ def commit_outputs(
 
     `allow_missing` skips outputs not written yet (a checkpoint before the metrics exist).
     """
-    entries = []
+    present = []
     for out in stage.outs:
         path = _abs(ws, stage, out.path)
-        if not os.path.lexists(path) and allow_missing:
-            continue
-        if not os.path.lexists(path):
+        if os.path.lexists(path):
+            present.append((out, path))
+        elif not allow_missing:
             raise ReproError(
                 f"stage '{stage.addressing}' did not produce its output '{out.path}'",
                 hint="fix the command or remove the output from dvc.yaml",
             )
-        if out.cache and not no_commit:
-            info, _tree = save_output(ws.odb, ws.hasher, path, ws.link_types)
-        else:
-            info = ws.hasher.hash_path(path)
+    cached = [(o, p) for o, p in present if o.cache and not no_commit]
+    # all cached outputs at once: their big files hash on different cores
+    saved = save_outputs(ws.odb, ws.hasher, [p for _o, p in cached], ws.link_types)
+    infos = {o.path: info for (o, _p), (info, _tree) in zip(cached, saved, strict=True)}
+    entries = []
+    for out, path in present:
+        info = infos[out.path] if out.path in infos else ws.hasher.hash_path(path)
         entries.append(hash_entry(out.path, info.md5, info.size, info.nfiles, info.isexec))
     return entries
 

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from xpt.cache.hashing import HashInfo, md5_file_dos2unix
+from xpt.cache.hashing import HashInfo
 from xpt.errors import ParamsError
 from xpt.pipeline.lockfile import build_entry, hash_entry, parse_lock
 from xpt.pipeline.model import Stage
@@ -74,7 +74,7 @@ def _same_hash(ws: Workspace, abs_path: str, old: dict[str, Any], info: HashInfo
     if "hash" in old or info.is_dir:
         return old.get("md5") == info.md5
     try:
-        return old.get("md5") == md5_file_dos2unix(abs_path)
+        return old.get("md5") == ws.hasher.hash_path(abs_path, legacy=True).md5
     except OSError:
         return False
 

@@ -80,7 +80,7 @@ def open_workspace(project: Project, git: Git | None = None) -> Iterator[Workspa
         yield Workspace(
             project=project,
             hasher=hasher,
-            odb=ODB(project.cache_dir),
+            odb=ODB(project.cache_dir, state),
             link_types=link_types_of(project),
             read=workspace_reader(project.root),
             _git=git if git is not None else _UNSET,
