@@ -16,6 +16,7 @@ from xpt.errors import ParamsError
 from xpt.pipeline.lockfile import build_entry, hash_entry, parse_lock
 from xpt.pipeline.model import Stage
 from xpt.pipeline.params import load_params, select
+from xpt.pipeline.parse import find_dvcfiles
 from xpt.repro.workspace import Workspace, load_graph
 
 _MISSING = object()
@@ -134,7 +135,7 @@ def _params_reasons(check: StageCheck) -> dict[str, Any]:
     for path, values in check.params.items():
         before = old.get(path)
         if values is None:
-            changes[path] = "deleted"
+            changes[check.stage.repo_path(path)] = "deleted"
             continue
         if before is None:
             before = {}
@@ -148,7 +149,7 @@ def _params_reasons(check: StageCheck) -> dict[str, Any]:
             if key not in values:
                 per_key[key] = "deleted"
         if per_key:
-            changes[path] = per_key
+            changes[check.stage.repo_path(path)] = per_key
     return changes
 
 
@@ -180,11 +181,11 @@ def check_stage(
     for path, info in check.deps.items():
         before = old_deps.get(path)
         if info is None:
-            dep_changes[path] = "deleted"
+            dep_changes[check.stage.repo_path(path)] = "deleted"
         elif before is None:
-            dep_changes[path] = "new"
+            dep_changes[stage.repo_path(path)] = "new"
         elif before.get("md5") != info.md5:
-            dep_changes[path] = "modified"
+            dep_changes[stage.repo_path(path)] = "modified"
     dep_changes.update(_params_reasons(check))
     if dep_changes:
         check.reasons.append({"changed deps": dep_changes})
@@ -194,13 +195,13 @@ def check_stage(
         info = check.outs[out.path]
         before = old_outs.get(out.path)
         if info is None:
-            out_changes[out.path] = "deleted"
+            out_changes[stage.repo_path(out.path)] = "deleted"
         elif before is None:
-            out_changes[out.path] = "new"
+            out_changes[stage.repo_path(out.path)] = "new"
         elif before.get("md5") != info.md5:
-            out_changes[out.path] = "modified"
+            out_changes[stage.repo_path(out.path)] = "modified"
         elif out.cache and ws.odb.missing(info):
-            out_changes[out.path] = "not in cache"
+            out_changes[stage.repo_path(out.path)] = "not in cache"
     if out_changes:
         check.reasons.append({"changed outs": out_changes})
     return check
@@ -208,6 +209,8 @@ def check_stage(
 
 def project_status(ws: Workspace, targets: list[str] | None) -> dict[str, Any]:
     """`xpt status` data in the shape of `dvc status --json` (changed stages only)."""
+    if not targets and not find_dvcfiles(ws.root):
+        return {}
     graph = load_graph(ws)
     stages = graph.plan(targets or None)
     locks: dict[str, dict[str, Any]] = {}
