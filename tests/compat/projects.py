@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
+from tests.compat.goldens import Builder, Goldens
 from tests.helpers import TmpRepo
+from tests.oracle_fixtures import DvcOracle
+
+Xpt = Callable[..., Any]  # the in-process `xpt` fixture of tests/conftest.py
 
 # --- F1: one stage copying params.yaml into a cache:false metric ---------------------------
 
@@ -238,6 +243,39 @@ MODEL: dict[str, Any] = {
 }
 
 
+# --- building twins: the same project reproduced by xpt and by DVC -------------------------
+
+
+def built_by_xpt(pipeline: str, xpt: Xpt) -> Builder:
+    def build(repo: TmpRepo) -> None:
+        repo.gen(PIPELINES[pipeline])
+        xpt("init")
+        repo.commit("pipeline")
+        xpt("repro")
+        repo.commit("reproduced by xpt")
+
+    return build
+
+
+def built_by_dvc(pipeline: str, dvc: DvcOracle) -> Builder:
+    def build(repo: TmpRepo) -> None:
+        repo.gen(PIPELINES[pipeline])
+        dvc("init", "-q")
+        repo.commit("pipeline")
+        dvc("repro", "-q")
+        repo.commit("reproduced by dvc")
+
+    return build
+
+
+def xpt_twin(goldens: Goldens, pipeline: str, xpt: Xpt) -> TmpRepo:
+    return goldens.copy(f"{pipeline}-xpt", built_by_xpt(pipeline, xpt))
+
+
+def dvc_twin(goldens: Goldens, pipeline: str, dvc: DvcOracle) -> TmpRepo:
+    return goldens.copy(f"{pipeline}-dvc", built_by_dvc(pipeline, dvc))
+
+
 # --- reading repos ------------------------------------------------------------------------
 
 
@@ -263,13 +301,6 @@ def run_cache(repo: Path) -> dict[str, bytes]:
     """{`runs/...` path: content} of the run-cache."""
     root = repo / ".dvc" / "cache" / "runs"
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def gitignores(repo: Path) -> dict[str, str]:
-    """Every .gitignore in the worktree (outside .git and .dvc)."""
-    return {
-        path: data.decode() for path, data in files_under(repo).items() if path.endswith(".gitignore")
-    }
 
 
 def load_yaml(text: str | bytes) -> Any:
@@ -300,4 +331,4 @@ def show_json(text: str) -> list[dict[str, Any]]:
     for row in rows:
         if row.get("experiments"):
             row["experiments"] = {e["name"]: e for e in row["experiments"]}
-    return rows  # type: ignore[no-any-return]
+    return rows

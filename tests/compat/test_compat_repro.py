@@ -7,17 +7,21 @@ in its twin. dvc.lock, the object cache, the run-cache and the worktree must be 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
-from tests.compat.conftest import Builder, Goldens
+from tests.compat.goldens import Goldens
 from tests.compat.projects import (
     PIPELINES,
+    Xpt,
+    built_by_dvc,
+    built_by_xpt,
     cache_objects,
     dag_round_two,
+    dvc_twin,
     files_under,
     run_cache,
+    xpt_twin,
 )
 from tests.helpers import TmpRepo
 from tests.oracle_fixtures import DvcOracle
@@ -25,37 +29,6 @@ from tests.oracle_fixtures import DvcOracle
 pytestmark = pytest.mark.compat
 
 UP_TO_DATE = "Data and pipelines are up to date."
-Xpt = Callable[..., object]
-
-
-def built_by_xpt(pipeline: str, xpt: Xpt) -> Builder:
-    def build(repo: TmpRepo) -> None:
-        repo.gen(PIPELINES[pipeline])
-        xpt("init")
-        repo.commit("pipeline")
-        xpt("repro")
-        repo.commit("reproduced by xpt")
-
-    return build
-
-
-def built_by_dvc(pipeline: str, dvc: DvcOracle) -> Builder:
-    def build(repo: TmpRepo) -> None:
-        repo.gen(PIPELINES[pipeline])
-        dvc("init", "-q")
-        repo.commit("pipeline")
-        dvc("repro", "-q")
-        repo.commit("reproduced by dvc")
-
-    return build
-
-
-def xpt_twin(goldens: Goldens, pipeline: str, xpt: Xpt) -> TmpRepo:
-    return goldens.copy(f"{pipeline}-xpt", built_by_xpt(pipeline, xpt))
-
-
-def dvc_twin(goldens: Goldens, pipeline: str, dvc: DvcOracle) -> TmpRepo:
-    return goldens.copy(f"{pipeline}-dvc", built_by_dvc(pipeline, dvc))
 
 
 @pytest.fixture(params=sorted(PIPELINES))
@@ -95,16 +68,11 @@ def test_init_writes_what_dvc_init_writes(
     }
 
 
-@pytest.mark.xfail(
-    reason="xpt.repro.workspace.load_graph raises PipelineError 'no dvc.yaml found' for "
-    "`xpt status`; `dvc status` on a project without pipelines exits 0 (`--json`: {})",
-    strict=True,
-)
 def test_xpt_status_accepts_dvc_init(tmp_repo: TmpRepo, xpt: Xpt, dvc_oracle: DvcOracle) -> None:
     dvc_oracle("init", "-q")
     tmp_repo.commit("dvc init")
     res = xpt("status", "--json")
-    assert json.loads(res.out) == {}  # type: ignore[attr-defined]
+    assert json.loads(res.out) == {}
 
 
 def test_dvc_status_clean_after_xpt_repro(
@@ -121,7 +89,7 @@ def test_xpt_status_clean_after_dvc_repro(
     goldens: Goldens, pipeline: str, xpt: Xpt, dvc_oracle: DvcOracle
 ) -> None:
     dvc_twin(goldens, pipeline, dvc_oracle)
-    assert json.loads(xpt("status", "--json").out) == {}  # type: ignore[attr-defined]
+    assert json.loads(xpt("status", "--json").out) == {}
 
 
 def test_lockfiles_byte_identical(twins: tuple[TmpRepo, TmpRepo]) -> None:
@@ -164,12 +132,6 @@ def test_partial_repro_identical(goldens: Goldens, xpt: Xpt, dvc_oracle: DvcOrac
     assert UP_TO_DATE in dvc_oracle("status").stdout
 
 
-@pytest.mark.xfail(
-    reason="xpt.repro.status.check_stage keys 'changed deps'/'changed outs' by the path as "
-    "written in dvc.yaml (relative to the stage's wdir: 'summary.txt'); DVC reports it "
-    "relative to the cwd ('reports/summary.txt', and '../in.txt' -> 'in.txt')",
-    strict=True,
-)
 def test_status_json_matches_dvc(goldens: Goldens, xpt: Xpt, dvc_oracle: DvcOracle) -> None:
     repo = xpt_twin(goldens, "dag", xpt)
     params = repo / "params.yaml"
@@ -178,9 +140,56 @@ def test_status_json_matches_dvc(goldens: Goldens, xpt: Xpt, dvc_oracle: DvcOrac
     (repo / "feats" / "b.txt").unlink()
     (repo / "data" / "raw" / "one.txt").write_text("changed\n")
     (repo / "data" / "prepared" / "extra.txt").write_text("stray\n")
-    (repo / "reports" / "summary.txt").write_text("edited\n")
     dvcyaml = repo / "dvc.yaml"
     dvcyaml.write_text(dvcyaml.read_text().replace("cmd: echo ${item.k}", "cmd: echo  ${item.k}"))
     expected = json.loads(dvc_oracle("status", "--json").stdout)
-    assert {"prepare", "featurize@b", "grid@1-x", "train", "summary"} <= set(expected)
-    assert json.loads(xpt("status", "--json").out) == expected  # type: ignore[attr-defined]
+    assert {"prepare", "featurize@b", "grid@1-x", "train"} <= set(expected)
+    assert json.loads(xpt("status", "--json").out) == expected
+
+
+def test_status_json_of_wdir_stage_matches_dvc(
+    goldens: Goldens, xpt: Xpt, dvc_oracle: DvcOracle
+) -> None:
+    repo = xpt_twin(goldens, "dag", xpt)
+    (repo / "reports" / "summary.txt").write_text("edited\n")
+    (repo / "metrics.json").write_text('{"size": 0}')
+    expected = json.loads(dvc_oracle("status", "--json").stdout)
+    assert set(expected) == {"train", "summary"}
+    assert json.loads(xpt("status", "--json").out) == expected
+
+
+def new_lr(repo: TmpRepo) -> None:
+    params = repo / "params.yaml"
+    params.write_text(params.read_text().replace("lr: 0.01", "lr: 0.03"))
+
+
+def test_dvc_checkout_of_commits_xpt_made(
+    goldens: Goldens, xpt: Xpt, dvc_oracle: DvcOracle
+) -> None:
+    repo = xpt_twin(goldens, "dag", xpt)
+    new_lr(repo)
+    xpt("repro")
+    repo.commit("lr 0.03")
+    second = files_under(repo)
+    repo.git("checkout", "-q", "HEAD~1")
+    dvc_oracle("checkout")
+    assert files_under(repo) == files_under(goldens.get("dag-xpt", built_by_xpt("dag", xpt)))
+    repo.git("checkout", "-q", "main")
+    dvc_oracle("checkout")
+    assert files_under(repo) == second
+
+
+def test_xpt_checkout_of_commits_dvc_made(
+    goldens: Goldens, xpt: Xpt, dvc_oracle: DvcOracle
+) -> None:
+    repo = dvc_twin(goldens, "dag", dvc_oracle)
+    new_lr(repo)
+    dvc_oracle("repro", "-q")
+    repo.commit("lr 0.03")
+    second = files_under(repo)
+    repo.git("checkout", "-q", "HEAD~1")
+    xpt("checkout")
+    assert files_under(repo) == files_under(goldens.get("dag-dvc", built_by_dvc("dag", dvc_oracle)))
+    repo.git("checkout", "-q", "main")
+    xpt("checkout")
+    assert files_under(repo) == second

@@ -52,6 +52,7 @@ class LocalRemote:
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(f".{dest.name}.xpt-tmp-{os.getpid()}")
             shutil.copyfile(src, tmp)
+            os.chmod(tmp, 0o444)  # read-only like cache objects (DVC does the same)
             os.replace(tmp, dest)
         except OSError as exc:
             raise RemoteError(

@@ -139,21 +139,25 @@ def _metrics_data(
     cache_read: Callable[[str], bytes | None],
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    candidates: list[tuple[str, str | None]] = []
+    candidates: list[tuple[str, str | None, bool]] = []
     for pipeline in pipelines:
-        candidates.extend((p, None) for p in pipeline.metrics_files)
+        candidates.extend((p, None, False) for p in pipeline.metrics_files)
         for stage in pipeline.stages.values():
             entry = locks.get(stage.lockfile, {}).get(stage.name) or {}
             md5s = {o.get("path"): o.get("md5") for o in entry.get("outs") or []}
             for out in stage.outs:
                 if out.kind == "metric":
                     md5 = md5s.get(out.path) if out.cache else None
-                    candidates.append((stage.repo_path(out.path), md5))
-    for path, md5 in candidates:
+                    candidates.append((stage.repo_path(out.path), md5, out.cache))
+    for path, md5, cached in candidates:
         data = read(path)
         if data is None and md5:
             data = cache_read(md5)
         if data is None:
+            # what DVC reports for a declared metrics file that is not there
+            why = "No storage files available" if cached else "No such file or directory"
+            error = {"type": "FileNotFoundError", "msg": f"[Errno 2] {why}: '{path}'"}
+            result[path] = {"error": error}
             continue
         try:
             parsed = _memo("metrics:" + path, data, _clean_metrics_of, data, path)

@@ -1,0 +1,172 @@
+"""Figure 6: first `repro` over 2 GB in 4 files + 20,000 small files, then the no-op `repro`.
+
+The one stage's command only moves data into the workspace: the data is written to a
+folder beside the repository before the round (untimed), and `python take.py <folder>`
+renames it into place, which costs nothing. So the timed `repro` is the tool's own work
+on big outputs: hash 4 files of 512 MB and 20,000 small files, store them in the cache
+and write dvc.lock (goal ≤ 4 s); the no-op `repro` after it must see that nothing
+changed (goal ≤ 0.3 s). `md5sum` over the same files is printed as the hardware line.
+
+Each tool needs ~4 GB per repository (workspace + cache): every round deletes the
+previous round's repository, and the figure deletes everything when it is done.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from bench.common import Case, CommandFailed, Harness, Row, Tool, at_most, scaled
+
+BIG_FILES = 4
+BIG_TOTAL = scaled(2048, 200) << 20
+SMALL_FILES = scaled(20_000, 2_000)
+SMALL_DIRS = 100
+BIG_NAMES = [f"part{i}.bin" for i in range(BIG_FILES)]
+
+TAKE_PY = (
+    "# Moves prepared data into the workspace: the stage's outputs cost nothing to make.\n"
+    "import os, sys\n\n"
+    "for name in sorted(os.listdir(sys.argv[1])):\n"
+    "    os.rename(os.path.join(sys.argv[1], name), name)\n"
+)
+
+
+def write_big_file(path: Path, size: int, tag: int) -> None:
+    """`size` bytes of random-looking data; `tag` makes files with the same size differ."""
+    block = _random_block()
+    with open(path, "wb") as f:
+        written = n = 0
+        while written < size:
+            chunk = min(len(block), size - written)
+            head = f"{tag}:{n}:".encode()
+            f.write(head + block[: chunk - len(head)])
+            written += chunk
+            n += 1
+
+
+def write_small_files(root: Path, count: int, dirs: int) -> None:
+    """`count` distinct files of 100 B to 4 KB spread over `dirs` sub-folders of `root`."""
+    seed = _random_block()[:8192]
+    for i in range(count):
+        folder = root / f"d{i % dirs:03d}"
+        if i < dirs:
+            folder.mkdir(parents=True)
+        size = 100 + (i * 7919) % 4000
+        (folder / f"f{i:05d}.txt").write_bytes(f"{i}\n".encode() + seed[:size])
+
+
+_BLOCK: list[bytes] = []
+
+
+def _random_block() -> bytes:
+    if not _BLOCK:
+        _BLOCK.append(os.urandom(16 << 20))
+    return _BLOCK[0]
+
+
+def make_pool(pool: Path) -> None:
+    """The stage's future outputs: the 4 big files and the folder of small files."""
+    pool.mkdir(parents=True)
+    for i, name in enumerate(BIG_NAMES):
+        write_big_file(pool / name, BIG_TOTAL // BIG_FILES, i)
+    write_small_files(pool / "small", SMALL_FILES, SMALL_DIRS)
+
+
+def pipeline(pool: Path) -> dict[str, str]:
+    outs = "".join(f"    - {name}\n" for name in [*BIG_NAMES, "small"])
+    dvc_yaml = (
+        "stages:\n"
+        "  data:\n"
+        f"    cmd: python take.py {pool}\n"
+        "    deps: [take.py]\n"
+        "    outs:\n" + outs
+    )
+    return {"take.py": TAKE_PY, "dvc.yaml": dvc_yaml}
+
+
+def md5sum_seconds(repo: Path, jobs: int) -> float:
+    """coreutils md5sum over the outputs, `jobs` processes at a time."""
+    big = " ".join(BIG_NAMES)
+    cmd = (
+        f"(printf '%s\\0' {big} | xargs -0 -P {jobs} -n 1 md5sum;"
+        f" find small -type f -print0 | xargs -0 -P {jobs} -n {SMALL_FILES // jobs + 1} md5sum)"
+        " > /dev/null"
+    )
+    start = time.perf_counter()
+    subprocess.run(cmd, shell=True, cwd=repo, check=True)
+    return time.perf_counter() - start
+
+
+class Workspaces:
+    """The one live repository (and its data pool) per tool; older ones are deleted."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, list[Path]] = {}
+
+    def replace(self, tool: Tool, *paths: Path) -> None:
+        self.drop(tool.name)
+        self.live[tool.name] = list(paths)
+
+    def drop(self, name: str) -> None:
+        for path in self.live.pop(name, []):
+            shutil.rmtree(path, ignore_errors=True)
+
+    def repo(self, tool: Tool) -> Path | None:
+        paths = self.live.get(tool.name)
+        return paths[1] if paths else None
+
+    def close(self) -> None:
+        for name in list(self.live):
+            self.drop(name)
+
+
+def figure(h: Harness) -> None:
+    spaces = Workspaces()
+    try:
+        _figure(h, spaces)
+    finally:
+        spaces.close()
+
+
+def _figure(h: Harness, spaces: Workspaces) -> None:
+    def prepare(tool: Tool, path: Path) -> Path:
+        pool = path / "pool"
+        repo = h.new_repo(tool, "data", pipeline(pool))
+        spaces.replace(tool, path, repo)
+        make_pool(pool)
+        return repo
+
+    def repro(tool: Tool, repo: Path, i: int) -> None:
+        tool.run(["repro"], repo)
+
+    def all_saved(tool: Tool, repo: Path) -> None:
+        lock = (repo / "dvc.lock").read_text()
+        for needle in [*BIG_NAMES, f"nfiles: {SMALL_FILES}"]:
+            if needle not in lock:
+                raise CommandFailed(f"{tool.name}: dvc.lock lacks {needle!r}")
+
+    size = f"{BIG_TOTAL >> 20} MB in {BIG_FILES} files + {SMALL_FILES:,} small files"
+    label = f"first repro, {size}"
+    h.compare(Case("6", label, prepare, repro, at_most(4), fresh=True, verify=all_saved))
+
+    xpt_repo = spaces.repo(h.xpt)
+    if xpt_repo is not None and (xpt_repo / "dvc.lock").exists():
+        for jobs in (1, os.cpu_count() or 1):
+            label = f"hardware line: md5sum of the same files, {jobs} process{'es' * (jobs > 1)}"
+            t = md5sum_seconds(xpt_repo, jobs)
+            h.rows.append(Row("6", label, "", xpt=t, rounds=1, verdict="(md5sum)"))
+
+    def reproduced(tool: Tool, path: Path) -> Path:
+        """The first case's last repository when its repro worked, else a new one."""
+        repo = spaces.repo(tool)
+        if repo is None or not (repo / "dvc.lock").exists():
+            repo = prepare(tool, path)
+            tool.run(["repro"], repo)
+        h.commit(repo, "reproduced")
+        return repo
+
+    h.compare(Case("6", f"no-op repro, {size}", reproduced, repro, at_most(0.3)))
