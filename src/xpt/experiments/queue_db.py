@@ -143,9 +143,16 @@ class QueueDB:
         return _entry(row)
 
     def reap(self) -> None:
-        """Mark running entries whose process is gone as failed."""
-        rows = self.conn.execute("SELECT id, pid FROM entries WHERE state = 'running'").fetchall()
-        dead = [r["id"] for r in rows if not pid_alive(r["pid"])]
+        """Mark running entries whose (local) process is gone as failed."""
+        rows = self.conn.execute(
+            "SELECT id, pid, options FROM entries WHERE state = 'running'"
+        ).fetchall()
+        dead = [
+            r["id"]
+            for r in rows
+            if json.loads(r["options"] or "{}").get("backend") != "celery"
+            and not pid_alive(r["pid"])
+        ]
         if dead:
             with self._tx() as c:
                 for entry_id in dead:
@@ -217,6 +224,22 @@ class QueueDB:
                     error,
                     entry_id,
                 ),
+            )
+
+    def set_options(self, entry_id: int, options: dict[str, Any]) -> None:
+        """Replace an entry's options (e.g. the distributed backend's task id)."""
+        with self._tx() as c:
+            c.execute(
+                "UPDATE entries SET options = ? WHERE id = ?", (json.dumps(options), entry_id)
+            )
+
+    def mark_running(self, entry_id: int, started: float | None = None) -> None:
+        """An entry running elsewhere (a distributed worker): no local pid."""
+        with self._tx() as c:
+            c.execute(
+                "UPDATE entries SET state = 'running', pid = NULL,"
+                " started = COALESCE(?, started, ?) WHERE id = ?",
+                (started, time.time(), entry_id),
             )
 
     def requeue(self, entry_id: int) -> None:
