@@ -164,3 +164,14 @@ def test_gc_keeps_workspace_and_experiments(shared: dict[str, Path], project: Tm
     assert not has("model 7") and has("model 8")
     xpt("gc", "-f", ok=False)
     _ = (os, exp_refs)
+
+
+def test_repro_pull_fetches_instead_of_running(
+    shared: dict[str, Path], project: TmpRepo, tmp_path: Path, xpt, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    xpt("push")
+    other = clone(shared["upstream"], tmp_path / "other")
+    monkeypatch.chdir(other)
+    res = xpt("repro", "--pull")
+    assert "Running stage" not in res.out
+    assert (other / "model.bin").read_text() == "model 1"

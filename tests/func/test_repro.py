@@ -256,3 +256,16 @@ def test_directory_output(project: TmpRepo, xpt) -> None:  # type: ignore[no-unt
     shutil.rmtree(project / "out")
     xpt("checkout")
     assert (project / "out" / "sub" / "b").read_text() == "b\n"
+
+
+def test_allow_missing_skips_stages_missing_only_data(f7: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    shutil.rmtree(f7 / ".dvc" / "cache")
+    for name in ("A.out", "B.out", "C.out", "nonpersist.txt", "persist.txt"):
+        (f7 / name).unlink()
+    res = xpt("repro", "--allow-missing")
+    assert order(f7) == []
+    assert "only missing data" in res.out
+    xpt("repro")
+    assert sorted(order(f7)) == ["A", "B", "C", "NP", "P"]

@@ -21,6 +21,7 @@ from xpt.cache.hashing import CHUNK, HashInfo, TreeEntry, md5_file, md5_file_dos
 from xpt.cache.ignore import DvcIgnore
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError
+from xpt.utils.progress import ByteProgress
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -81,13 +82,16 @@ def parallel_map(
         batches.append(current)
     results: list[R | None] = [None] * len(items)
 
-    def run(batch: list[int]) -> None:
-        for i in batch:
-            results[i] = fn(items[i])
+    with ByteProgress("hashing", sum(sizes), len(items)) as progress:
 
-    with ThreadPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
-        for _ in pool.map(run, batches):
-            pass
+        def run(batch: list[int]) -> None:
+            for i in batch:
+                results[i] = fn(items[i])
+                progress.advance(sizes[i])
+
+        with ThreadPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
+            for _ in pool.map(run, batches):
+                pass
     return results  # type: ignore[return-value]
 
 

@@ -27,6 +27,7 @@ def repro_options(args: argparse.Namespace, **extra: object) -> ReproOptions:
         no_run_cache=args.no_run_cache,
         no_commit=getattr(args, "no_commit", False),
         allow_missing=args.allow_missing,
+        pull=args.pull,
         **extra,  # type: ignore[arg-type]
     )
 

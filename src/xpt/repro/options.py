@@ -24,6 +24,8 @@ class ReproOptions:
     no_run_cache: bool = False
     no_commit: bool = False
     allow_missing: bool = False
+    pull: bool = False
+    """Fetch missing cached data from the default remote before reproducing."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment for stage commands (DVC_EXP_NAME, ...)."""
     checkpoint_hook: Callable[[], object] | None = None

@@ -275,6 +275,7 @@ def iter_reproduce(
     locks = _Locks(ws)
     blocked: set[str] = set()
     ran: set[str] = set()
+    missing_data: set[str] = set()
     for stage in stages:
         upstream = {s.addressing for s in graph.upstream(stage)}
         if upstream & blocked:
@@ -287,6 +288,11 @@ def iter_reproduce(
             continue
         check = check_stage(ws, stage, locks.entry(stage), checkpoint_run=options.allow_checkpoints)
         forced = options.force or (options.force_downstream and bool(upstream & ran))
+        if options.allow_missing and not forced and _only_missing_data(check, missing_data):
+            missing_data.update(stage.repo_path(o.path) for o in stage.outs)
+            print(f"Stage '{stage.addressing}' is only missing data, skipping", flush=True)
+            yield StageResult(stage, "skipped", entry=locks.entry(stage))
+            continue
         if not (check.changed or forced):
             print(f"Stage '{stage.addressing}' didn't change, skipping", flush=True)
             yield StageResult(stage, "skipped", entry=locks.entry(stage))
@@ -316,6 +322,44 @@ def iter_reproduce(
         yield StageResult(stage, outcome, entry=entry)
 
 
+def _only_missing_data(check: StageCheck, skipped_outputs: set[str]) -> bool:
+    """True when the stage's only change is missing data: its outputs absent from the
+    workspace or cache, or deps that are missing outputs of stages skipped that way."""
+    if not check.reasons:
+        return False
+    for reason in check.reasons:
+        if not isinstance(reason, dict):
+            return False
+        for title, changes in reason.items():
+            if title == "changed outs":
+                if any(v not in ("deleted", "not in cache") for v in changes.values()):
+                    return False
+            elif title == "changed deps":
+                if any(v != "deleted" or p not in skipped_outputs for p, v in changes.items()):
+                    return False
+            else:
+                return False
+    return True
+
+
+def pull_missing(ws: Workspace) -> None:
+    """`--pull`: fetch the workspace's missing cached objects and check them out."""
+    from xpt.pipeline.parse import workspace_reader
+    from xpt.repro.checkout import checkout
+    from xpt.repro.transfer import fetch, get_remote, used_objects
+
+    oids = {
+        oid
+        for oid in used_objects(ws.project, [workspace_reader(ws.root)])
+        if not ws.odb.exists(*oid)
+    }
+    if oids:
+        result = fetch(ws.project, get_remote(ws.project, None), oids)
+        if result.transferred:
+            print(f"Fetched {len(result.transferred)} object(s) from the remote", flush=True)
+    checkout(ws, None, allow_missing=True)
+
+
 def plan(ws: Workspace, options: ReproOptions) -> tuple[Graph, list[Stage]]:
     """The graph and the stages `options` selects, dependency-first."""
     graph = load_graph(ws)
@@ -339,6 +383,8 @@ def plan(ws: Workspace, options: ReproOptions) -> tuple[Graph, list[Stage]]:
 def reproduce(ws: Workspace, options: ReproOptions) -> ReproResult:
     """Reproduce what `options` selects in an opened workspace (caller holds the lock)."""
     graph, stages = plan(ws, options)
+    if options.pull and not options.dry:
+        pull_missing(ws)
     result = ReproResult()
     for stage_result in iter_reproduce(ws, stages, graph, options):
         result.results.append(stage_result)

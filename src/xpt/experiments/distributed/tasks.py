@@ -181,11 +181,11 @@ def send(app: Celery, task_id: str, payload: TaskPayload) -> None:
 
 
 def revoke(app: Celery, task_ids: list[str], *, terminate: bool, force: bool = False) -> None:
-    """Stop tasks: queued ones are dropped, running ones get SIGTERM (SIGUSR2 = kill -9)."""
+    """Stop tasks: queued ones are dropped; running ones are signalled (see worker._Child)."""
     if not task_ids:
         return
     try:
-        app.control.revoke(task_ids, terminate=terminate, signal="SIGUSR2" if force else "SIGTERM")
+        app.control.revoke(task_ids, terminate=terminate, signal="SIGUSR2" if force else "SIGUSR1")
     except BROKER_ERRORS as exc:
         raise broker_error(app, exc) from exc
 

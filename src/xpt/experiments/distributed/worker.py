@@ -1,47 +1,31 @@
-"""A distributed worker's job: run one experiment from a git remote, push the result back.
+"""A distributed worker's processes: one forked child per experiment, watched from Celery.
 
-`run_task` runs in a Celery pool process: it forks one child per experiment (its own
-process group, output to a log) and publishes the log tail while waiting. The child
-(`execute`) works in the worker's own clone of the git remote (`<workdir>/repos/<key>`,
-created on first use): it fetches the snapshot and the experiments already recorded
-for its baseline, pulls the data the snapshot needs, runs it with the local queue's
-executor (an isolated workspace sharing the clone's objects and cache), pushes the
-outputs to the data remote and then the experiment ref to the git remote.
-
-Exactly once: the ref is pushed without force. If the remote already has it with the
-same tree (a second delivery of the task), nothing new is recorded and the task
-reports the remote's commit. A "done" marker in the result backend lets a second
-delivery of a finished task return at once without running anything.
+`run_task` runs in a Celery pool process. It forks the experiment's process (its own
+process group, output to a log file; the job itself is in job.py), publishes the log
+tail about once a second while waiting, and turns the child's outcome into the
+task's result or failure. `queue kill` reaches it as a signal (Celery's revoke); a
+cold shutdown of the worker puts the task back in the queue. A "done" marker in the
+result backend lets a second delivery of a finished task return at once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import select
 import signal
-import socket
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from xpt.cache.remote import Remote, object_relpath, open_remote
-from xpt.errors import ExperimentError, ExperimentExists, RemoteError, ScmError, XptError
+from xpt.errors import XptError
+from xpt.experiments.distributed.job import execute
 from xpt.experiments.distributed.payload import TaskPayload
-from xpt.experiments.executor import run_isolated
-from xpt.experiments.queue_db import Entry, State
-from xpt.experiments.refs import ExpRef, baseline_prefix
-from xpt.experiments.show import checkpoint_chain
-from xpt.project import Project
-from xpt.repro.transfer import Oid, fetch, outputs_at, push
-from xpt.scm.git import Git
 from xpt.utils.fsutil import atomic_write_text
-from xpt.utils.lock import file_lock
 
 LOG_TAIL_BYTES = 64 * 1024
 LOG_EVERY = 1.0
@@ -89,20 +73,21 @@ def run_task(io: TaskIO, payload: TaskPayload, workdir: Path) -> dict[str, Any]:
     outcome_file.unlink(missing_ok=True)
     log.write_bytes(b"")
     io.started({"worker": io.hostname, "pid": os.getpid(), "started": time.time()})
-    pid = _fork_child(payload, workdir, log, outcome_file)
-    with _forward_kills(pid) as kills:
-        status = _wait_publishing(io, pid, log)
+    child = _Child(_fork_child(payload, workdir, log, outcome_file))
+    with child.signals():
+        status = child.wait(lambda last: _publish_log(io, log, last))
     _publish_log(io, log)
+    if child.shutdown:
+        child.die_like_the_worker()  # the worker is going away: the task goes back to the queue
     outcome = _read_outcome(outcome_file)
+    if child.killed:
+        raise RemoteExperimentFailed(KILLED_BY_USER)
     if outcome is None:
         code = os.waitstatus_to_exitcode(status)
-        if kills:
-            raise RemoteExperimentFailed(KILLED_BY_USER)
         why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
         raise RemoteExperimentFailed(f"the experiment process {why} on {io.hostname}")
     if not outcome.get("ok"):
-        error = str(outcome.get("error") or "the experiment failed")
-        raise RemoteExperimentFailed(KILLED_BY_USER if kills else error)
+        raise RemoteExperimentFailed(str(outcome.get("error") or "the experiment failed"))
     result = {k: v for k, v in outcome.items() if k != "ok"}
     io.store_done(result)
     return result
@@ -118,27 +103,75 @@ def _fork_child(payload: TaskPayload, workdir: Path, log: Path, outcome: Path) -
             code = _child(payload, workdir, log, outcome)
         finally:
             os._exit(code)
+    try:
+        os.setpgid(pid, pid)  # also here, so that a kill right after the fork reaches it
+    except OSError:
+        pass
     return pid
 
 
-@contextmanager
-def _forward_kills(pid: int) -> Iterator[list[int]]:
-    """`queue kill` signals this process (revoke): stop the experiment's process group.
+class _Child:
+    """The experiment's process seen from the pool process: waiting and stopping it.
 
-    SIGTERM is passed on; SIGUSR2 (`queue kill -f`) becomes SIGKILL.
+    Signals to the pool process while it waits: SIGUSR1 is `queue kill` (Celery's
+    revoke with terminate), SIGUSR2 is `queue kill -f`; SIGTERM is the worker's cold
+    shutdown, after which this process dies by SIGTERM itself so that Celery counts
+    the task as lost (`reject_on_worker_lost`) and delivers it again.
     """
-    received: list[int] = []
 
-    def handler(signum: int, _frame: object) -> None:
-        received.append(signum)
-        _kill_group(pid, signal.SIGKILL if signum == signal.SIGUSR2 else signal.SIGTERM)
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.killed = False
+        self.shutdown = False
+        self.deadline: float | None = None
 
-    saved = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGUSR2)}
-    try:
-        yield received
-    finally:
-        for sig, old in saved.items():
-            signal.signal(sig, old)
+    @contextmanager
+    def signals(self) -> Iterator[None]:
+        watched = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM)
+        saved = {s: signal.signal(s, self._on_signal) for s in watched}
+        try:
+            yield
+        finally:
+            for sig, old in saved.items():
+                signal.signal(sig, old)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGTERM:
+            self.shutdown = True
+        else:
+            self.killed = True
+        _kill_group(self.pid, signal.SIGKILL if signum == signal.SIGUSR2 else signal.SIGTERM)
+        self.deadline = time.monotonic() + KILL_GRACE
+
+    def wait(self, every_second: Callable[[int], int]) -> int:
+        """Wait for the child, calling `every_second(last)` about once a second."""
+        try:
+            pidfd: int | None = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        last = -1
+        try:
+            while True:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+                if done:
+                    return status
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    _kill_group(self.pid, signal.SIGKILL)
+                last = every_second(last)
+                if pidfd is not None:
+                    select.select([pidfd], [], [], LOG_EVERY)
+                else:
+                    time.sleep(0.05)
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+
+    @staticmethod
+    def die_like_the_worker() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        os._exit(1)
 
 
 def _kill_group(pid: int, sig: int) -> None:
@@ -146,28 +179,6 @@ def _kill_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _wait_publishing(io: TaskIO, pid: int, log: Path) -> int:
-    """Wait for the child, publishing the log tail every LOG_EVERY seconds."""
-    try:
-        pidfd: int | None = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = None
-    last = -1
-    try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return status
-            last = _publish_log(io, log, last)
-            if pidfd is not None:
-                select.select([pidfd], [], [], LOG_EVERY)
-            else:
-                time.sleep(0.05)
-    finally:
-        if pidfd is not None:
-            os.close(pidfd)
 
 
 def _publish_log(io: TaskIO, log: Path, last: int = -1) -> int:
@@ -203,7 +214,7 @@ def _read_outcome(path: Path) -> dict[str, Any] | None:
 def _child(payload: TaskPayload, workdir: Path, log: Path, outcome: Path) -> int:
     """Body of the forked child: own process group, output to the log, outcome to a file."""
     os.setpgid(0, 0)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_DFL)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -225,180 +236,19 @@ def _child(payload: TaskPayload, workdir: Path, log: Path, outcome: Path) -> int
         return 1
 
 
-def execute(payload: TaskPayload, workdir: Path) -> dict[str, Any]:
-    """Fetch, run, push one experiment in the worker's clone of the git remote."""
-    clone = ensure_clone(workdir, payload.git_remote)
-    git = Git(clone.root)
-    with _clone_lock(clone):
-        fetch_snapshot(git, payload)
-    _use_submitter_identity(git, payload.snapshot)
-    remote = _data_remote(payload, clone)
-    label = payload.name or payload.snapshot[:7]
-    print(
-        f"Running experiment '{label}' from snapshot {payload.snapshot[:7]} on {socket.gethostname()}",
-        flush=True,
-    )
-    _pull_data(clone, git, payload.snapshot, remote)
-    entry = Entry(
-        id=os.getpid(),
-        name=payload.name,
-        baseline=payload.baseline,
-        snapshot=payload.snapshot,
-        state=State.RUNNING,
-        created=time.time(),
-        options={**payload.options, "copy_paths": []},
-    )
-    result = run_isolated(clone, entry)
-    _push_data(clone, git, result.sha, payload.baseline, remote)
-    force = bool((payload.options.get("repro") or {}).get("force"))
-    with _clone_lock(clone):
-        sha, recorded = push_result(git, payload.git_remote, result.ref, result.sha, force=force)
-    note = "" if recorded else " (already recorded by an earlier delivery; nothing new)"
-    print(f"\nRan experiment(s): {result.ref.name}{note}", flush=True)
-    return {
-        "ref": result.ref.ref,
-        "name": result.ref.name,
-        "sha": sha,
-        "recorded": recorded,
-        "worker": socket.gethostname(),
-    }
+def spawn_detached_worker(broker: str, jobs: int, log_dir: Path) -> int:
+    """`queue start --broker URL`: an `xpt queue worker` in a new session; its pid."""
+    import subprocess
 
-
-def ensure_clone(workdir: Path, url: str) -> Project:
-    """The worker's repository for git remote `url` (made on first use), as a Project."""
-    key = hashlib.sha256(url.encode()).hexdigest()[:16]
-    root = workdir / "repos" / key
-    with file_lock(str(workdir / "repos" / f"{key}.lock"), f"the clone of {url}", timeout=600):
-        if not (root / ".git").is_dir():
-            _init_repo(root)
-            (root / ".git" / "xpt-remote-url").write_text(url + "\n", encoding="utf-8")
-        for sub in ("logs", "ws"):
-            (root / ".dvc" / "tmp" / "xpt" / sub).mkdir(parents=True, exist_ok=True)
-    return Project(root)
-
-
-def _init_repo(root: Path) -> None:
-    """An empty repository with a work tree (the clone is filled by fetches only).
-
-    TODO(lead): move into scm/git.py as `Git.init(path)`; kept here so that this
-    package needs no change in another module.
-    """
-    import pygit2
-
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        repo = pygit2.init_repository(str(root), bare=False, initial_head="main")
-        repo.config["gc.auto"] = "0"
-    except (pygit2.GitError, OSError) as exc:
-        raise ScmError(f"cannot create the worker's repository '{root}': {exc}") from exc
-
-
-@contextmanager
-def _clone_lock(clone: Project) -> Iterator[None]:
-    """Serialise ref fetches and pushes of the experiments sharing one clone."""
-    with file_lock(str(clone.root / ".git" / "xpt-network.lock"), "the worker clone", 600):
-        yield
-
-
-def fetch_snapshot(git: Git, payload: TaskPayload) -> None:
-    """Fetch the snapshot and the experiments already recorded for its baseline."""
-    ref = payload.snapshot_ref
-    prefix = baseline_prefix(payload.baseline)
-    try:
-        git.fetch(payload.git_remote, [f"+{ref}:{ref}", f"+{prefix}*:{prefix}*"])
-    except ScmError as exc:
-        if ref not in git.ls_remote(payload.git_remote, ref):
-            raise ExperimentError(
-                f"the queued snapshot '{ref}' is missing on git remote '{payload.git_remote}'",
-                hint="it was removed (`xpt queue remove`) or never pushed: queue the experiment again",
-            ) from exc
-        raise
-    got = git.get_ref(ref)
-    if got != payload.snapshot:
-        raise ExperimentError(
-            f"'{ref}' on git remote '{payload.git_remote}' points at {str(got)[:7]},"
-            f" not at the queued snapshot {payload.snapshot[:7]}",
-            hint="queue the experiment again",
+    log_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-P", "-m", "xpt", "queue", "worker", "--broker", broker]
+    with open(log_dir / "celery-worker.log", "ab") as log:
+        proc = subprocess.Popen(
+            [*argv, "-j", str(max(jobs, 1))],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
         )
-
-
-def _use_submitter_identity(git: Git, snapshot: str) -> None:
-    """Experiment commits carry the identity of whoever queued them (no worker setup)."""
-    info = git.commit_info(snapshot)
-    for kind in ("AUTHOR", "COMMITTER"):
-        os.environ.setdefault(f"GIT_{kind}_NAME", info.author)
-        os.environ.setdefault(f"GIT_{kind}_EMAIL", info.author_email)
-
-
-def _data_remote(payload: TaskPayload, clone: Project) -> Remote | None:
-    spec = payload.data_remote
-    if spec is None:
-        return None
-    options = {**clone.config.remotes().get(spec.name, {}), **spec.options}
-    return open_remote(spec.url, options, clone.dvc_dir)
-
-
-def _objects_at(git: Git, sha: str) -> set[Oid]:
-    dvcfiles = [p for p in git.list_tree(sha) if p == "dvc.yaml" or p.endswith("/dvc.yaml")]
-    return outputs_at(git.reader(sha), dvcfiles)
-
-
-def _pull_data(clone: Project, git: Git, snapshot: str, remote: Remote | None) -> None:
-    """Bring the cached data the snapshot's lock files name (missing ones are warned)."""
-    oids = _objects_at(git, snapshot)
-    if not oids:
-        return
-    if remote is None:
-        print("WARNING: no data remote was given; cached data of the snapshot is not pulled")
-        return
-    res = fetch(clone, remote, oids)
-    for md5, why in sorted(res.failed.items()):
-        print(f"WARNING: could not pull {md5}: {why}", flush=True)
-
-
-def _push_data(clone: Project, git: Git, sha: str, baseline: str, remote: Remote | None) -> None:
-    """Push the outputs of every commit of the experiment; refuse to go on if any fails."""
-    oids: set[Oid] = set()
-    for commit in checkpoint_chain(git, sha, baseline):
-        oids |= _objects_at(git, commit)
-    if not oids:
-        return
-    if remote is None:
-        print("WARNING: no data remote was given; the outputs stay on this worker", flush=True)
-        return
-    res = push(clone, remote, oids)
-    failed = {
-        md5: why
-        for md5, why in res.failed.items()
-        if not (remote.exists(object_relpath(md5)) or remote.exists(object_relpath(md5, True)))
-    }
-    if failed:
-        md5, why = sorted(failed.items())[0]
-        raise RemoteError(
-            f"could not push {len(failed)} output object(s) to data remote '{remote.url}'"
-            f" (first: {md5}: {why})",
-            hint="check the data remote from the worker machine; the task can be queued again",
-        )
-
-
-def push_result(git: Git, url: str, ref: ExpRef, sha: str, *, force: bool) -> tuple[str, bool]:
-    """Push the experiment ref; (the remote's commit, whether this run recorded it).
-
-    A rejected push means another delivery recorded the experiment first: the same
-    tree is the same result (nothing new is recorded), another tree is an error.
-    """
-    status = git.push(url, [f"{ref.ref}:{ref.ref}"], force=force).get(ref.ref)
-    if status in ("new", "updated", "forced"):
-        return sha, True
-    if status == "up-to-date":
-        return sha, False
-    if status != "rejected":
-        raise ScmError(f"git push of '{ref.ref}' to '{url}' gave no status", hint="retry")
-    git.fetch(url, [f"+{ref.ref}:{ref.ref}"])
-    theirs = git.get_ref(ref.ref)
-    if theirs is not None and git.commit_info(theirs).tree == git.commit_info(sha).tree:
-        return theirs, False
-    raise ExperimentExists(
-        f"experiment '{ref.name}' is already on git remote '{url}' with different results",
-        hint="queue it again under another name (`-n`), or with `-f` to overwrite it",
-    )
+    return proc.pid
