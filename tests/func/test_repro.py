@@ -269,3 +269,13 @@ def test_allow_missing_skips_stages_missing_only_data(f7: TmpRepo, xpt) -> None:
     assert "only missing data" in res.out
     xpt("repro")
     assert sorted(order(f7)) == ["A", "B", "C", "NP", "P"]
+
+
+def test_glob_and_recursive_targets(f7: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    xpt("repro", "-f", "-s", "--glob", "N*")
+    assert order(f7) == ["NP"]
+    (f7 / "order.log").unlink()
+    f7.gen({"sub/dvc.yaml": "stages:\n  inner:\n    cmd: echo inner >> ../order.log\n"})
+    xpt("repro", "-R", "sub")
+    assert order(f7) == ["inner"]
+    xpt("repro", "--glob", "zzz*", ok=False)

@@ -28,6 +28,8 @@ def repro_options(args: argparse.Namespace, **extra: object) -> ReproOptions:
         no_commit=getattr(args, "no_commit", False),
         allow_missing=args.allow_missing,
         pull=args.pull,
+        recursive=args.recursive,
+        glob=args.glob,
         **extra,  # type: ignore[arg-type]
     )
 

@@ -25,6 +25,10 @@ class ReproOptions:
     no_commit: bool = False
     allow_missing: bool = False
     pull: bool = False
+    recursive: bool = False
+    """Targets are directories: every dvc.yaml below them."""
+    glob: bool = False
+    """Targets are shell-style patterns matched against stage names."""
     """Fetch missing cached data from the default remote before reproducing."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment for stage commands (DVC_EXP_NAME, ...)."""

@@ -360,11 +360,43 @@ def pull_missing(ws: Workspace) -> None:
     checkout(ws, None, allow_missing=True)
 
 
+def expand_targets(ws: Workspace, graph: Graph, options: ReproOptions) -> list[str]:
+    """`-R` (directories -> their dvc.yaml files) and `--glob` (patterns -> stage names)."""
+    import fnmatch
+
+    from xpt.errors import PipelineError
+    from xpt.pipeline.parse import find_dvcfiles
+    from xpt.utils.fsutil import is_inside
+
+    targets = list(options.targets)
+    if options.recursive:
+        files = find_dvcfiles(ws.root)
+        expanded = []
+        for target in targets:
+            rel = os.path.relpath(os.path.abspath(target), ws.root).replace(os.sep, "/")
+            rel = "" if rel == "." else rel
+            found = [f for f in files if is_inside(f, rel)]
+            if not found:
+                raise PipelineError(f"no dvc.yaml under '{target}'", hint="check the -R target")
+            expanded.extend(found)
+        targets = expanded
+    if options.glob:
+        names = [s.addressing for s in graph.stages()]
+        expanded = []
+        for target in targets:
+            matches = [n for n in names if fnmatch.fnmatchcase(n, target)]
+            if not matches:
+                raise PipelineError(f"no stage matches '{target}'", hint="see `xpt dag`")
+            expanded.extend(matches)
+        targets = expanded
+    return targets
+
+
 def plan(ws: Workspace, options: ReproOptions) -> tuple[Graph, list[Stage]]:
     """The graph and the stages `options` selects, dependency-first."""
     graph = load_graph(ws)
     stages = graph.plan(
-        list(options.targets) or None,
+        expand_targets(ws, graph, options) or None,
         single_item=options.single_item,
         downstream=options.downstream,
         pipeline=options.pipeline,
