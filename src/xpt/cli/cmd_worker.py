@@ -7,7 +7,7 @@ from pathlib import Path
 
 from xpt.cli.ui import note
 from xpt.config import Config
-from xpt.errors import NotAProject, QueueError
+from xpt.errors import NotAProject
 
 
 def _project_config() -> Config | None:
@@ -22,16 +22,15 @@ def _project_config() -> Config | None:
 
 def worker(args: argparse.Namespace) -> int:
     """Serve the distributed queue until stopped (Ctrl-C / SIGTERM finish running tasks)."""
-    from xpt.experiments.distributed.settings import broker_url, visibility_timeout
+    from xpt.experiments.distributed.settings import (
+        broker_url,
+        celery_required,
+        visibility_timeout,
+    )
     from xpt.experiments.distributed.worker import default_workdir
 
-    try:
+    with celery_required():
         from xpt.experiments.distributed.tasks import redact, serve
-    except ImportError as exc:
-        raise QueueError(
-            f"the distributed queue needs Celery ({exc.name} is not installed)",
-            hint="install the extra: `pip install 'xpt[celery]'`",
-        ) from None
     config = _project_config()
     broker = broker_url(config, args.broker)
     workdir = Path(args.workdir).expanduser().resolve() if args.workdir else default_workdir()

@@ -75,6 +75,22 @@ def load_pipelines_at(read: Reader, dvcfiles: list[str]) -> list[Pipeline]:
     return _memo("pipelines", key, load_pipelines, read, present)  # type: ignore[no-any-return]
 
 
+def tracked_params(pipelines: list[Pipeline]) -> dict[str, set[str] | None]:
+    """Params files the stages depend on: tracked keys per file (None = whole file)."""
+    tracked: dict[str, set[str] | None] = {}
+    for pipeline in pipelines:
+        for stage in pipeline.stages.values():
+            for spec in stage.params:
+                path = stage.repo_path(spec.path)
+                if spec.keys is None:
+                    tracked[path] = None
+                elif tracked.get(path, set()) is not None:
+                    keys = tracked.setdefault(path, set())
+                    assert keys is not None
+                    keys.update(spec.keys)
+    return tracked
+
+
 def _params_data(
     read: Reader, pipelines: list[Pipeline], deps_only: bool = False
 ) -> dict[str, Any]:
@@ -84,15 +100,11 @@ def _params_data(
     for pipeline in pipelines:
         for path in () if deps_only else pipeline.params_files:
             wanted[path] = None
-        for stage in pipeline.stages.values():
-            for spec in stage.params:
-                path = stage.repo_path(spec.path)
-                if spec.keys is None:
-                    wanted[path] = None
-                elif wanted.get(path, set()) is not None:
-                    keys = wanted.setdefault(path, set())
-                    assert keys is not None
-                    keys.update(spec.keys)
+    for path, keys in tracked_params(pipelines).items():
+        if keys is None or path not in wanted:
+            wanted[path] = keys
+        elif wanted[path] is not None:
+            wanted[path] |= keys  # type: ignore[operator]
     result: dict[str, Any] = {}
     for path, keys in wanted.items():
         data = read(path)

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from xpt.errors import UnknownExperiment, XptError
-from xpt.experiments.collect import cache_reader, collect_data, load_pipelines_at
+from xpt.experiments.collect import (
+    cache_reader,
+    collect_data,
+    load_pipelines_at,
+    tracked_params,
+)
 from xpt.experiments.names import resolve
 from xpt.pipeline.metrics import diff_values
 from xpt.pipeline.model import Reader
@@ -62,21 +67,11 @@ class _Revisions:
     def data(self, rev: str) -> RevData:
         read = self.reader(rev)
         collected, _err = collect_data(read, rev, None, self.dvcfiles, self.cache_read)
-        tracked: dict[str, set[str] | None] = {}
         try:
             pipelines = load_pipelines_at(read, self.dvcfiles)
         except XptError:
             pipelines = []
-        for pipeline in pipelines:
-            for stage in pipeline.stages.values():
-                for spec in stage.params:
-                    path = stage.repo_path(spec.path)
-                    if spec.keys is None:
-                        tracked[path] = None
-                    elif tracked.get(path, set()) is not None:
-                        keys = tracked.setdefault(path, set())
-                        assert keys is not None
-                        keys.update(spec.keys)
+        tracked = tracked_params(pipelines)
         return RevData(collected["params"], collected["metrics"], tracked)
 
 

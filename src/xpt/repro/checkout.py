@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xpt.cache.checkout import checkout_output
-from xpt.cache.hashing import HashInfo
 from xpt.errors import CacheError
 from xpt.pipeline.lockfile import build_entry, dump_lock, parse_lock
-from xpt.repro.reproduce import commit_outputs
+from xpt.repro.reproduce import commit_outputs, info_from_entry
 from xpt.repro.status import check_stage
 from xpt.repro.workspace import Workspace, load_graph
 from xpt.utils.fsutil import atomic_write_bytes
@@ -25,16 +24,6 @@ class CheckoutResult:
 
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-
-
-def _info(item: dict[str, Any]) -> HashInfo:
-    return HashInfo(
-        md5=item["md5"],
-        size=item.get("size") or 0,
-        nfiles=item.get("nfiles"),
-        isexec=bool(item.get("isexec", False)),
-        legacy="hash" not in item,
-    )
 
 
 def checkout(
@@ -60,7 +49,7 @@ def checkout(
                 if checkout_output(
                     ws.odb,
                     os.path.join(ws.root, repo_path),
-                    _info(item),
+                    info_from_entry(item),
                     ws.link_types,
                     isexec=bool(item.get("isexec")),
                     hasher=ws.hasher,

@@ -102,7 +102,8 @@ def _abs(ws: Workspace, stage: Stage, path: str) -> str:
     return os.path.join(ws.root, stage.repo_path(path))
 
 
-def _info_from_entry(item: dict[str, Any]) -> HashInfo:
+def info_from_entry(item: dict[str, Any]) -> HashInfo:
+    """HashInfo of a dvc.lock dep/out item (no `hash` key = legacy 2.x entry)."""
     return HashInfo(
         md5=item["md5"],
         size=item.get("size") or 0,
@@ -142,7 +143,7 @@ def _restore_from_run_cache(
     outs = {item["path"]: item for item in cached.get("outs") or []}
     if set(outs) != {o.path for o in stage.outs}:
         return None
-    infos = {p: _info_from_entry(item) for p, item in outs.items()}
+    infos = {p: info_from_entry(item) for p, item in outs.items()}
     if any(ws.odb.missing(info) for info in infos.values()):
         return None
     print(f"Stage '{stage.addressing}' is cached - skipping run, checking out outputs", flush=True)

@@ -8,10 +8,12 @@ because a worker on another machine has only what the task tells it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from xpt.config import Config
-from xpt.errors import ConfigError, ScmError
+from xpt.errors import ConfigError, QueueError, ScmError
 from xpt.experiments.distributed.payload import BACKEND, DataRemote
 from xpt.project import Project
 from xpt.scm.git import Git
@@ -19,6 +21,23 @@ from xpt.scm.git import Git
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
 VISIBILITY_ENV = "XPT_CELERY_VISIBILITY_TIMEOUT"
 _SECRET_WORDS = ("secret", "password", "token", "key_id", "credential")
+
+
+_CELERY_PACKAGES = ("celery", "kombu", "redis", "billiard", "vine", "amqp")
+
+
+@contextmanager
+def celery_required() -> Iterator[None]:
+    """Import Celery inside this block: a missing package says which extra to install."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in _CELERY_PACKAGES:
+            raise QueueError(
+                f"the distributed queue needs Celery with Redis ({exc.name} is not installed)",
+                hint="install the extra: `pip install 'xpt[celery]'`",
+            ) from None
+        raise
 
 
 def is_distributed(config: Config) -> bool:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from xpt.errors import QueueError, ScmError, XptError
 from xpt.experiments.distributed.payload import BACKEND, remote_snapshot_ref
-from xpt.experiments.distributed.settings import is_distributed
+from xpt.experiments.distributed.settings import celery_required, is_distributed
 from xpt.experiments.queue_db import Entry, QueueDB, State, log_path, open_queue
 from xpt.experiments.refs import ExpRef
 from xpt.project import Project
@@ -74,8 +74,8 @@ def _by_broker(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
 
 
 def _app(broker: str) -> Celery:
-    from xpt.experiments.distributed.tasks import make_app
-
+    with celery_required():
+        from xpt.experiments.distributed.tasks import make_app
     return make_app(broker)
 
 
@@ -87,7 +87,8 @@ def _refresh_broker(
     out: RefreshResult,
     succeeded: list[Entry],
 ) -> None:
-    from xpt.experiments.distributed import tasks
+    with celery_required():
+        from xpt.experiments.distributed import tasks
 
     app = _app(broker)
     try:
@@ -179,7 +180,8 @@ def _fetch_results(project: Project, entries: list[Entry], out: RefreshResult) -
 
 def kill_remote(project: Project, entries: list[Entry], *, force: bool = False) -> None:
     """`queue kill` for celery entries: revoke their tasks, stopping running experiments."""
-    from xpt.experiments.distributed import tasks
+    with celery_required():
+        from xpt.experiments.distributed import tasks
 
     for broker, group in _by_broker(e for e in entries if is_remote(e)).items():
         app = _app(broker)
@@ -194,7 +196,8 @@ def forget_remote(project: Project, entries: list[Entry]) -> list[str]:
     """`queue remove` for celery entries: revoke queued tasks, drop their results and
     delete their snapshots from the git remote (a worker that still gets such a task
     then fails with a clear message). Warnings for what could not be done."""
-    from xpt.experiments.distributed import tasks
+    with celery_required():
+        from xpt.experiments.distributed import tasks
 
     remote = [e for e in entries if is_remote(e)]
     warnings: list[str] = []
@@ -224,7 +227,8 @@ def forget_remote(project: Project, entries: list[Entry]) -> list[str]:
 
 def live_workers(project: Project, broker: str | None = None, timeout: float = 0.5) -> list[str]:
     """Names of the distributed workers answering now (for `queue status`)."""
-    from xpt.experiments.distributed import tasks
+    with celery_required():
+        from xpt.experiments.distributed import tasks
     from xpt.experiments.distributed.settings import broker_url
 
     if broker is None and not is_distributed(project.config):

@@ -19,7 +19,12 @@ from xpt.experiments.distributed.payload import (
     remote_snapshot_ref,
     task_id_for,
 )
-from xpt.experiments.distributed.settings import broker_url, data_remote, git_remote
+from xpt.experiments.distributed.settings import (
+    broker_url,
+    celery_required,
+    data_remote,
+    git_remote,
+)
 from xpt.experiments.queue import QueueResult, enqueue, remove_entries
 from xpt.experiments.queue_db import Entry, open_queue
 from xpt.experiments.run import ExpRunRequest, open_git
@@ -47,29 +52,30 @@ def submit(
     broker: str | None = None,
 ) -> QueueResult:
     """Like `enqueue`, then publish snapshots and data and send one task per entry."""
+    with celery_required():
+        from xpt.experiments.distributed import tasks
     url = broker_url(project.config, broker)
     git = open_git(project)
     remote_name, remote_url = git_remote(project, git)
     data = data_remote(project)
-    queued = enqueue(project, request, copy_paths)
-    entries = _mark_celery(project, list(queued.entries), url, remote_url)
-    sent: list[Entry] = []
+    app = tasks.make_app(url)
     try:
-        _push_snapshots(git, remote_name, entries)
-        _push_data(project, git, entries, data)
-        from xpt.experiments.distributed import tasks
-
-        app = tasks.make_app(url)
+        tasks.check_broker(app)
+        queued = enqueue(project, request, copy_paths)
+        entries = _mark_celery(project, list(queued.entries), url, remote_url)
+        sent: list[Entry] = []
         try:
+            _push_snapshots(git, remote_name, entries)
+            _push_data(project, git, entries, data)
             for entry in entries:
                 tasks.send(app, str(entry.options["task_id"]), payload_for(entry, data))
                 sent.append(entry)
         finally:
-            app.close()
+            unsent = [e for e in entries if e not in sent]
+            if unsent:
+                remove_entries(project, names=[str(e.id) for e in unsent])
     finally:
-        unsent = [e for e in entries if e not in sent]
-        if unsent:
-            remove_entries(project, names=[str(e.id) for e in unsent])
+        app.close()
     return QueueResult(tuple(entries), queued.left_out)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.exceptions import BackendError
 from kombu.exceptions import KombuError, OperationalError
 from redis.exceptions import RedisError
 
@@ -31,7 +32,7 @@ from xpt.experiments.distributed.worker import default_workdir, run_task
 TASK_NAME = "xpt.run_experiment"
 QUEUE_NAME = "xpt"
 RESULT_TTL = 7 * 24 * 3600
-BROKER_ERRORS = (OperationalError, KombuError, RedisError, OSError)
+BROKER_ERRORS = (OperationalError, KombuError, RedisError, BackendError, OSError)
 
 
 def redact(url: str) -> str:
@@ -44,8 +45,13 @@ def make_app(
     *,
     visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT,
     workdir: Path | None = None,
+    patient: bool = False,
 ) -> Celery:
-    """A Celery app on `broker` (also the result backend) with the experiment task."""
+    """A Celery app on `broker` (also the result backend) with the experiment task.
+
+    `patient` (workers) retries result-backend calls through a Redis restart; the
+    submitting side fails fast instead, so `queue status` never hangs.
+    """
     app = Celery("xpt", broker=broker, backend=broker, set_as_current=False)
     restore_every = max(1.0, min(10.0, visibility_timeout / 4))
     app.conf.update(
@@ -69,8 +75,8 @@ def make_app(
         },
         redis_socket_connect_timeout=5,
         redis_retry_on_timeout=True,
-        result_backend_always_retry=True,
-        result_backend_max_retries=10,
+        result_backend_always_retry=patient,
+        result_backend_max_retries=10 if patient else 0,
         task_publish_retry_policy={
             "max_retries": 3,
             "interval_start": 0,
@@ -172,11 +178,20 @@ def task_state(app: Celery, task_id: str) -> TaskState:
     return TaskState(str(meta.get("status") or "PENDING"), result, started)
 
 
+def check_broker(app: Celery) -> None:
+    """Fail fast (before anything is queued or pushed) when the broker is unreachable."""
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=5)
+    except BROKER_ERRORS as exc:
+        raise broker_error(app, exc) from exc
+
+
 def send(app: Celery, task_id: str, payload: TaskPayload) -> None:
     """Enqueue one experiment task on the broker."""
     try:
         app.send_task(TASK_NAME, args=[payload.to_dict()], task_id=task_id, queue=QUEUE_NAME)
-    except BROKER_ERRORS as exc:
+    except (*BROKER_ERRORS, RuntimeError) as exc:  # RuntimeError: Celery's result consumer
         raise broker_error(app, exc) from exc
 
 
@@ -216,7 +231,7 @@ def broker_error(app: Celery, exc: BaseException) -> QueueError:
 
 def serve(broker: str, *, jobs: int, workdir: Path, visibility_timeout: float) -> int:
     """Run a Celery worker for xpt's queue in this process until it is stopped."""
-    app = make_app(broker, visibility_timeout=visibility_timeout, workdir=workdir)
+    app = make_app(broker, visibility_timeout=visibility_timeout, workdir=workdir, patient=True)
     name = f"xpt-{socket.gethostname()}-{os.getpid()}@%h"
     argv = [
         "worker",
