@@ -143,7 +143,8 @@ def test_killed_experiment_becomes_failed_and_queue_continues(f1: TmpRepo, xpt) 
             db = open_queue(Project(f1).xpt_dir)
             pid = [e.pid for e in db.entries((State.RUNNING,)) if e.name == "slow"][0]
             db.close()
-            break
+            if pid != proc.pid:  # the worker records the child's pid right after forking
+                break
         time.sleep(0.1)
     assert pid
     time.sleep(0.3)

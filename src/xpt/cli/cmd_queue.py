@@ -92,11 +92,24 @@ def exp_run_queue(args: argparse.Namespace) -> int:
     return _print_summary(summary)
 
 
+def _refresh(project: Project) -> None:
+    """Mirror distributed (celery) entries from their broker first; a no-op without them."""
+    from xpt.experiments.distributed.status import refresh
+
+    for message in refresh(project).errors:
+        warn(message)
+
+
 def start(args: argparse.Namespace) -> int:
     from xpt.experiments.worker import spawn_workers
 
     if args.broker:
-        raise NotBuiltYet("the distributed (celery) queue is not built yet in xpt")
+        from xpt.experiments.distributed.worker import spawn_detached_worker
+
+        project = Project.find()
+        pid = spawn_detached_worker(args.broker, args.jobs, project.xpt_dir / "logs")
+        out(f"Started a distributed queue worker (pid {pid}) on {args.broker}.")
+        return 0
     pid = spawn_workers(Project.find(), args.jobs)
     out(f"Started a queue worker (pid {pid}) running up to {args.jobs} experiment(s) at a time.")
     return 0
@@ -126,7 +139,9 @@ def stop(args: argparse.Namespace) -> int:
 def status(args: argparse.Namespace) -> int:
     from xpt.experiments.queue import queue_status
 
-    rows, workers = queue_status(Project.find())
+    project = Project.find()
+    _refresh(project)
+    rows, workers = queue_status(project)
     if args.json:
         import json
 
@@ -153,9 +168,11 @@ def _entry(project: Project, name: str):  # type: ignore[no-untyped-def]
 
 
 def logs(args: argparse.Namespace) -> int:
+    from xpt.experiments.distributed.status import is_remote
     from xpt.experiments.queue_db import State, log_path, open_queue
 
     project = Project.find()
+    _refresh(project)
     entry = _entry(project, args.task)
     path = log_path(project.xpt_dir, entry.id)
     pos = 0
@@ -172,6 +189,8 @@ def logs(args: argparse.Namespace) -> int:
             pos += len(chunk)
         if not args.follow:
             break
+        if is_remote(entry):
+            _refresh(project)
         db = open_queue(project.xpt_dir)
         try:
             current = db.get(entry.id)
@@ -188,6 +207,8 @@ def remove(args: argparse.Namespace) -> int:
     from xpt.experiments.queue import remove_entries
     from xpt.experiments.queue_db import State
 
+    project = Project.find()
+    _refresh(project)
     states: list[State] = []
     if args.all:
         states = [State.QUEUED, State.SUCCESS, State.FAILED]
@@ -201,7 +222,7 @@ def remove(args: argparse.Namespace) -> int:
         raise QueueError(
             "nothing to remove", hint="name entries, or pass --all/--queued/--success/--failed"
         )
-    removed = remove_entries(Project.find(), names=args.task, states=tuple(states))
+    removed = remove_entries(project, names=args.task, states=tuple(states))
     out("Removed: " + (", ".join(removed) if removed else "nothing"))
     return 0
 
@@ -209,14 +230,18 @@ def remove(args: argparse.Namespace) -> int:
 def kill(args: argparse.Namespace) -> int:
     import signal
 
+    from xpt.experiments.distributed.status import is_remote, kill_remote
     from xpt.experiments.queue_db import State
     from xpt.experiments.worker import kill_entries
 
     project = Project.find()
+    _refresh(project)
     entries = [_entry(project, name) for name in args.task]
     not_running = [e.label for e in entries if e.state != State.RUNNING]
     if not_running:
         raise QueueError("not running: " + ", ".join(not_running), hint="see `xpt queue status`")
-    kill_entries(project, entries, signal.SIGKILL if args.force else signal.SIGTERM)
+    local = [e for e in entries if not is_remote(e)]
+    kill_entries(project, local, signal.SIGKILL if args.force else signal.SIGTERM)
+    kill_remote(project, [e for e in entries if is_remote(e)], force=args.force)
     out("Killed: " + ", ".join(e.label for e in entries))
     return 0

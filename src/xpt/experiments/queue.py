@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xpt.errors import QueueError, UnknownExperiment
+from xpt.experiments.distributed.status import forget_remote, is_remote
 from xpt.experiments.queue_db import Entry, State, open_queue
 from xpt.experiments.run import ExpRunRequest, check_name, open_git, prepare_overrides
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
@@ -171,6 +172,9 @@ def remove_entries(
                 "cannot remove running experiments: " + ", ".join(running),
                 hint="stop them first with `xpt queue kill`",
             )
+        remote = [e for e in chosen if is_remote(e)]
+        if remote:  # revoke their tasks, drop their snapshots from the git remote
+            forget_remote(project, remote)
         for entry in chosen:
             git.delete_ref(entry.ref)
         db.delete([e.id for e in chosen])

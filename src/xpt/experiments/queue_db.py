@@ -176,15 +176,19 @@ class QueueDB:
         return _entry(row) if row else None
 
     def claim(self, pid: int, entry_id: int | None = None) -> Entry | None:
-        """Atomically take the oldest queued entry (or `entry_id`) for process `pid`."""
+        """Atomically take the oldest queued local entry (or `entry_id`) for process `pid`.
+
+        Entries of the distributed backend (`options.backend`) are left to its workers.
+        """
+        local = "state = 'queued' AND json_extract(options, '$.backend') IS NULL"
         with self._tx() as c:
             if entry_id is None:
                 row = c.execute(
-                    "SELECT * FROM entries WHERE state = 'queued' ORDER BY id LIMIT 1"
+                    f"SELECT * FROM entries WHERE {local} ORDER BY id LIMIT 1"
                 ).fetchone()
             else:
                 row = c.execute(
-                    "SELECT * FROM entries WHERE state = 'queued' AND id = ?", (entry_id,)
+                    f"SELECT * FROM entries WHERE {local} AND id = ?", (entry_id,)
                 ).fetchone()
             if row is None:
                 return None

@@ -150,10 +150,33 @@ def run_queue(
 
 
 def kill_entries(project: Project, entries: list[Entry], sig: int = signal.SIGTERM) -> None:
-    """Stop running entries (their process groups); the worker records them as failed."""
-    for entry in entries:
-        if entry.pid:
-            _kill_group(entry.pid, sig)
+    """Stop running entries (their process groups); the worker records them as failed.
+
+    Right after a claim the row still holds the worker's pid until the forked child's
+    is recorded; wait for the child (a process-group leader) rather than signal the worker.
+    """
+    import time
+
+    db = open_queue(project.xpt_dir)
+    try:
+        for entry in entries:
+            pid = entry.pid
+            deadline = time.monotonic() + 5
+            while pid and not _is_group_leader(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+                fresh = db.get(entry.id)
+                pid = fresh.pid if fresh else None
+            if pid and _is_group_leader(pid):
+                _kill_group(pid, sig)
+    finally:
+        db.close()
+
+
+def _is_group_leader(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def spawn_workers(project: Project, jobs: int) -> int:

@@ -232,7 +232,7 @@ def broker_error(app: Celery, exc: BaseException) -> QueueError:
 def serve(broker: str, *, jobs: int, workdir: Path, visibility_timeout: float) -> int:
     """Run a Celery worker for xpt's queue in this process until it is stopped."""
     app = make_app(broker, visibility_timeout=visibility_timeout, workdir=workdir, patient=True)
-    name = f"xpt-{socket.gethostname()}-{os.getpid()}@%h"
+    name = f"xpt-{os.getpid()}@%h"
     argv = [
         "worker",
         "--pool=prefork",
