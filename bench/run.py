@@ -27,11 +27,14 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `tests` impor
 from tests.oracle import DEFAULT_VERSION, ensure_dvc  # noqa: E402
 
 from bench import (  # noqa: E402
+    fig_checkpoints,
+    fig_data,
     fig_exp_run,
     fig_exp_show_many,
     fig_noop_repro,
     fig_queue,
     fig_startup,
+    fig_transfer,
 )
 from bench.common import QUICK, REPEAT, Harness, Row, machine_summary  # noqa: E402
 
@@ -42,6 +45,10 @@ FIGURES: list[tuple[str, Callable[[Harness], None]]] = [
     ("3", fig_noop_repro.figure),
     ("4", fig_exp_show_many.figure),
     ("5", fig_queue.figure),
+    ("6", fig_data.figure),
+    ("7", fig_checkpoints.figure_latency),
+    ("8", fig_checkpoints.figure_show),
+    ("9", fig_transfer.figure),
 ]
 
 
