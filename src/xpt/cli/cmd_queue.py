@@ -94,6 +94,10 @@ def exp_run_queue(args: argparse.Namespace) -> int:
 
 def _refresh(project: Project) -> None:
     """Mirror distributed (celery) entries from their broker first; a no-op without them."""
+    from xpt.experiments.queue_db import has_remote_entries
+
+    if not has_remote_entries(project.xpt_dir):
+        return
     from xpt.experiments.distributed.status import refresh
 
     for message in refresh(project).errors:
@@ -137,11 +141,11 @@ def stop(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    from xpt.experiments.queue import queue_status
+    from xpt.experiments.queue_db import status_rows
 
     project = Project.find()
     _refresh(project)
-    rows, workers = queue_status(project)
+    rows, workers = status_rows(project.xpt_dir)
     if args.json:
         import json
 

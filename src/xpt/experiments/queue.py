@@ -8,14 +8,13 @@ row to queue.db. Nothing in the workspace changes. Running is in worker.py.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from xpt.errors import QueueError, UnknownExperiment
 from xpt.experiments.distributed.status import forget_remote, is_remote
-from xpt.experiments.queue_db import Entry, State, open_queue
+from xpt.experiments.queue_db import Entry, State, open_queue, status_rows
 from xpt.experiments.run import ExpRunRequest, check_name, open_git, prepare_overrides
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.overrides import expand_sweeps, has_sweeps, render_overrides
@@ -105,23 +104,7 @@ def enqueue(
 
 def queue_status(project: Project) -> tuple[list[dict[str, Any]], int]:
     """`queue status --json` rows and the number of live workers."""
-    db = open_queue(project.xpt_dir)
-    try:
-        entries = db.entries()
-        workers = len(db.workers())
-    finally:
-        db.close()
-    rows = [
-        {
-            "id": e.snapshot[:7],
-            "name": e.label,
-            "created": time.strftime("%b %d, %Y %H:%M", time.localtime(e.created)),
-            "status": e.state.value.capitalize(),
-            "error": e.error,
-        }
-        for e in entries
-    ]
-    return rows, workers
+    return status_rows(project.xpt_dir)
 
 
 def find_entries(db_entries: list[Entry], names: Iterable[str]) -> tuple[list[Entry], list[str]]:

@@ -307,3 +307,36 @@ def workspace_path(xpt_dir: Path, entry_id: int) -> Path:
 def ensure_dirs(xpt_dir: Path) -> None:
     for sub in ("logs", "ws"):
         os.makedirs(xpt_dir / sub, exist_ok=True)
+
+
+def has_remote_entries(xpt_dir: Path) -> bool:
+    """True if any entry belongs to the distributed backend (cheap: one query)."""
+    if not (xpt_dir / "queue.db").exists():
+        return False
+    db = open_queue(xpt_dir)
+    try:
+        rows = db.conn.execute("SELECT options FROM entries").fetchall()
+    finally:
+        db.close()
+    return any(json.loads(r["options"] or "{}").get("backend") == "celery" for r in rows)
+
+
+def status_rows(xpt_dir: Path) -> tuple[list[dict[str, Any]], int]:
+    """`queue status --json` rows and the number of live local workers."""
+    db = open_queue(xpt_dir)
+    try:
+        entries = db.entries()
+        workers = len(db.workers())
+    finally:
+        db.close()
+    rows = [
+        {
+            "id": e.snapshot[:7],
+            "name": e.label,
+            "created": time.strftime("%b %d, %Y %H:%M", time.localtime(e.created)),
+            "status": e.state.value.capitalize(),
+            "error": e.error,
+        }
+        for e in entries
+    ]
+    return rows, workers
