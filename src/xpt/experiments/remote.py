@@ -37,6 +37,16 @@ class Selection:
     revs: tuple[str, ...] = ()
     num: int = 1
 
+    def baselines(self, git: Git) -> list[str]:
+        """Baselines named by `--rev` (default HEAD) and `-n` first-parent commits each."""
+        found: list[str] = []
+        for rev in self.revs or ("HEAD",):
+            sha = git.resolve(rev)
+            if sha is None:
+                raise ExperimentError(f"unknown git revision '{rev}'")
+            found.extend(git.first_parents(sha, max(self.num, 1)))
+        return found
+
 
 def _select_local(git: Git, sel: Selection) -> list[tuple[ExpRef, str]]:
     grouped = experiments_by_baseline(git)
@@ -50,12 +60,7 @@ def _select_local(git: Git, sel: Selection) -> list[tuple[ExpRef, str]]:
         return chosen
     if sel.all_commits:
         return [item for items in grouped.values() for item in items]
-    baselines: list[str] = []
-    for rev in sel.revs or ("HEAD",):
-        sha = git.resolve(rev)
-        if sha is None:
-            raise ExperimentError(f"unknown git revision '{rev}'")
-        baselines.extend(git.first_parents(sha, max(sel.num, 1)))
+    baselines = sel.baselines(git)
     return [item for b in baselines for item in grouped.get(b, [])]
 
 
@@ -106,11 +111,7 @@ def _select_remote(
     if not sel.names:
         if sel.all_commits:
             return list(remote_refs)
-        baselines = set()
-        for rev in sel.revs or ("HEAD",):
-            sha = git.resolve(rev)
-            if sha:
-                baselines.update(git.first_parents(sha, max(sel.num, 1)))
+        baselines = set(sel.baselines(git))
         return [r for r in remote_refs if (p := ExpRef.parse(r)) and p.baseline in baselines]
     chosen = []
     head = git.head_sha()
