@@ -36,22 +36,31 @@ def repro_options(args: argparse.Namespace, **extra: object) -> ReproOptions:
 
 def repro(args: argparse.Namespace) -> int:
     from xpt.repro.reproduce import run_repro
+    from xpt.repro.verdict import UP_TO_DATE
 
-    result = run_repro(Project.find(), repro_options(args))
+    result = run_repro(
+        Project.find(), repro_options(args), memo_key=getattr(args, "memo_key", None)
+    )
     if result.failed:
         return 1
     if not result.reproduced and not any(r.outcome == "dry" for r in result.results):
-        out("Data and pipelines are up to date.")
+        out(UP_TO_DATE)
     return 0
 
 
 def status(args: argparse.Namespace) -> int:
+    from xpt.repro import verdict
     from xpt.repro.status import project_status
-    from xpt.repro.workspace import open_workspace
+    from xpt.repro.workspace import load_graph, open_workspace
 
     project = Project.find()
     with open_workspace(project) as ws:
+        key: str | None = getattr(args, "memo_key", None)
+        reads = verdict.track_reads(ws) if key else None
         data = project_status(ws, list(args.targets))
+        if key and reads is not None and not data:
+            text = "{}\n" if args.json else f"{verdict.UP_TO_DATE}\n"
+            verdict.record(ws, key, load_graph(ws).stages(), reads, text)
     if args.json:
         out(json.dumps(data))
         return 0

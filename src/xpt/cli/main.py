@@ -7,15 +7,16 @@ log file with the traceback (the traceback itself only with -v).
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-import time
-import traceback
-from collections.abc import Sequence
 
 from xpt.errors import NotBuiltYet, XptError
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:  # argparse, traceback and importlib load lazily: start-up time matters
+    import argparse
+    from collections.abc import Sequence
 
 
 def group_help(args: argparse.Namespace) -> int:
@@ -25,6 +26,8 @@ def group_help(args: argparse.Namespace) -> int:
 
 
 def _resolve(handler: str):  # type: ignore[no-untyped-def]
+    import importlib
+
     module_name, func_name = handler.split(":")
     try:
         module = importlib.import_module(module_name)
@@ -40,6 +43,9 @@ def _resolve(handler: str):  # type: ignore[no-untyped-def]
 
 def _log_unexpected(exc: BaseException) -> str:
     """Write the traceback to a log file; return its path."""
+    import time
+    import traceback
+
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     log_dir = os.path.join(base, "xpt", "logs")
     try:
@@ -55,9 +61,15 @@ def _log_unexpected(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one xpt command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("repro", "status"):
+        from xpt import fastpath
+
+        code = fastpath.replay(argv)
+        if code is not None:
+            return code
     from xpt.cli.parser import Retry, _Parser, build_parser, command_path
 
-    argv = list(sys.argv[1:] if argv is None else argv)
     path = command_path(argv)
     try:
         _Parser.lenient = bool(path)
@@ -72,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
+    if argv and argv[0] in ("repro", "status"):
+        from xpt import fastpath
+
+        args.memo_key = fastpath.memo_key(argv, os.getcwd())
     verbose = getattr(args, "verbose", 0) or 0
     quiet = getattr(args, "quiet", 0) or 0
     args.verbose, args.quiet = verbose, quiet
@@ -84,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(_resolve(args.handler)(args) or 0)
     except XptError as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         print(f"ERROR: {exc.message}", file=sys.stderr)
         if exc.hint:
@@ -97,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the one top-level handler
         log_file = _log_unexpected(exc)
         if verbose:
+            import traceback
+
             traceback.print_exc()
         print(
             f"ERROR: unexpected error: {type(exc).__name__}: {exc} (traceback in {log_file}; "

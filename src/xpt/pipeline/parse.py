@@ -70,10 +70,11 @@ def workspace_reader(root: Path) -> Reader:
     return read
 
 
-def find_dvcfiles(root: Path) -> list[str]:
+def find_dvcfiles(root: Path, visited: list[str] | None = None) -> list[str]:
     """Repo-relative paths of every `dvc.yaml` (root first), skipping sub-repos.
 
     Uses only `os.scandir` entry types (no stat per file), so big data folders are cheap.
+    `visited` collects the folders searched (their mtimes tell when a pipeline appears).
     """
     found: list[str] = []
     pending = [""]
@@ -82,6 +83,8 @@ def find_dvcfiles(root: Path) -> list[str]:
         subdirs, has_dvcfile = _scan(root, rel)
         if subdirs is None:
             continue
+        if visited is not None:
+            visited.append(rel)
         if has_dvcfile:
             found.append(f"{rel}/{DVCFILE}" if rel else DVCFILE)
         pending.extend(subdirs)

@@ -424,7 +424,21 @@ def reproduce(ws: Workspace, options: ReproOptions) -> ReproResult:
     return result
 
 
-def run_repro(project: Project, options: ReproOptions) -> ReproResult:
-    """`xpt repro`: lock the workspace, open the cache and reproduce."""
+def run_repro(project: Project, options: ReproOptions, memo_key: str | None = None) -> ReproResult:
+    """`xpt repro`: lock the workspace, open the cache and reproduce.
+
+    With `memo_key` (a plain command line, see `xpt.fastpath`), a run that finds every
+    stage up to date records its verdict so the same command can be answered from stats.
+    """
     with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-        return reproduce(ws, options)
+        if memo_key is None:
+            return reproduce(ws, options)
+        from xpt.repro import verdict
+
+        reads = verdict.track_reads(ws)
+        result = reproduce(ws, options)
+        if result.results and all(r.outcome == "skipped" for r in result.results):
+            lines = [f"Stage '{r.stage.addressing}' didn't change, skipping" for r in result.results]
+            text = "".join(f"{line}\n" for line in [*lines, verdict.UP_TO_DATE])
+            verdict.record(ws, memo_key, [r.stage for r in result.results], reads, text)
+        return result

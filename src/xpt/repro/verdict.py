@@ -1,0 +1,134 @@
+"""Record "nothing to do" verdicts that `xpt.fastpath` replays (the full-path side).
+
+After a `repro` or `status` found every selected stage up to date, this module lists
+everything that verdict rests on and stores it with the printed output, keyed by the
+command line. What it watches, and why each matters:
+
+- every file the command read through the workspace reader (dvc.yaml, dvc.lock,
+  params and vars files), present or absent;
+- every folder searched for dvc.yaml files (a new pipeline file changes the graph);
+- each stage's dependencies and outputs, recursively;
+- the cache objects of cached outputs (a deleted object makes a stage "not in cache"):
+  the object file, and for directories every cache prefix folder its files live in;
+- `.dvc/config`, `.dvc/config.local` and `.dvcignore`.
+
+A verdict is not recorded if any watched path changed in the last moments (a later
+change could then keep the same mtime), so replaying it can never hide a change.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from xpt.errors import XptError
+from xpt.fastpath import (
+    MAX_ENTRIES,
+    MEMO_FORMAT,
+    Watch,
+    load,
+    memo_path,
+    newest_change_ns,
+    snapshot,
+)
+from xpt.pipeline.lockfile import parse_lock
+from xpt.pipeline.model import Reader, Stage
+from xpt.pipeline.parse import find_dvcfiles
+from xpt.repro.workspace import Workspace
+from xpt.utils.fsutil import atomic_write_bytes
+
+UP_TO_DATE = "Data and pipelines are up to date."
+RACY_NS = 100_000_000
+"""Paths changed less than this long before the snapshot make a verdict unsafe to keep."""
+
+
+class ReadLog:
+    """Wraps a workspace reader to remember every repo path it was asked for."""
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+        self.paths: list[str] = []
+
+    def __call__(self, path: str) -> bytes | None:
+        self.paths.append(path)
+        return self._read(path)
+
+
+def track_reads(ws: Workspace) -> ReadLog:
+    """Make `ws` log its reads from now on."""
+    log = ReadLog(ws.read)
+    ws.read = log
+    return log
+
+
+def _cache_watch(ws: Workspace, stage: Stage, entry: dict[str, Any] | None) -> list[Watch]:
+    if not entry:
+        return []
+    recorded = {o.get("path"): o for o in entry.get("outs") or []}
+    watch: list[Watch] = []
+    for out in stage.outs:
+        item = recorded.get(out.path)
+        md5 = item.get("md5") if item else None
+        if not out.cache or not isinstance(md5, str):
+            continue
+        legacy = "hash" not in item  # type: ignore[operator]
+        watch.append((ws.odb.object_path(md5, legacy), False))
+        if md5.endswith(".dir"):
+            try:
+                children = ws.odb.load_tree(md5, legacy)
+            except (XptError, OSError):
+                continue
+            folders = {os.path.dirname(ws.odb.object_path(c, legacy)) for _r, c in children}
+            watch.extend((folder, False) for folder in sorted(folders))
+    return watch
+
+
+def watch_list(ws: Workspace, stages: Iterable[Stage], reads: ReadLog) -> list[Watch]:
+    """Everything the verdict over `stages` depends on (see the module docstring)."""
+    root = str(ws.root)
+    watch: dict[str, bool] = {}
+
+    def add(path: str, recursive: bool) -> None:
+        watch[path] = watch.get(path, False) or recursive
+
+    for name in (".dvc/config", ".dvc/config.local", ".dvcignore"):
+        add(os.path.join(root, name), False)
+    visited: list[str] = []
+    find_dvcfiles(ws.root, visited=visited)
+    for rel in visited:
+        add(os.path.join(root, rel) if rel else root, False)
+    locks: dict[str, dict[str, Any]] = {}
+    for stage in stages:
+        for dep in stage.deps:
+            add(os.path.join(root, stage.repo_path(dep)), True)
+        for out in stage.outs:
+            add(os.path.join(root, stage.repo_path(out.path)), True)
+        if stage.lockfile not in locks:
+            locks[stage.lockfile] = parse_lock(reads(stage.lockfile), stage.lockfile)
+        for path, recursive in _cache_watch(ws, stage, locks[stage.lockfile].get(stage.name)):
+            add(path, recursive)
+    for rel in reads.paths:
+        add(os.path.join(root, rel), False)
+    return list(watch.items())
+
+
+def record(ws: Workspace, key: str, stages: Iterable[Stage], reads: ReadLog, stdout: str) -> bool:
+    """Store a verdict for `key`; False when it was not safe to keep (racy paths)."""
+    started = time.time_ns()
+    watch = watch_list(ws, stages, reads)
+    rows = snapshot(watch)
+    if newest_change_ns(rows) > started - RACY_NS:
+        return False
+    root = str(ws.root)
+    entries = load(root)
+    entries.pop(key, None)
+    entries[key] = {"watch": watch, "snapshot": rows, "stdout": stdout, "code": 0}
+    while len(entries) > MAX_ENTRIES:
+        entries.pop(next(iter(entries)))
+    data = marshal.dumps({"format": MEMO_FORMAT, "entries": entries})
+    os.makedirs(os.path.dirname(memo_path(root)), exist_ok=True)
+    atomic_write_bytes(memo_path(root), data)
+    return True
