@@ -30,20 +30,29 @@ MAX_ENTRIES = 32
 Watch = tuple[str, bool]
 Snapshot = list[tuple[object, ...]]
 
-# Flags the fast path accepts, per command; anything else takes the full path.
-_FLAGS = {"repro": frozenset(), "status": frozenset({"--json"})}
+# Command lines the fast path accepts: command words -> (allowed flags, required flags).
+# `exp show` only as JSON: its table depends on the terminal and on today's date.
+_COMMANDS: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {
+    ("repro",): (frozenset(), frozenset()),
+    ("status",): (frozenset({"--json"}), frozenset()),
+    ("exp", "show"): (frozenset({"--json"}), frozenset({"--json"})),
+}
+FIRST_WORDS = frozenset(cmd[0] for cmd in _COMMANDS)
 
 
 def memo_key(argv: list[str], cwd: str) -> str | None:
     """The memo key of a command line, or None when it is not eligible."""
-    if not argv or argv[0] not in _FLAGS:
+    words = next((w for w in _COMMANDS if tuple(argv[: len(w)]) == w), None)
+    if words is None:
         return None
-    allowed = _FLAGS[argv[0]]
-    if any(a.startswith("-") and a not in allowed for a in argv[1:]):
+    allowed, required = _COMMANDS[words]
+    rest = argv[len(words) :]
+    if any(a.startswith("-") and a not in allowed for a in rest) or not required <= set(rest):
         return None
     from xpt import __version__
 
-    return f"{__version__}\0{sys.version_info[:2]}\0{cwd}\0" + "\0".join(argv)
+    context = (__version__, sys.version_info[:2], os.environ.get("TZ"), cwd)
+    return "\0".join([repr(context), *argv])
 
 
 def find_root(start: str) -> str | None:

@@ -168,3 +168,38 @@ def test_corrupt_memo_is_ignored(three, xpt, capsys) -> None:  # type: ignore[no
     (Path(".dvc/tmp/xpt") / fastpath.MEMO_NAME).write_bytes(b"\x00garbage")
     assert replay(capsys, "repro")[0] is None
     assert xpt("repro").out == NOOP_TEXT
+
+
+def test_exp_show_json_is_replayed_until_refs_or_files_change(f1, xpt, capsys) -> None:  # type: ignore[no-untyped-def]
+    xpt("exp", "run", "-S", "foo=2", "-n", "two")
+    settle()
+    first = xpt("exp", "show", "--json").out
+    assert replay(capsys, "exp", "show", "--json") == (0, first)
+    assert fastpath.memo_key(["exp", "show"], os.getcwd()) is None  # tables depend on the terminal
+
+    Path("params.yaml").write_text("foo: 9\n")  # the workspace row reads it
+    assert replay(capsys, "exp", "show", "--json")[0] is None
+    settle()
+    second = xpt("exp", "show", "--json").out
+    assert '"foo": 9' in second
+    assert replay(capsys, "exp", "show", "--json") == (0, second)
+
+    xpt("exp", "remove", "two")  # a ref disappears
+    assert replay(capsys, "exp", "show", "--json")[0] is None
+    assert "two" not in xpt("exp", "show", "--json").out
+
+
+def test_exp_show_with_queued_entries_is_not_recorded(f1, xpt, capsys) -> None:  # type: ignore[no-untyped-def]
+    xpt("exp", "run", "--queue", "-S", "foo=3")
+    settle()
+    assert '"queued"' in xpt("exp", "show", "--json").out
+    assert replay(capsys, "exp", "show", "--json")[0] is None
+
+
+def test_status_without_pipeline_sees_a_new_dvc_yaml(project, xpt, capsys) -> None:  # type: ignore[no-untyped-def]
+    settle()
+    assert xpt("status", "--json").out == "{}\n"
+    assert replay(capsys, "status", "--json") == (0, "{}\n")
+    project.gen({"dvc.yaml": "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n"})
+    assert replay(capsys, "status", "--json")[0] is None
+    assert '"a"' in xpt("status", "--json").out

@@ -63,16 +63,36 @@ def show(args: argparse.Namespace) -> int:
     from xpt.experiments.show import show as do_show
 
     project = Project.find()
+    extras: list[dict] = []  # type: ignore[type-arg]
     extra = None
     if (project.xpt_dir / "queue.db").exists():
         from xpt.experiments.queue_show import show_entries
 
-        extra = lambda git: show_entries(project, git)  # noqa: E731
-    rows = do_show(project, _show_opts(args), extra_entries=extra)
+        def extra(git):  # type: ignore[no-untyped-def]
+            found = show_entries(project, git)
+            extras.extend(e for entries in found.values() for e in entries)
+            return found
+
+    key = getattr(args, "memo_key", None)
+    if key is None:
+        rows = do_show(project, _show_opts(args), extra_entries=extra)
+    else:
+        from xpt.pipeline.parse import workspace_reader
+        from xpt.repro import verdict
+
+        since = verdict.started()
+        reads = verdict.ReadLog(workspace_reader(project.root))
+        visited: list[str] = []
+        rows = do_show(
+            project, _show_opts(args), extra_entries=extra, workspace_read=reads, visited=visited
+        )
     if args.json:
         from xpt.report.json import dumps_json
 
-        out(dumps_json(rows))
+        text = dumps_json(rows)
+        out(text)
+        if key is not None and not extras:  # queue entries change state without a trace here
+            verdict.record_show(project, key, reads, visited, f"{text}\n", since)
         return 0
     from xpt.report.exp_table import render_exp_show
 

@@ -49,6 +49,7 @@ def repro(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
+    from xpt.pipeline.parse import find_dvcfiles
     from xpt.repro import verdict
     from xpt.repro.status import project_status
     from xpt.repro.workspace import load_graph, open_workspace
@@ -56,11 +57,13 @@ def status(args: argparse.Namespace) -> int:
     project = Project.find()
     with open_workspace(project) as ws:
         key: str | None = getattr(args, "memo_key", None)
+        since = verdict.started()
         reads = verdict.track_reads(ws) if key else None
         data = project_status(ws, list(args.targets))
         if key and reads is not None and not data:
             text = "{}\n" if args.json else f"{verdict.UP_TO_DATE}\n"
-            verdict.record(ws, key, load_graph(ws).stages(), reads, text)
+            stages = load_graph(ws).stages() if find_dvcfiles(ws.root) else []
+            verdict.record(ws, key, stages, reads, text, since)
     if args.json:
         out(json.dumps(data))
         return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
+from xpt import fastpath
 from xpt.errors import NotBuiltYet, XptError
 
 TYPE_CHECKING = False
@@ -62,9 +63,7 @@ def _log_unexpected(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one xpt command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("repro", "status"):
-        from xpt import fastpath
-
+    if argv and argv[0] in fastpath.FIRST_WORDS:
         code = fastpath.replay(argv)
         if code is not None:
             return code
@@ -84,9 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
-    if argv and argv[0] in ("repro", "status"):
-        from xpt import fastpath
-
+    if argv and argv[0] in fastpath.FIRST_WORDS:
         args.memo_key = fastpath.memo_key(argv, os.getcwd())
     verbose = getattr(args, "verbose", 0) or 0
     quiet = getattr(args, "quiet", 0) or 0

@@ -13,6 +13,7 @@ from typing import Any
 
 from xpt.experiments.collect import cache_reader, collect_data
 from xpt.experiments.refs import EXPS_PREFIX, ExpRef
+from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
@@ -104,11 +105,20 @@ def _state(rev: str, name: str | None, data: dict[str, Any], error: Any) -> dict
 
 
 def show(
-    project: Project, opts: ShowOptions, extra_entries: ExtraEntries | None = None
+    project: Project,
+    opts: ShowOptions,
+    extra_entries: ExtraEntries | None = None,
+    *,
+    workspace_read: Reader | None = None,
+    visited: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The `exp show --json` list."""
+    """The `exp show --json` list.
+
+    `workspace_read` replaces the work-tree reader and `visited` collects the folders
+    searched for dvc.yaml (both let the caller know what the result depends on).
+    """
     git = Git(project.root)
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    dvcfiles = find_dvcfiles(project.root, visited) or ["dvc.yaml"]
     if "dvc.yaml" not in dvcfiles:
         dvcfiles = ["dvc.yaml", *dvcfiles]
     cache_read = cache_reader(str(project.cache_dir))
@@ -117,7 +127,7 @@ def show(
         return rows
     if not opts.hide_workspace:
         data, error = collect_data(
-            workspace_reader(project.root),
+            workspace_read or workspace_reader(project.root),
             "workspace",
             None,
             dvcfiles,

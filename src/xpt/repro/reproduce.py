@@ -435,10 +435,13 @@ def run_repro(project: Project, options: ReproOptions, memo_key: str | None = No
             return reproduce(ws, options)
         from xpt.repro import verdict
 
+        since = verdict.started()
         reads = verdict.track_reads(ws)
         result = reproduce(ws, options)
         if result.results and all(r.outcome == "skipped" for r in result.results):
-            lines = [f"Stage '{r.stage.addressing}' didn't change, skipping" for r in result.results]
+            lines = [
+                f"Stage '{r.stage.addressing}' didn't change, skipping" for r in result.results
+            ]
             text = "".join(f"{line}\n" for line in [*lines, verdict.UP_TO_DATE])
-            verdict.record(ws, memo_key, [r.stage for r in result.results], reads, text)
+            verdict.record(ws, memo_key, [r.stage for r in result.results], reads, text, since)
         return result

@@ -37,6 +37,7 @@ from xpt.fastpath import (
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles
+from xpt.project import Project
 from xpt.repro.workspace import Workspace
 from xpt.utils.fsutil import atomic_write_bytes
 
@@ -115,14 +116,20 @@ def watch_list(ws: Workspace, stages: Iterable[Stage], reads: ReadLog) -> list[W
     return list(watch.items())
 
 
-def record(ws: Workspace, key: str, stages: Iterable[Stage], reads: ReadLog, stdout: str) -> bool:
-    """Store a verdict for `key`; False when it was not safe to keep (racy paths)."""
-    started = time.time_ns()
-    watch = watch_list(ws, stages, reads)
+def started() -> int:
+    """The clock reading to pass to `record`/`store`: take it before reading anything."""
+    return time.time_ns()
+
+
+def store(root: str, key: str, watch: list[Watch], stdout: str, since_ns: int) -> bool:
+    """Keep a verdict computed from reads made after `since_ns`; False if unsafe (racy).
+
+    A watched path that changed after `since_ns - RACY_NS` may have changed while the
+    verdict was computed, or may change again without its mtime moving: not kept.
+    """
     rows = snapshot(watch)
-    if newest_change_ns(rows) > started - RACY_NS:
+    if newest_change_ns(rows) > since_ns - RACY_NS:
         return False
-    root = str(ws.root)
     entries = load(root)
     entries.pop(key, None)
     entries[key] = {"watch": watch, "snapshot": rows, "stdout": stdout, "code": 0}
@@ -132,3 +139,42 @@ def record(ws: Workspace, key: str, stages: Iterable[Stage], reads: ReadLog, std
     os.makedirs(os.path.dirname(memo_path(root)), exist_ok=True)
     atomic_write_bytes(memo_path(root), data)
     return True
+
+
+def record(
+    ws: Workspace, key: str, stages: Iterable[Stage], reads: ReadLog, stdout: str, since_ns: int
+) -> bool:
+    """Store a repro/status verdict over `stages` (see `store`)."""
+    return store(str(ws.root), key, watch_list(ws, stages, reads), stdout, since_ns)
+
+
+def git_watch(root: str) -> list[Watch] | None:
+    """HEAD, packed refs and every loose ref of the repo at `root` (None: not a plain repo).
+
+    Git objects never change, so refs are all a view over commits depends on.
+    """
+    git_dir = os.path.join(root, ".git")
+    if not os.path.isdir(git_dir):
+        return None
+    return [
+        (os.path.join(git_dir, "HEAD"), False),
+        (os.path.join(git_dir, "packed-refs"), False),
+        (os.path.join(git_dir, "refs"), True),
+    ]
+
+
+def record_show(
+    project: Project, key: str, reads: ReadLog, visited: list[str], stdout: str, since_ns: int
+) -> bool:
+    """Store an `exp show --json` result: it rests on git refs (commits never change),
+    the work-tree files it read, the folders searched for dvc.yaml and the queue."""
+    root = str(project.root)
+    refs = git_watch(root)
+    if refs is None:
+        return False
+    watch = [(os.path.join(root, rel) if rel else root, False) for rel in visited]
+    watch += [(os.path.join(root, rel), False) for rel in reads.paths]
+    queue_db = str(project.xpt_dir / "queue.db")
+    watch += [(queue_db + suffix, False) for suffix in ("", "-wal", "-journal")]
+    watch += refs
+    return store(root, key, list(dict.fromkeys(watch)), stdout, since_ns)
