@@ -124,6 +124,7 @@ class Case:
     `action(tool, repo, i)` gets the round number so that repeated actions can differ
     (e.g. `exp run -S p=i`; the warm-up round is -1). With `fresh`, `prepare` runs again
     before every round; `verify(tool, repo)` checks the result after each round, untimed.
+    `max_rounds` caps the rounds of a case whose single round is already long and rich.
     """
 
     figure: str
@@ -134,6 +135,7 @@ class Case:
     fresh: bool = False
     warmup: bool = False
     verify: Callable[[Tool, Path], None] | None = None
+    max_rounds: int | None = None
 
 
 @dataclass
@@ -232,6 +234,8 @@ class Harness:
             if all(s.note for s in sides):
                 break
             if rnd >= 0 and time.monotonic() - start > BUDGET:
+                break
+            if case.max_rounds is not None and rnd + 1 >= case.max_rounds:
                 break
         self._finish(row, case, sides)
         self.rows.append(row)

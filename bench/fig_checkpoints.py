@@ -24,7 +24,6 @@ from pathlib import Path
 
 from tests.oracle import CHECKPOINT_VERSION, OracleError, ensure_dvc
 
-from bench import common
 from bench.common import TIMEOUT, Case, CommandFailed, Harness, NotBuilt, Row, Tool, at_most, scaled
 from bench.scenarios import TRAIN_PY, exp_files, exp_ref
 
@@ -97,24 +96,9 @@ def against(h: Harness, dvc: Tool) -> Iterator[None]:
         h.dvc = saved
 
 
-@contextlib.contextmanager
-def one_round() -> Iterator[None]:
-    """Cases stop after their first round (a zero time budget).
-
-    A DVC 2 round of figure 7 takes ~55 s (it looks for the signal file once a second)
-    and already yields 50 samples; a second round would only cost `make bench` a minute.
-    """
-    saved = common.BUDGET
-    common.BUDGET = 0.0
-    try:
-        yield
-    finally:
-        common.BUDGET = saved
-
-
 def figure_latency(h: Harness) -> None:
     """Figure 7."""
-    with against(h, dvc2_tool(h)), one_round():
+    with against(h, dvc2_tool(h)):
         checkpoint_latency(h)
 
 
@@ -145,7 +129,9 @@ def checkpoint_latency(h: Harness) -> None:
 
     goal = at_most(0.05)
     label = f"checkpoint latency, median of {CHECKPOINTS} (vs DVC {CHECKPOINT_VERSION})"
-    case = Case("7", label, prepare, exp_run, goal, fresh=True, verify=measured)
+    # one round: a DVC 2 round takes ~55 s (it looks for the signal file once a second)
+    # and already yields 50 samples per tool
+    case = Case("7", label, prepare, exp_run, goal, fresh=True, verify=measured, max_rounds=1)
     row = h.compare(case)
     if not row.error:
         h.rows.append(end_to_end(row, f"exp run with {CHECKPOINTS} checkpoints, end to end"))

@@ -76,6 +76,18 @@ def test_medians_ratio_and_goal(harness_for) -> None:  # type: ignore[no-untyped
     assert row.verdict == "FAIL"
 
 
+def test_max_rounds_caps_a_case(harness_for) -> None:  # type: ignore[no-untyped-def]
+    h = harness_for("exit 0", "exit 0")
+    seen: list[int] = []
+
+    def action(tool: Tool, cwd: Path, i: int) -> None:
+        seen.append(i)
+        tool.run([], cwd)
+
+    row = h.compare(Case("7", "one", _no_repo, action, at_most(1), max_rounds=1))
+    assert seen == [0, 0] and row.rounds == 1
+
+
 def test_results_markdown(harness_for) -> None:  # type: ignore[no-untyped-def]
     h = harness_for("exit 0", "exit 0")
     h.compare(Case("1", "start-up", _no_repo, _version, at_most(10)))
