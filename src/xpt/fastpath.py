@@ -46,6 +46,8 @@ def memo_key(argv: list[str], cwd: str) -> str | None:
     if words is None:
         return None
     allowed, required = _COMMANDS[words]
+    if os.environ.get("GIT_DIR") or os.environ.get("GIT_WORK_TREE"):
+        return None  # the repository is not the one the memo's paths describe
     rest = argv[len(words) :]
     if any(a.startswith("-") and a not in allowed for a in rest) or not required <= set(rest):
         return None

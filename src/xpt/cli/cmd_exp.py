@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from xpt.cli.cmd_repro import repro_options
 from xpt.cli.ui import note, out, warn
 from xpt.errors import XptError
 from xpt.project import Project
+
+if TYPE_CHECKING:
+    from xpt.experiments.refs import ExpRef
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         repro=repro_options(args),
         rev=args.rev,
     )
-    result = run_workspace(Project.find(), request)
+    project = Project.find()
+    result = run_workspace(project, request)
     if result.ref is None:
         return 0
     for path in result.left_out:
@@ -40,7 +45,19 @@ def run(args: argparse.Namespace) -> int:
     out(
         f"\nTo promote an experiment to a Git branch run:\n\n\txpt exp branch {result.ref.name} <branch>\n"
     )
+    _auto_push(project, result.ref)
     return 1 if result.repro.failed else 0
+
+
+def _auto_push(project: Project, ref: ExpRef) -> None:
+    """`exp.auto_push`: send the new experiment to the git remote; failures only warn."""
+    from xpt.experiments.autopush import auto_push
+
+    result = auto_push(project, [ref])
+    for line in result.messages:
+        out(line)
+    for line in result.warnings:
+        warn(line)
 
 
 def _show_opts(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -289,8 +306,9 @@ def gc(args: argparse.Namespace) -> int:
 def save(args: argparse.Namespace) -> int:
     from xpt.experiments.save import save as do_save
 
+    project = Project.find()
     result = do_save(
-        Project.find(),
+        project,
         name=args.name,
         force=args.force,
         include=tuple(args.include_untracked),
@@ -305,6 +323,7 @@ def save(args: argparse.Namespace) -> int:
             + "); the saved metrics may not match the params. Run `xpt exp run` to reproduce."
         )
     out(f"Experiment has been saved as: {result.ref.name}")
+    _auto_push(project, result.ref)
     return 0
 
 

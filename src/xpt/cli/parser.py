@@ -307,6 +307,24 @@ def _remote_commands(b: _Builder) -> None:
     ren.add_argument("--local", action="store_true")
 
 
+def _config_command(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help="option name (section.option or remote.name.option)")
+    p.add_argument("value", nargs="?", help="option value")
+    p.add_argument("-u", "--unset", action="store_true", help="unset the option")
+    p.add_argument("-l", "--list", action="store_true", help="list all defined config values")
+    p.add_argument("--show-origin", action="store_true", help="show the file holding each value")
+    levels = p.add_mutually_exclusive_group() if isinstance(p, argparse.ArgumentParser) else p
+    for flag, level, what in (
+        ("--global", "global", "global config"),
+        ("--system", "system", "system config (not supported)"),
+        ("--project", "repo", "project config (.dvc/config)"),
+        ("--local", "local", "local config (.dvc/config.local)"),
+    ):
+        levels.add_argument(
+            flag, dest="level", action="store_const", const=level, help=f"use {what}"
+        )
+
+
 def command_path(argv: list[str]) -> list[str]:
     """The first two positional words of argv (`exp run`), skipping global options."""
     words: list[str] = []
@@ -412,6 +430,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     _exp_commands(b.group("exp", "run and manage experiments"))
     _queue_commands(b.group("queue", "the experiment queue"))
     _remote_commands(b.group("remote", "data remotes"))
+    _config_command(b.add("config", "xpt.cli.cmd_config:config", "get or set config options"))
 
     _transfer(b.add("push", "xpt.cli.cmd_data:push", "upload cached data to a remote"))
     _transfer(b.add("pull", "xpt.cli.cmd_data:pull", "download data and check it out"), pull=True)

@@ -42,6 +42,7 @@ def _child(project: Project, entry: Entry) -> int:
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    worker_stderr = os.dup(2)  # auto-push warnings go to the worker's stderr as well
     path = log_path(project.xpt_dir, entry.id)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -60,6 +61,9 @@ def _child(project: Project, entry: Entry) -> int:
         db.finish(
             entry.id, ok=True, returncode=0, result_sha=result.sha, result_name=result.ref.name
         )
+        from xpt.experiments.autopush import push_queued
+
+        push_queued(project, result.ref, worker_stderr)  # after finish: it cannot fail the run
         return 0
     except XptError as exc:
         print(f"ERROR: {exc.message}", flush=True)
