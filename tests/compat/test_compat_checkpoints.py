@@ -1,16 +1,13 @@
 """Checkpoints: DVC 2.58.2 (the last release with checkpoints) reads xpt's checkpoint chains.
 
-xpt writes DVC 3 lock entries (`hash: md5`) in checkpoint commits too, and DVC 2's lock
-schema rejects that key, so DVC 2 sees the chain but no data of its commits. The last test
-shows that this is the only obstacle: once the chain is rewritten with 2.x-shaped lock
-entries (the `hash: md5` lines dropped), DVC 2 sees the params and metrics xpt shows.
+DVC 2's lock schema rejects a dvc.lock with any `hash:` key, so a project with a checkpoint
+output gets its lock files in DVC 2's dialect (md5-dos2unix, no `hash:`, legacy cache
+layout): DVC 2 then reads the params and metrics of every checkpoint commit, the lock bytes
+are the ones DVC 2 writes itself, and DVC 3 still reads the repo.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,56 +117,9 @@ def test_dvc2_sees_checkpoint_chain(repo: TmpRepo, golden: TmpRepo, dvc2_oracle:
     assert [r["name"] for r in ours] == ["ck1", None, None, None]
 
 
-@pytest.mark.xfail(
-    reason="format limit, not a slip: xpt writes DVC 3 lock entries (`hash: md5`) in "
-    "checkpoint commits; DVC 2.58's lock schema rejects the key (YAMLValidationError), "
-    "so every checkpoint rev has data null. Needs a 2.x lock dialect for checkpoint runs",
-    strict=True,
-)
 def test_dvc2_reads_checkpoint_params_and_metrics(
     repo: TmpRepo, golden: TmpRepo, dvc2_oracle: DvcOracle
 ) -> None:
-    theirs = chain_of(show_json(dvc2_oracle("exp", "show", "--json").stdout), "ck1")
-    ours = xpt_chain(golden)
-    assert [(r["error"], r["data"] and r["data"]["params"]) for r in theirs] == [
-        (None, r["data"]["params"]) for r in ours
-    ]
-
-
-def rewrite_with_2x_locks(repo: Path, ref: str, base: str) -> None:
-    """Rebuild the commits of `ref` above `base` with the `hash: md5` lines of dvc.lock dropped."""
-
-    def git(*args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> str:
-        res = subprocess.run(
-            ["git", *args], cwd=repo, input=data, capture_output=True, check=True,
-            env={**os.environ, **(env or {})},
-        )  # fmt: skip
-        return res.stdout.decode().strip()
-
-    parent = git("rev-parse", base)
-    for sha in git("rev-list", "--reverse", "--first-parent", ref, f"^{base}").split():
-        entries = []
-        for line in git("ls-tree", sha).splitlines():
-            meta, name = line.split("\t", 1)
-            if name == "dvc.lock":
-                mode, kind, blob = meta.split()
-                lines = git("cat-file", "blob", blob).splitlines()
-                text = "".join(f"{ln}\n" for ln in lines if ln.strip() != "hash: md5")
-                line = f"{mode} {kind} {git('hash-object', '-w', '--stdin', data=text.encode())}\t{name}"
-            entries.append(line)
-        tree = git("mktree", data="".join(f"{e}\n" for e in entries).encode())
-        fields = git("log", "-1", "--format=%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B", sha)
-        *who, message = fields.split("\0")
-        keys = ("AUTHOR_NAME", "AUTHOR_EMAIL", "AUTHOR_DATE", "COMMITTER_NAME", "COMMITTER_EMAIL")
-        env = {f"GIT_{k}": v for k, v in zip((*keys, "COMMITTER_DATE"), who, strict=True)}
-        parent = git("commit-tree", tree, "-p", parent, "-m", message, env=env)
-    git("update-ref", ref, parent)
-
-
-def test_dvc2_reads_chain_with_2x_shaped_locks(
-    repo: TmpRepo, golden: TmpRepo, dvc2_oracle: DvcOracle
-) -> None:
-    rewrite_with_2x_locks(repo, exp_ref(repo, "ck1"), "HEAD")
     theirs = chain_of(show_json(dvc2_oracle("exp", "show", "--json").stdout), "ck1")
     ours = xpt_chain(golden)
     assert [r["error"] for r in theirs] == [None] * 4
@@ -181,6 +131,47 @@ def test_dvc2_reads_chain_with_2x_shaped_locks(
         {"value": 2, "scaled": 4},
         {"value": 1, "scaled": 2},
     ]
+
+
+def locks_of_chain(repo: TmpRepo, name: str) -> list[str]:
+    tip = repo.git("rev-parse", exp_ref(repo, name))
+    revs = repo.git("rev-list", "--first-parent", tip, "^HEAD").split()
+    return [repo.git("show", f"{sha}:dvc.lock") for sha in revs]
+
+
+def test_checkpoint_locks_are_the_bytes_dvc2_writes(
+    goldens: Goldens, golden: TmpRepo, dvc2_oracle: DvcOracle
+) -> None:
+    by_dvc2 = goldens.get("ckpt-dvc2", build_ckpt_by_dvc2(dvc2_oracle))
+    ours, theirs = locks_of_chain(golden, "ck1"), locks_of_chain(by_dvc2, "ck1")
+    assert len(ours) == len(theirs) == 4
+    assert ours == theirs
+    assert (golden / "dvc.lock").read_bytes() == (by_dvc2 / "dvc.lock").read_bytes()
+    assert "hash:" not in ours[0] and "- path: state\n      md5: " in ours[0]
+
+
+def test_dvc3_reads_checkpoint_repo(repo: TmpRepo, golden: TmpRepo, dvc_oracle: DvcOracle) -> None:
+    """DVC 3 reads the 2.x entries: status, exp show, and checkout from the legacy cache."""
+    assert dvc_oracle("status", "--json").stdout.strip() == "{}"
+    rows = show_json(dvc_oracle("exp", "show", "--json").stdout)
+    theirs, ours = chain_of(rows, "ck1"), xpt_chain(golden)
+    assert [r["rev"] for r in theirs] == [r["rev"] for r in ours]
+    assert [r["error"] for r in theirs] == [None] * 4
+    for field in ("params", "metrics"):
+        assert [r["data"][field] for r in theirs] == [r["data"][field] for r in ours], field
+    (repo / "state").unlink()
+    dvc_oracle("checkout", "state")
+    assert (repo / "state").read_text() == "3"
+
+
+def test_xpt_reads_dvc2_checkpoint_repo(goldens: Goldens, xpt: Xpt, dvc2_oracle: DvcOracle) -> None:
+    by_dvc2 = goldens.copy_folder("ckpt-dvc2", build_ckpt_by_dvc2(dvc2_oracle))
+    theirs = chain_of(show_json((by_dvc2.parent / "dvc2-show.json").read_text()), "ck1")
+    ours = chain_of(show_json(xpt("exp", "show", "--json").out), "ck1")
+    assert [r["rev"] for r in ours] == [r["rev"] for r in theirs]
+    for field in ("params", "metrics"):
+        assert [r["data"][field] for r in ours] == [r["data"][field] for r in theirs], field
+    assert xpt("status").out.strip() == "Data and pipelines are up to date."
 
 
 def test_xpt_chain_is_the_chain_dvc2_makes(

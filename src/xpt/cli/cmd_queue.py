@@ -7,7 +7,7 @@ import sys
 import time
 
 from xpt.cli.ui import note, out, warn
-from xpt.errors import NotBuiltYet, QueueError, UnknownExperiment
+from xpt.errors import QueueError, UnknownExperiment
 from xpt.project import Project
 
 
@@ -22,6 +22,7 @@ def _request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         name=args.name,
         message=args.message,
         repro=repro_options(args),
+        rev=args.rev,
     )
 
 
@@ -59,8 +60,11 @@ def exp_run_queue(args: argparse.Namespace) -> int:
     from xpt.experiments.worker import run_queue
 
     project = Project.find()
-    if args.rev:
-        raise NotBuiltYet("`--rev` (resume a checkpoint) is not built yet in xpt")
+    if args.rev and not (args.queue or args.temp):
+        raise QueueError(
+            "`--rev` picks the checkpoint a new run starts from; `--run-all` runs queued ones",
+            hint="queue it with `xpt exp run --queue --rev <exp>`, then `xpt exp run --run-all`",
+        )
     if args.queue and project.config.get("queue", "backend") == "celery":
         from xpt.experiments.distributed.submit import enqueue_distributed
 

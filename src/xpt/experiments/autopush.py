@@ -17,12 +17,15 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from xpt.config import Config
 from xpt.errors import XptError
 from xpt.experiments.refs import ExpRef
-from xpt.experiments.remote import ExpTransfer, Selection, exp_push
 from xpt.project import Project
+
+if TYPE_CHECKING:  # the transfer machinery loads only when a push really happens
+    from xpt.experiments.remote import ExpTransfer
 
 AUTO_PUSH_ENV = "DVC_EXP_AUTO_PUSH"
 GIT_REMOTE_ENV = "DVC_EXP_GIT_REMOTE"
@@ -150,6 +153,8 @@ def auto_push(
         return AutoPushResult(warnings=(settings.problem,))
     if not settings.enabled or not refs:
         return AutoPushResult()
+    from xpt.experiments.remote import Selection, exp_push
+
     remote = settings.git_remote
     data_remote = project.config.get("core", "remote") or None
     try:

@@ -4,19 +4,24 @@
 are cached and dvc.lock updated): it commits the workspace with the previous
 checkpoint (or the baseline) as parent, moves the experiment ref, and remembers the
 tip in `EXEC_CHECKPOINT`/`EXEC_APPLY` so that a later `exp run` (even after a kill)
-resumes from it.
+resumes from it. `--rev` picks the checkpoint to continue from (`ResumeFrom`), in the
+workspace or for a queued run.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from xpt.experiments.names import default_name
+from xpt.errors import ExperimentError
+from xpt.experiments.names import default_name, resolve
 from xpt.experiments.refs import EXEC_APPLY, EXEC_CHECKPOINT, ExpRef, list_experiments
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.lockfile import experiment_hash, parse_lock
+from xpt.pipeline.model import Stage
 from xpt.repro.workspace import Workspace, load_graph
 from xpt.scm.git import Git
+from xpt.utils.fsutil import remove
 
 
 def resume_point(git: Git, baseline: str) -> tuple[ExpRef, str] | None:
@@ -28,6 +33,39 @@ def resume_point(git: Git, baseline: str) -> tuple[ExpRef, str] | None:
         if sha == tip:
             return ref, sha
     return None
+
+
+@dataclass(frozen=True)
+class ResumeFrom:
+    """A checkpoint to continue from: the experiment holding it and its commit."""
+
+    ref: ExpRef
+    sha: str
+    tip: bool
+    """The experiment's head: new checkpoints extend its ref; else a new experiment forks."""
+
+
+def resolve_checkpoint(git: Git, rev: str, baseline: str) -> ResumeFrom:
+    """`--rev`: an experiment name/ref (its head) or a checkpoint commit of `baseline`."""
+    ref = resolve(git, rev, baseline=baseline)
+    tip = git.get_ref(ref.ref)
+    sha = tip if rev.strip() in (ref.name, ref.ref) else git.resolve(rev)
+    if tip is None or sha is None:
+        raise ExperimentError(f"unknown checkpoint '{rev}'", hint="see `xpt exp show`")
+    if ref.baseline != baseline:
+        raise ExperimentError(
+            f"checkpoint {sha[:7]} belongs to another baseline ({ref.baseline[:7]})",
+            hint=f"`git checkout {ref.baseline[:7]}` first",
+        )
+    return ResumeFrom(ref, sha, sha == tip)
+
+
+def reset_checkpoint_outputs(ws: Workspace, stages: list[Stage]) -> None:
+    """`-f`/`--reset`: delete checkpoint outputs so the experiment starts from scratch."""
+    for stage in stages:
+        for out in stage.outs:
+            if out.checkpoint:
+                remove(os.path.join(ws.root, stage.repo_path(out.path)))
 
 
 def all_lock_entries(ws: Workspace) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -79,3 +117,28 @@ class CheckpointRecorder:
         self.count += 1
         print(f"Checkpoint experiment iteration '{sha[:7]}'.", flush=True)
         return sha
+
+
+def resumed_recorder(
+    ws: Workspace,
+    git: Git,
+    baseline: str,
+    resume: ResumeFrom,
+    *,
+    name: str | None,
+    message: str | None,
+    ref_git: Git | None = None,
+) -> CheckpointRecorder:
+    """Recorder continuing `resume`: on its ref at the head, as a new experiment otherwise."""
+    if resume.tip:
+        print(f"Existing checkpoint experiment '{resume.ref.name}' will be resumed", flush=True)
+        return CheckpointRecorder(
+            ws, git, baseline, parent=resume.sha, ref=resume.ref, message=message, ref_git=ref_git
+        )
+    print(
+        f"Resuming from checkpoint {resume.sha[:7]} of '{resume.ref.name}' as a new experiment",
+        flush=True,
+    )
+    return CheckpointRecorder(
+        ws, git, baseline, parent=resume.sha, name=name, message=message, ref_git=ref_git
+    )

@@ -5,6 +5,8 @@ checked out at the queued snapshot; its `.dvc/config.local` points at the main
 cache, so cached data is linked (reflink/hardlink/symlink), never copied, and the
 setup costs the same for 2 GB as for 2 KB. The result is recorded as an ordinary
 `refs/exps/...` ref in the main repository; the workspace is then deleted.
+A queued checkpoint experiment starts over (DVC 2 implies `--reset`) unless it was
+queued with `--rev`: then it continues that checkpoint (see `queue.resume_options`).
 """
 
 from __future__ import annotations
@@ -16,15 +18,21 @@ from pathlib import Path
 
 from xpt.config import read_config_file, write_config_file
 from xpt.errors import ExperimentError
-from xpt.experiments.checkpoint import CheckpointRecorder
+from xpt.experiments.checkpoint import (
+    CheckpointRecorder,
+    ResumeFrom,
+    reset_checkpoint_outputs,
+    resumed_recorder,
+)
 from xpt.experiments.queue import repro_from_dict
 from xpt.experiments.queue_db import Entry, workspace_path
 from xpt.experiments.refs import ExpRef
 from xpt.experiments.run import record_experiment
+from xpt.pipeline.model import Stage
 from xpt.project import Project
 from xpt.repro.checkout import checkout
 from xpt.repro.reproduce import plan, reproduce
-from xpt.repro.workspace import open_workspace
+from xpt.repro.workspace import Workspace, open_workspace
 from xpt.scm.git import Git
 from xpt.utils.fsutil import remove
 
@@ -64,6 +72,42 @@ def _copy_paths(main: Project, ws_root: Path, paths: list[str]) -> None:
             shutil.copy2(src, dst)
 
 
+def _resume_from(main_git: Git, entry: Entry) -> ResumeFrom | None:
+    """The checkpoint a `--rev` entry continues; a head that moved since is forked instead."""
+    resume = entry.options.get("resume")
+    if not resume:
+        return None
+    ref = ExpRef.parse(resume["ref"])
+    assert ref is not None
+    tip = bool(resume.get("tip"))
+    if tip and main_git.get_ref(ref.ref) != resume["sha"]:
+        print(f"Experiment '{ref.name}' moved on since this run was queued", flush=True)
+        tip = False
+    return ResumeFrom(ref, resume["sha"], tip)
+
+
+def _checkpoint_recorder(
+    ws: Workspace, ws_git: Git, main_git: Git, entry: Entry, stages: list[Stage]
+) -> CheckpointRecorder:
+    message = entry.options.get("message")
+    resume = _resume_from(main_git, entry)
+    if resume is None:
+        reset_checkpoint_outputs(ws, stages)
+        return CheckpointRecorder(
+            ws,
+            ws_git,
+            entry.baseline,
+            parent=entry.baseline,
+            name=entry.name,
+            message=message,
+            ref_git=main_git,
+        )
+    name = None if resume.ref.name == entry.name else entry.name  # a fork needs its own name
+    return resumed_recorder(
+        ws, ws_git, entry.baseline, resume, name=name, message=message, ref_git=main_git
+    )
+
+
 def run_isolated(main: Project, entry: Entry) -> ExecResult:
     """Run `entry` in a fresh isolated workspace and record the experiment."""
     main_git = Git(main.root)
@@ -84,15 +128,7 @@ def run_isolated(main: Project, entry: Entry) -> ExecResult:
             _graph, stages = plan(ws, options)
             recorder = None
             if any(s.is_checkpoint for s in stages):
-                recorder = CheckpointRecorder(
-                    ws,
-                    ws_git,
-                    entry.baseline,
-                    parent=entry.baseline,
-                    name=entry.name,
-                    message=entry.options.get("message"),
-                    ref_git=main_git,
-                )
+                recorder = _checkpoint_recorder(ws, ws_git, main_git, entry, stages)
                 options = replace(options, checkpoint_hook=recorder)
             result = reproduce(ws, options)
             if result.failed and not options.ignore_errors:

@@ -3,25 +3,32 @@
 Queueing snapshots the workspace (tracked changes + pipeline-owned untracked files +
 the rendered -S overrides) into a commit kept under `refs/xpt/queue/<id>` and adds a
 row to queue.db. Nothing in the workspace changes. Running is in worker.py.
+With `--rev` the snapshot is instead the chosen checkpoint's tree (plus the overrides),
+a child of that checkpoint, and the entry's options say where its checkpoints go.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from xpt.errors import QueueError, UnknownExperiment
+from xpt.errors import ExperimentError, QueueError, UnknownExperiment
+from xpt.experiments.checkpoint import ResumeFrom, resolve_checkpoint
 from xpt.experiments.distributed.status import forget_remote, is_remote
 from xpt.experiments.queue_db import Entry, State, open_queue, status_rows
 from xpt.experiments.run import ExpRunRequest, check_name, open_git, prepare_overrides
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
+from xpt.pipeline.graph import Graph
 from xpt.pipeline.overrides import expand_sweeps, has_sweeps, render_overrides
 from xpt.project import Project
 from xpt.repro.options import ReproOptions
 from xpt.repro.workspace import load_graph, open_workspace
-from xpt.scm.git import Git
+from xpt.scm.git import Git, Reader
+from xpt.utils.fsutil import remove
 
 _REPRO_FIELDS = [
     f.name
@@ -43,12 +50,74 @@ def repro_from_dict(data: dict[str, Any]) -> ReproOptions:
     return ReproOptions(**{k: v for k, v in values.items() if k in _REPRO_FIELDS})
 
 
+def resume_options(resume: ResumeFrom, continues: bool) -> dict[str, Any]:
+    """The `resume` option of a `--rev` entry (read back by the executor)."""
+    return {"sha": resume.sha, "ref": resume.ref.ref, "tip": continues}
+
+
+def _check_resume(graph: Graph, request: ExpRunRequest) -> None:
+    if not any(stage.is_checkpoint for stage in graph.stages()):
+        raise ExperimentError(
+            "`--rev` resumes checkpoint experiments, but no stage has a checkpoint output",
+            hint="mark the output with `checkpoint: true` in dvc.yaml",
+        )
+    if request.repro.force:
+        raise ExperimentError("`--rev` and `-f/--reset` cannot be combined", hint="use one of them")
+
+
+def _resume_snapshot(
+    project: Project, git: Git, sha: str, files: Mapping[str, bytes], message: str
+) -> str:
+    """A child of checkpoint `sha` with its tree plus `files` (repo-relative paths).
+
+    Git builds trees from an index, so the overrides go through a throwaway executor
+    repository checked out at the checkpoint (it writes into our object store).
+    """
+    if not files:
+        return git.create_commit([sha], sha, message)
+    project.xpt_dir.mkdir(parents=True, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="snapshot-", dir=project.xpt_dir)
+    try:
+        return git.make_executor_repo(Path(scratch), sha).snapshot_commit(
+            sha, extra_files=files, message=message
+        )
+    finally:
+        remove(scratch)
+
+
 @dataclass(frozen=True)
 class QueueResult:
     """Entries queued and untracked files the snapshots leave out."""
 
     entries: tuple[Entry, ...]
     left_out: tuple[str, ...]
+
+
+def _entry_names(
+    request: ExpRunRequest, count: int, resume: ResumeFrom | None
+) -> tuple[list[str | None], bool]:
+    """Names of the entries, and whether the one entry continues `resume`'s ref.
+
+    Resuming an experiment's head appends to its ref (the name is that experiment's);
+    a sweep or an older checkpoint forks new experiments.
+    """
+    if resume is not None and resume.tip and count == 1:
+        return [resume.ref.name], True
+    if request.name and count > 1:
+        return [f"{request.name}-{i}" for i in range(1, count + 1)], False
+    return [request.name] * count, False
+
+
+def _reader(ws_read: Reader, git: Git, prefix: str, resume: ResumeFrom | None) -> Reader:
+    """Where -S reads the params files: the workspace, or the checkpoint resumed."""
+    if resume is None:
+        return ws_read
+    at_checkpoint = git.reader(resume.sha)
+
+    def read(path: str) -> bytes | None:
+        return at_checkpoint(prefix + path)
+
+    return read
 
 
 def enqueue(
@@ -60,15 +129,14 @@ def enqueue(
     assert baseline is not None
     overrides = prepare_overrides(project, git, request.set_params, queue=True)
     sets = expand_sweeps(overrides) if has_sweeps(overrides) else [overrides]
-    if request.name and len(sets) > 1:
-        names: list[str | None] = [f"{request.name}-{i}" for i in range(1, len(sets) + 1)]
-    else:
-        names = [request.name] * len(sets)
+    resume = resolve_checkpoint(git, request.rev, baseline) if request.rev else None
+    names, continues = _entry_names(request, len(sets), resume)
     db = open_queue(project.xpt_dir)
     try:
         busy = {e.name for e in db.entries((State.QUEUED, State.RUNNING)) if e.baseline == baseline}
         for name in names:
-            check_name(git, baseline, name, request.repro.force)
+            if not continues:
+                check_name(git, baseline, name, request.repro.force)
             if name is not None and name in busy:
                 raise QueueError(
                     f"an experiment named '{name}' is already queued for this baseline",
@@ -76,30 +144,33 @@ def enqueue(
                 )
         with open_workspace(project, git) as ws:
             graph = load_graph(ws)
+            if resume is not None:
+                _check_resume(graph, request)
             prefix = project_prefix(git, str(project.root))
             plan = plan_snapshot(
                 git, prefix, pipeline_files(graph), cached_outputs(graph), copy_paths
             )
-            rendered = [render_overrides(ws.read, s) if s else {} for s in sets]
+            read = _reader(ws.read, git, prefix, resume)
+            rendered = [render_overrides(read, s) if s else {} for s in sets]
+        options = options_to_dict(request, copy_paths)
+        if resume is not None:
+            options["resume"] = resume_options(resume, continues)
         entries = []
         for name, files in zip(names, rendered, strict=True):
-            sha = git.snapshot_commit(
-                baseline,
-                include_untracked=plan.include,
-                extra_files={prefix + p: d for p, d in files.items()},
-                message=f"xpt: queued experiment {name or ''}".rstrip(),
-            )
-            entry = db.add(
-                name=name,
-                baseline=baseline,
-                snapshot=sha,
-                options=options_to_dict(request, copy_paths),
-            )
+            message = f"xpt: queued experiment {name or ''}".rstrip()
+            extra = {prefix + p: d for p, d in files.items()}
+            if resume is None:
+                sha = git.snapshot_commit(
+                    baseline, include_untracked=plan.include, extra_files=extra, message=message
+                )
+            else:
+                sha = _resume_snapshot(project, git, resume.sha, extra, message)
+            entry = db.add(name=name, baseline=baseline, snapshot=sha, options=options)
             git.set_ref(entry.ref, sha, message="xpt: queue")
             entries.append(entry)
     finally:
         db.close()
-    return QueueResult(tuple(entries), plan.left_out)
+    return QueueResult(tuple(entries), () if resume else plan.left_out)
 
 
 def queue_status(project: Project) -> tuple[list[dict[str, Any]], int]:

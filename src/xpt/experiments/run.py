@@ -14,7 +14,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xpt.errors import ExperimentError, ExperimentExists, ParamsError
-from xpt.experiments.checkpoint import CheckpointRecorder, resume_point
+from xpt.experiments.checkpoint import (
+    CheckpointRecorder,
+    reset_checkpoint_outputs,
+    resolve_checkpoint,
+    resume_point,
+    resumed_recorder,
+)
 from xpt.experiments.names import default_name, validate_name
 from xpt.experiments.refs import ExpRef
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
@@ -26,7 +32,7 @@ from xpt.repro.options import ReproOptions
 from xpt.repro.reproduce import ReproResult, plan, reproduce
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.git import Git
-from xpt.utils.fsutil import atomic_write_bytes, remove
+from xpt.utils.fsutil import atomic_write_bytes
 from xpt.utils.lock import file_lock
 
 
@@ -154,14 +160,6 @@ def _same_tree(git: Git, a: str, b: str) -> bool:
     return git.commit_info(a).tree == git.commit_info(b).tree
 
 
-def _reset_checkpoint_outputs(ws: Workspace, stages: list[Stage]) -> None:
-    """`-f`/`--reset`: start a checkpoint experiment over from scratch."""
-    for stage in stages:
-        for out in stage.outs:
-            if out.checkpoint:
-                remove(os.path.join(ws.root, stage.repo_path(out.path)))
-
-
 def _resume_from_rev(
     ws: Workspace, git: Git, baseline: str, request: ExpRunRequest
 ) -> CheckpointRecorder:
@@ -171,27 +169,11 @@ def _resume_from_rev(
     new experiment whose first commit's parent is that checkpoint.
     """
     from xpt.experiments.apply import apply_in
-    from xpt.experiments.names import resolve
 
     assert request.rev is not None
-    ref = resolve(git, request.rev, baseline=baseline)
-    tip = git.get_ref(ref.ref)
-    named = request.rev in (ref.name, ref.ref)
-    sha = tip if named else git.resolve(request.rev)
-    assert tip is not None and sha is not None
-    if ref.baseline != baseline:
-        raise ExperimentError(
-            f"checkpoint {sha[:7]} belongs to another baseline ({ref.baseline[:7]})",
-            hint=f"`git checkout {ref.baseline[:7]}` first",
-        )
-    apply_in(ws, git, ref.name, sha)
-    if sha == tip:
-        print(f"Existing checkpoint experiment '{ref.name}' will be resumed", flush=True)
-        return CheckpointRecorder(ws, git, baseline, parent=sha, ref=ref, message=request.message)
-    print(f"Resuming from checkpoint {sha[:7]} of '{ref.name}' as a new experiment", flush=True)
-    return CheckpointRecorder(
-        ws, git, baseline, parent=sha, name=request.name, message=request.message
-    )
+    resume = resolve_checkpoint(git, request.rev, baseline)
+    apply_in(ws, git, resume.ref.name, resume.sha)
+    return resumed_recorder(ws, git, baseline, resume, name=request.name, message=request.message)
 
 
 def _checkpoint_recorder(
@@ -209,7 +191,7 @@ def _checkpoint_recorder(
         print(f"Existing checkpoint experiment '{ref.name}' will be resumed", flush=True)
         return CheckpointRecorder(ws, git, baseline, parent=tip, ref=ref, message=request.message)
     if request.repro.force:
-        _reset_checkpoint_outputs(ws, stages)
+        reset_checkpoint_outputs(ws, stages)
     return CheckpointRecorder(
         ws, git, baseline, parent=baseline, name=request.name, message=request.message
     )

@@ -12,7 +12,7 @@ from typing import Any
 from xpt.cache.checkout import checkout_output
 from xpt.errors import CacheError
 from xpt.pipeline.lockfile import build_entry, dump_lock, parse_lock
-from xpt.repro.reproduce import commit_outputs, info_from_entry
+from xpt.repro.reproduce import commit_outputs, dep_entries, info_from_entry, legacy_locks
 from xpt.repro.status import check_stage
 from xpt.repro.workspace import Workspace, load_graph
 from xpt.utils.fsutil import atomic_write_bytes
@@ -68,6 +68,7 @@ def checkout(
 def commit(ws: Workspace, targets: list[str] | None) -> list[str]:
     """Record the workspace's current deps/params/outs in dvc.lock without running."""
     graph = load_graph(ws)
+    legacy = legacy_locks(graph)  # checkpoint projects keep DVC 2's lock dialect
     committed = []
     raw: dict[str, bytes | None] = {}
     for stage in graph.plan(targets or None, single_item=bool(targets)):
@@ -78,8 +79,9 @@ def commit(ws: Workspace, targets: list[str] | None) -> list[str]:
         check = check_stage(ws, stage, old)
         if not check.changed:
             continue
-        outs = commit_outputs(ws, stage)
-        entry = build_entry(stage.cmd, check.dep_entries(), check.param_entries(), outs)
+        outs = commit_outputs(ws, stage, legacy=legacy)
+        deps = dep_entries(ws, stage, check, legacy)
+        entry = build_entry(stage.cmd, deps, check.param_entries(), outs)
         raw[path] = dump_lock(raw[path], {stage.name: entry})
         atomic_write_bytes(os.path.join(ws.root, path), raw[path] or b"")
         committed.append(stage.addressing)

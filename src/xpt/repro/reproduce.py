@@ -4,6 +4,9 @@ For each planned stage: observe (status.check_stage); skip if unchanged; otherwi
 remove non-persistent outputs, restore from the run-cache when an earlier identical
 run exists, else run the commands; then cache the outputs, record the run-cache entry,
 git-ignore cached outputs and write the stage's lock entry atomically.
+
+A project with a checkpoint output writes its lock files in DVC 2's dialect (see
+`legacy_locks`): checkpoints exist only in DVC 2, which rejects any `hash:` key.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from xpt.cache.checkout import (
@@ -113,6 +117,54 @@ def info_from_entry(item: dict[str, Any]) -> HashInfo:
     )
 
 
+def legacy_locks(graph: Graph) -> bool:
+    """True when the project's dvc.lock files are written in DVC 2's dialect.
+
+    Checkpoints are a DVC 2 feature (3.0 removed them) and DVC 2.58 rejects a whole
+    lock file, of any stage, as soon as one entry has a `hash:` key. So a project with
+    a checkpoint output gets 2.x entries everywhere: md5-dos2unix hashes, no `hash:`
+    key, objects in the legacy cache layout. DVC 3 reads those too.
+    """
+    return any(stage.is_checkpoint for stage in graph.stages())
+
+
+def _legacy_item(ws: Workspace, stage: Stage, path: str) -> dict[str, Any]:
+    info = ws.hasher.hash_path(_abs(ws, stage, path), legacy=True)
+    return hash_entry(path, info.md5, info.size, info.nfiles, info.isexec, legacy=True)
+
+
+def dep_entries(
+    ws: Workspace, stage: Stage, check: StageCheck, legacy: bool
+) -> list[dict[str, Any]]:
+    """The stage's dep entries in the lock dialect (2.x: re-hashed with md5-dos2unix)."""
+    entries = check.dep_entries()
+    if not legacy:
+        return entries
+    return [e if "hash" not in e else _legacy_item(ws, stage, e["path"]) for e in entries]
+
+
+def _is_legacy_entry(entry: dict[str, Any] | None) -> bool:
+    items = [*((entry or {}).get("deps") or []), *((entry or {}).get("outs") or [])]
+    return not any("hash" in item for item in items)
+
+
+def _save_legacy(ws: Workspace, path: str) -> HashInfo:
+    """Store an output in DVC 2's cache layout; the workspace file is left as it is.
+
+    `cache.checkout.save_outputs` has no legacy mode: objects are copied in under their
+    md5-dos2unix ids (the bytes stay raw, as DVC 2 stores them).
+    """
+    if os.path.isdir(path):
+        info, entries = ws.hasher.hash_dir(path, legacy=True)
+        for item in entries:
+            ws.odb.add_file(Path(path, *item.relpath.split("/")), item.md5, legacy=True)
+        ws.odb.add_tree(entries, legacy=True)
+        return info
+    info = ws.hasher.hash_file(path, legacy=True)
+    ws.odb.add_file(Path(path), info.md5, legacy=True)
+    return info
+
+
 def _ignore_outputs(ws: Workspace, stage: Stage) -> None:
     if ws.git is None:
         return
@@ -133,15 +185,16 @@ def _prepare_outputs(ws: Workspace, stage: Stage) -> None:
 
 
 def _restore_from_run_cache(
-    ws: Workspace, stage: Stage, check: StageCheck
+    ws: Workspace, stage: Stage, check: StageCheck, deps: list[dict[str, Any]], legacy: bool
 ) -> dict[str, Any] | None:
-    cached = runcache.lookup(
-        ws.project.cache_dir, check.entry_without_outs(), [o.path for o in stage.outs]
-    )
+    probe = build_entry(stage.cmd, deps, check.param_entries(), [])
+    cached = runcache.lookup(ws.project.cache_dir, probe, [o.path for o in stage.outs])
     if cached is None:
         return None
     outs = {item["path"]: item for item in cached.get("outs") or []}
     if set(outs) != {o.path for o in stage.outs}:
+        return None
+    if legacy and not _is_legacy_entry(cached):
         return None
     infos = {p: info_from_entry(item) for p, item in outs.items()}
     if any(ws.odb.missing(info) for info in infos.values()):
@@ -157,15 +210,21 @@ def _restore_from_run_cache(
             hasher=ws.hasher,
         )
     _ignore_outputs(ws, stage)
-    return build_entry(stage.cmd, check.dep_entries(), check.param_entries(), list(outs.values()))
+    return build_entry(stage.cmd, deps, check.param_entries(), list(outs.values()))
 
 
 def commit_outputs(
-    ws: Workspace, stage: Stage, *, no_commit: bool = False, allow_missing: bool = False
+    ws: Workspace,
+    stage: Stage,
+    *,
+    no_commit: bool = False,
+    allow_missing: bool = False,
+    legacy: bool = False,
 ) -> list[dict[str, Any]]:
     """Hash every output, store cached ones in the object cache; lock entries for outs.
 
     `allow_missing` skips outputs not written yet (a checkpoint before the metrics exist).
+    `legacy` writes DVC 2 entries and objects (see `legacy_locks`).
     """
     present = []
     for out in stage.outs:
@@ -178,21 +237,31 @@ def commit_outputs(
                 hint="fix the command or remove the output from dvc.yaml",
             )
     cached = [(o, p) for o, p in present if o.cache and not no_commit]
-    # all cached outputs at once: their big files hash on different cores
-    saved = save_outputs(ws.odb, ws.hasher, [p for _o, p in cached], ws.link_types)
-    infos = {o.path: info for (o, _p), (info, _tree) in zip(cached, saved, strict=True)}
+    if legacy:
+        infos = {o.path: _save_legacy(ws, p) for o, p in cached}
+    else:
+        # all cached outputs at once: their big files hash on different cores
+        saved = save_outputs(ws.odb, ws.hasher, [p for _o, p in cached], ws.link_types)
+        infos = {o.path: info for (o, _p), (info, _tree) in zip(cached, saved, strict=True)}
     entries = []
     for out, path in present:
-        info = infos[out.path] if out.path in infos else ws.hasher.hash_path(path)
-        entries.append(hash_entry(out.path, info.md5, info.size, info.nfiles, info.isexec))
+        info = infos.get(out.path) or ws.hasher.hash_path(path, legacy=legacy)
+        entries.append(
+            hash_entry(out.path, info.md5, info.size, info.nfiles, info.isexec, legacy=legacy)
+        )
     return entries
 
 
-def _save_uncached_metrics(ws: Workspace, stage: Stage) -> None:
+def _save_uncached_metrics(ws: Workspace, stage: Stage, legacy: bool) -> None:
     """cache:false metrics/plots go into the object cache so the run-cache can restore them."""
     for out in stage.outs:
-        if not out.cache and out.kind != "out":
-            save_output(ws.odb, ws.hasher, _abs(ws, stage, out.path), ("copy",), relink=False)
+        if out.cache or out.kind == "out":
+            continue
+        path = _abs(ws, stage, out.path)
+        if legacy:
+            _save_legacy(ws, path)
+        else:
+            save_output(ws.odb, ws.hasher, path, ("copy",), relink=False)
 
 
 def _run_checkpoint_stage(
@@ -201,12 +270,14 @@ def _run_checkpoint_stage(
     check: StageCheck,
     options: ReproOptions,
     record: Callable[[dict[str, Any]], None],
+    deps: list[dict[str, Any]],
+    legacy: bool,
 ) -> None:
     """Run a checkpoint stage: each signal caches outputs, records the lock entry and calls the hook."""
 
     def on_signal() -> None:
-        outs = commit_outputs(ws, stage, allow_missing=True)
-        record(build_entry(stage.cmd, check.dep_entries(), check.param_entries(), outs))
+        outs = commit_outputs(ws, stage, allow_missing=True, legacy=legacy)
+        record(build_entry(stage.cmd, deps, check.param_entries(), outs))
         if options.checkpoint_hook is not None:
             options.checkpoint_hook()
 
@@ -223,29 +294,32 @@ def run_stage(
     check: StageCheck,
     options: ReproOptions,
     record: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    legacy: bool = False,
 ) -> tuple[dict[str, Any], Outcome]:
-    """Make one changed stage up to date; returns its new lock entry."""
+    """Make one changed stage up to date; returns its new lock entry (2.x dialect if `legacy`)."""
     missing = check.missing_deps()
     if missing:
         raise ReproError(
             f"stage '{stage.addressing}': dependency '{missing[0]}' does not exist",
             hint="create it, or run the stage that produces it",
         )
+    deps = dep_entries(ws, stage, check, legacy)
     _prepare_outputs(ws, stage)
     use_run_cache = not (options.force or options.no_run_cache) and runcache.eligible(stage)
     if use_run_cache:
-        entry = _restore_from_run_cache(ws, stage, check)
+        entry = _restore_from_run_cache(ws, stage, check, deps, legacy)
         if entry is not None:
             return entry, "restored"
     print(f"Running stage '{stage.addressing}':", flush=True)
     if stage.is_checkpoint and options.allow_checkpoints and record is not None:
-        _run_checkpoint_stage(ws, stage, check, options, record)
+        _run_checkpoint_stage(ws, stage, check, options, record, deps, legacy)
     else:
         run_stage_commands(ws.root, stage, options.env)
-    outs = commit_outputs(ws, stage, no_commit=options.no_commit)
-    entry = build_entry(stage.cmd, check.dep_entries(), check.param_entries(), outs)
+    outs = commit_outputs(ws, stage, no_commit=options.no_commit, legacy=legacy)
+    entry = build_entry(stage.cmd, deps, check.param_entries(), outs)
     if runcache.eligible(stage) and not options.no_commit:
-        _save_uncached_metrics(ws, stage)
+        _save_uncached_metrics(ws, stage, legacy)
         runcache.save(ws.project.cache_dir, entry)
     _ignore_outputs(ws, stage)
     return entry, "ran"
@@ -274,6 +348,7 @@ def iter_reproduce(
 ) -> Iterator[StageResult]:
     """Reproduce `stages` (already in dependency order), yielding each outcome."""
     locks = _Locks(ws)
+    legacy = legacy_locks(graph)
     blocked: set[str] = set()
     ran: set[str] = set()
     missing_data: set[str] = set()
@@ -296,6 +371,8 @@ def iter_reproduce(
             continue
         if not (check.changed or forced):
             print(f"Stage '{stage.addressing}' didn't change, skipping", flush=True)
+            if legacy and not options.dry and not _is_legacy_entry(locks.entry(stage)):
+                locks.write(stage, _to_legacy_entry(ws, stage, check))
             yield StageResult(stage, "skipped", entry=locks.entry(stage))
             continue
         if options.dry:
@@ -309,7 +386,7 @@ def iter_reproduce(
             continue
         try:
             entry, outcome = run_stage(
-                ws, stage, check, options, functools.partial(locks.write, stage)
+                ws, stage, check, options, functools.partial(locks.write, stage), legacy=legacy
             )
         except (StageFailed, ReproError) as exc:
             if not (options.keep_going or options.ignore_errors):
@@ -321,6 +398,12 @@ def iter_reproduce(
         locks.write(stage, entry)
         ran.add(stage.addressing)
         yield StageResult(stage, outcome, entry=entry)
+
+
+def _to_legacy_entry(ws: Workspace, stage: Stage, check: StageCheck) -> dict[str, Any]:
+    """An unchanged stage's DVC 3 entry rewritten in the 2.x dialect (outputs re-stored)."""
+    outs = commit_outputs(ws, stage, allow_missing=True, legacy=True)
+    return build_entry(stage.cmd, dep_entries(ws, stage, check, True), check.param_entries(), outs)
 
 
 def _only_missing_data(check: StageCheck, skipped_outputs: set[str]) -> bool:

@@ -72,7 +72,7 @@ def _keep_legacy(old: dict[str, Any] | None, path: str, info: HashInfo) -> dict[
 
 def _same_hash(ws: Workspace, abs_path: str, old: dict[str, Any], info: HashInfo) -> bool:
     """Compare a recorded hash with the workspace, honouring legacy (dos2unix) entries."""
-    if "hash" in old or info.is_dir:
+    if "hash" in old:
         return old.get("md5") == info.md5
     try:
         return old.get("md5") == ws.hasher.hash_path(abs_path, legacy=True).md5
@@ -91,7 +91,7 @@ def _legacy_view(
     ws: Workspace, stage: Stage, path: str, old: dict[str, Any] | None, info: HashInfo | None
 ) -> HashInfo | None:
     """Mark `info` legacy when the recorded entry is a matching 2.x entry."""
-    if info is None or old is None or "hash" in old or info.is_dir:
+    if info is None or old is None or "hash" in old:
         return info
     abs_path = os.path.join(ws.root, stage.repo_path(path))
     if _same_hash(ws, abs_path, old, info):
