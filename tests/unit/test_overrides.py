@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -252,6 +254,12 @@ def test_52_toml_keeps_comments() -> None:
     assert "no null" in _error(["p.toml:gamma=null"], {"p.toml": toml}).message
 
 
+def test_toml_table_with_a_numeric_key_segment() -> None:
+    # tomlkit tables refuse integer lookups: a digit segment is a string key there
+    toml = "[lst]\na = 1\n"
+    assert render(["p.toml:+lst.3=1"], {"p.toml": toml})["p.toml"] == "[lst]\na = 1\n3 = 1\n"
+
+
 PY = """\
 import os
 
@@ -448,3 +456,28 @@ def test_56_sweep_candidates_keep_quoting_for_python_files() -> None:
 def test_json_values_roundtrip() -> None:
     out = render(["p.json:a=[1, {b: null}]"], {"p.json": '{"a": 0}'})
     assert json.loads(out["p.json"]) == {"a": [1, {"b": None}]}
+
+
+LOADED = """
+import json, sys
+from xpt.pipeline.overrides import parse_set_params, render_overrides
+
+def loaded():
+    return sorted({m.split(".")[0] for m in sys.modules} & {"ruamel", "tomlkit"})
+
+steps = [loaded()]
+for name in ("p.toml", "params.yaml"):
+    render_overrides({name: b"a = 1" if name == "p.toml" else b"a: 1"}.get,
+                     parse_set_params([f"{name}:a=2"]))
+    steps.append(loaded())
+print(json.dumps(steps))
+"""
+
+
+def test_editor_libraries_are_imported_only_for_their_format(tmp_path: Path) -> None:
+    # a fresh interpreter: the start-up of every `exp run` must not pay for them
+    proc = subprocess.run(
+        [sys.executable, "-P", "-c", LOADED], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [[], ["tomlkit"], ["ruamel", "tomlkit"]]
