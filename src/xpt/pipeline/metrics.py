@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import tomllib
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
@@ -69,6 +68,8 @@ def _load_json(text: str, path: str) -> Any:
 
 
 def _load_toml(text: str, path: str) -> Any:
+    import tomllib  # only TOML metrics need it (start-up time)
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import posixpath
-import tomllib
 from collections.abc import Callable
 from typing import Any
 
@@ -120,6 +119,8 @@ def _load_json(text: str, path: str) -> Any:
 
 
 def _load_toml(text: str, path: str) -> Any:
+    import tomllib  # only TOML params need it (start-up time)
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
