@@ -121,7 +121,6 @@ def test_status_is_clean_after_a_checkpoint_run(ckpt: TmpRepo, xpt) -> None:  # 
     assert xpt("status").out.strip() == "Data and pipelines are up to date."
 
 
-
 def test_commit_keeps_the_2x_dialect(ckpt: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
     xpt("exp", "run")
     before = (ckpt / "dvc.lock").read_text()
