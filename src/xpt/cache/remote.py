@@ -3,19 +3,34 @@
 A remote stores objects exactly like the local cache (`files/md5/XX/YYYY…`, legacy
 `XX/YYYY…`), so DVC and xpt share remotes. A local or mounted folder is built in;
 other URLs (s3://…) go through fsspec when it is installed (`pip install xpt[s3]`).
-Uploads and downloads go through a temporary name and a rename; every download is
-verified against its md5 before it may enter the cache.
+A download returns the md5 of the bytes it wrote, computed in the same pass, so the
+caller can refuse a corrupted object without reading it twice.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, NoReturn, Protocol
 
-from xpt.errors import CacheError, RemoteError
+from xpt.errors import CacheError, RemoteError, XptError
+
+CHUNK = 1 << 20
+"""Read size when hashing or copying through Python (one buffer, reused)."""
+
+REMOTE_CHUNK = 8 << 20
+"""Read size when streaming from fsspec: one ranged GET per chunk on S3."""
+
+KERNEL_COPY_ABOVE = 8 << 20
+"""From this size a local download is copied by the kernel while Python hashes it."""
+
+_HEX = frozenset("0123456789abcdef")
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+_NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF})
 
 
 def object_relpath(md5: str, legacy: bool = False) -> str:
@@ -24,8 +39,126 @@ def object_relpath(md5: str, legacy: bool = False) -> str:
     return f"{md5[:2]}/{rest}" if legacy else f"files/md5/{md5[:2]}/{rest}"
 
 
+def relpath_oid(relpath: str) -> tuple[str, bool] | None:
+    """(md5, legacy) of an object's relative path; None for anything else (runs/, temp files)."""
+    parts = relpath.split("/")
+    if len(parts) == 4 and parts[0] == "files" and parts[1] == "md5":
+        prefix, name, legacy = parts[2], parts[3], False
+    elif len(parts) == 2:
+        prefix, name, legacy = parts[0], parts[1], True
+    else:
+        return None
+    md5 = prefix + name
+    digest = md5.removesuffix(".dir")
+    if len(digest) != 32 or not set(digest) <= _HEX:
+        return None
+    return md5, legacy
+
+
+def copy_hashing(src: IO[bytes], dst: IO[bytes], chunk: int = CHUNK) -> str:
+    """Copy `src` into the cache file `dst`; return the md5 of what was copied (one pass).
+
+    Write errors are the cache's (CacheError); read errors propagate for the caller to
+    blame on the remote.
+    """
+    h = hashlib.md5()
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    readinto = getattr(src, "readinto", None)
+    while True:
+        if readinto is not None:
+            n = readinto(buf)
+            if not n:
+                break
+            data: Any = view[:n]
+        else:
+            data = src.read(chunk)
+            if not data:
+                break
+        h.update(data)
+        try:
+            dst.write(data)
+        except OSError as exc:
+            raise _cache_write_error(getattr(dst, "name", "?"), exc) from exc
+    return h.hexdigest()
+
+
+def copy_local(src: IO[bytes], dst: IO[bytes]) -> str:
+    """Copy a local file into `dst` and return its md5, each byte read from disk once.
+
+    Small files: one buffered pass (read, hash, write). Big ones: the kernel copies the
+    file in a thread while this thread hashes the same pages, already in the page cache;
+    a 500 MB object costs about one md5 instead of a copy plus a re-read plus an md5.
+    """
+    size = os.fstat(src.fileno()).st_size
+    if size < KERNEL_COPY_ABOVE:
+        return copy_hashing(src, dst, max(4096, size + 1))
+    dst.flush()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        copying = pool.submit(_kernel_copy, src.fileno(), dst.fileno())
+        try:
+            digest = _md5_fd(src.fileno())
+        finally:
+            copying.result()
+    return digest
+
+
+def _md5_fd(fd: int) -> str:
+    """md5 of a whole file by offset (the fd's position belongs to the copy)."""
+    h = hashlib.md5()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    offset = 0
+    while n := os.preadv(fd, [buf], offset):
+        h.update(view[:n])
+        offset += n
+    return h.hexdigest()
+
+
+def _kernel_copy(src: int, dst: int) -> None:
+    """Copy `src` into `dst` inside the kernel (copy_file_range, else sendfile)."""
+    try:
+        while os.copy_file_range(src, dst, 1 << 30):
+            pass
+        return
+    except OSError as exc:
+        if exc.errno in _DISK_FULL or exc.errno not in _NO_COPY_RANGE:
+            raise
+    os.lseek(src, 0, os.SEEK_SET)
+    os.lseek(dst, 0, os.SEEK_SET)
+    os.ftruncate(dst, 0)
+    while os.sendfile(dst, src, None, 1 << 30):
+        pass
+
+
+def _chunk_for(src: IO[bytes], cap: int) -> int:
+    """A buffer no bigger than the file (most objects are small; a zeroed MiB each adds up)."""
+    size = getattr(src, "size", None)  # fsspec files know their size
+    if not isinstance(size, int):
+        try:
+            size = os.fstat(src.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            return cap
+    return max(4096, min(cap, size + 1))
+
+
+def _cache_write_error(dest: object, exc: OSError) -> CacheError:
+    return CacheError(
+        f"cannot write to the cache ({dest}): {exc.strerror or exc}",
+        hint="check free space and permissions of the cache folder",
+    )
+
+
+def _open_dest(dest: Path) -> IO[bytes]:
+    """The temp file a download writes into."""
+    try:
+        return open(dest, "wb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise _cache_write_error(dest, exc) from exc
+
+
 class Remote(Protocol):
-    """What transfers need from a storage backend."""
+    """What transfers, `status -c` and `gc -c` need from a storage backend."""
 
     url: str
 
@@ -33,7 +166,17 @@ class Remote(Protocol):
 
     def upload(self, src: Path, relpath: str) -> None: ...
 
-    def download(self, relpath: str, dest: Path) -> None: ...
+    def download(self, relpath: str, dest: Path) -> str:
+        """Write the object into `dest` and return the md5 of the bytes written."""
+        ...
+
+    def list_files(self, prefix: str = "") -> list[str]:
+        """Relative paths of every file under `prefix` (none when it does not exist)."""
+        ...
+
+    def remove(self, relpaths: list[str]) -> None:
+        """Delete these files; ones already gone are fine."""
+        ...
 
 
 class LocalRemote:
@@ -59,19 +202,105 @@ class LocalRemote:
                 f"cannot write to remote '{self.url}': {exc.strerror or exc}"
             ) from exc
 
-    def download(self, relpath: str, dest: Path) -> None:
+    def download(self, relpath: str, dest: Path) -> str:
         try:
-            shutil.copyfile(self.root / relpath, dest)
+            src = open(self.root / relpath, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
             raise CacheError(f"object '{relpath}' is missing on remote '{self.url}'") from None
         except OSError as exc:
             raise RemoteError(
                 f"cannot read from remote '{self.url}': {exc.strerror or exc}"
             ) from exc
+        with src, _open_dest(dest) as out:
+            try:
+                return copy_local(src, out)
+            except OSError as exc:
+                if exc.errno in _DISK_FULL:
+                    raise _cache_write_error(dest, exc) from exc
+                raise RemoteError(
+                    f"cannot read from remote '{self.url}': {exc.strerror or exc}"
+                ) from exc
+
+    def list_files(self, prefix: str = "") -> list[str]:
+        base = self.root / prefix if prefix else self.root
+        found: list[str] = []
+        for folder, _dirs, files in os.walk(base):
+            rel = os.path.relpath(folder, self.root)
+            rel = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            found.extend(rel + name for name in files)
+        return found
+
+    def remove(self, relpaths: list[str]) -> None:
+        for relpath in relpaths:
+            try:
+                os.unlink(self.root / relpath)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise RemoteError(
+                    f"cannot delete '{relpath}' from remote '{self.url}': {exc.strerror or exc}"
+                ) from exc
+
+
+_UNREACHABLE = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "ClientConnectorError",
+        "ServerDisconnectedError",
+    }
+)
+_NO_CREDENTIALS = frozenset({"NoCredentialsError", "PartialCredentialsError"})
+
+
+def s3_options(options: dict[str, str]) -> dict[str, Any]:
+    """s3fs keyword arguments from DVC's S3 remote options (`remote modify NAME OPTION`)."""
+    kwargs: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+    if options.get("endpointurl"):
+        client["endpoint_url"] = options["endpointurl"]
+    if options.get("region"):
+        client["region_name"] = options["region"]
+    if options.get("ssl_verify"):
+        verify = options["ssl_verify"]
+        client["verify"] = _truthy(verify) if verify.lower() in _BOOLS else verify
+    if options.get("profile"):
+        kwargs["profile"] = options["profile"]
+    if options.get("access_key_id"):
+        kwargs["key"] = options["access_key_id"]
+    if options.get("secret_access_key"):
+        kwargs["secret"] = options["secret_access_key"]
+    if options.get("session_token"):
+        kwargs["token"] = options["session_token"]
+    if options.get("use_ssl"):
+        kwargs["use_ssl"] = _truthy(options["use_ssl"])
+    for key in ("connect_timeout", "read_timeout"):
+        if options.get(key):
+            config[key] = float(options[key])
+    if client:
+        kwargs["client_kwargs"] = client
+    if config:
+        kwargs["config_kwargs"] = config
+    return kwargs
+
+
+_BOOLS = frozenset({"true", "false", "yes", "no", "1", "0"})
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("true", "yes", "1")
 
 
 class FsspecRemote:
-    """Any fsspec filesystem (S3 through s3fs)."""
+    """Any fsspec filesystem (S3 through s3fs).
+
+    Each remote gets its own filesystem instance without a listings cache: s3fs would
+    otherwise reuse a process-wide instance whose cached listings can say an object is
+    missing after another clone uploaded it.
+    """
 
     def __init__(self, url: str, options: dict[str, str]) -> None:
         try:
@@ -81,34 +310,118 @@ class FsspecRemote:
                 f"remote '{url}' needs fsspec", hint="install the extra: `pip install 'xpt[s3]'`"
             ) from None
         protocol = url.split("://", 1)[0]
-        kwargs: dict[str, Any] = {}
-        if options.get("endpointurl"):
-            kwargs["client_kwargs"] = {"endpoint_url": options["endpointurl"]}
-        if options.get("profile"):
-            kwargs["profile"] = options["profile"]
-        if options.get("access_key_id"):
-            kwargs["key"] = options["access_key_id"]
-            kwargs["secret"] = options.get("secret_access_key")
-        self.fs = fsspec.filesystem(protocol, **kwargs)
+        kwargs: dict[str, Any] = s3_options(options) if protocol in ("s3", "s3a") else {}
         self.url = url.rstrip("/")
-        self.base = self.url.split("://", 1)[1]
+        try:
+            self.fs = fsspec.filesystem(
+                "s3" if protocol == "s3a" else protocol,
+                skip_instance_cache=True,
+                use_listings_cache=False,
+                **kwargs,
+            )
+        except ImportError as exc:
+            raise RemoteError(
+                f"remote '{url}' needs the fsspec backend for '{protocol}': {exc}",
+                hint="install the extra: `pip install 'xpt[s3]'`",
+            ) from exc
+        except ValueError as exc:
+            raise RemoteError(f"remote '{url}' is not a supported URL: {exc}") from exc
+        self.base = str(self.fs._strip_protocol(self.url)).rstrip("/")
+        """The remote's root as the filesystem spells paths (`bucket/path`)."""
+
+    def _path(self, relpath: str) -> str:
+        return f"{self.base}/{relpath}" if relpath else self.base
+
+    def _fail(self, exc: BaseException, action: str) -> NoReturn:
+        """Translate whatever fsspec/botocore raised into a RemoteError naming the remote."""
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        text = str(exc)
+        if names & _UNREACHABLE or isinstance(exc, ConnectionError):
+            raise RemoteError(
+                f"remote '{self.url}' is unreachable: {text}",
+                hint="check the network, and the remote's URL and endpointurl (`xpt remote list`)",
+            ) from exc
+        if names & _NO_CREDENTIALS:
+            raise RemoteError(
+                f"no credentials for remote '{self.url}'",
+                hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or "
+                "`xpt remote modify --local NAME profile PROFILE`",
+            ) from exc
+        if "NoSuchBucket" in text or "bucket does not exist" in text.lower():
+            bucket = self.base.strip("/").split("/", 1)[0]
+            raise RemoteError(
+                f"bucket '{bucket}' of remote '{self.url}' does not exist",
+                hint="create the bucket, or fix the URL with `xpt remote modify NAME url s3://BUCKET/PATH`",
+            ) from exc
+        if isinstance(exc, PermissionError):
+            raise RemoteError(
+                f"access to remote '{self.url}' denied: {text}",
+                hint="check the credentials and the bucket's permissions",
+            ) from exc
+        raise RemoteError(f"cannot {action} remote '{self.url}': {text}") from exc
 
     def exists(self, relpath: str) -> bool:
-        return bool(self.fs.exists(f"{self.base}/{relpath}"))
+        try:
+            return bool(self.fs.exists(self._path(relpath)))
+        except Exception as exc:  # noqa: BLE001 - fsspec backends raise anything
+            self._fail(exc, "query")
 
     def upload(self, src: Path, relpath: str) -> None:
         try:
-            self.fs.put_file(str(src), f"{self.base}/{relpath}")
-        except Exception as exc:  # noqa: BLE001 - fsspec backends raise anything
-            raise RemoteError(f"cannot upload to '{self.url}': {exc}") from exc
+            self.fs.put_file(str(src), self._path(relpath))
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc, "upload to")
 
-    def download(self, relpath: str, dest: Path) -> None:
+    def download(self, relpath: str, dest: Path) -> str:
         try:
-            self.fs.get_file(f"{self.base}/{relpath}", str(dest))
-        except FileNotFoundError:
+            src = self.fs.open(
+                self._path(relpath), "rb", block_size=REMOTE_CHUNK, cache_type="none"
+            )
+        except FileNotFoundError as exc:
+            if "bucket" in str(exc).lower():
+                self._fail(exc, "download from")
             raise CacheError(f"object '{relpath}' is missing on remote '{self.url}'") from None
         except Exception as exc:  # noqa: BLE001
-            raise RemoteError(f"cannot download from '{self.url}': {exc}") from exc
+            self._fail(exc, "download from")
+        try:
+            with src, _open_dest(dest) as out:
+                return copy_hashing(src, out, _chunk_for(src, REMOTE_CHUNK))
+        except XptError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc, "download from")
+
+    def list_files(self, prefix: str = "") -> list[str]:
+        root = self._path(prefix.rstrip("/"))
+        try:
+            found = self.fs.find(root)
+        except FileNotFoundError as exc:
+            if "bucket" in str(exc).lower():
+                self._fail(exc, "list")
+            return []
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc, "list")
+        cut = len(self.base) + 1
+        return [str(p)[cut:] for p in found if str(p).startswith(self.base + "/")]
+
+    def remove(self, relpaths: list[str]) -> None:
+        if not relpaths:
+            return
+        try:
+            self.fs.rm([self._path(r) for r in relpaths])
+        except FileNotFoundError:
+            self._remove_each(relpaths)  # a backend that stops at the first missing file
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc, "delete from")
+
+    def _remove_each(self, relpaths: list[str]) -> None:
+        for relpath in relpaths:
+            try:
+                self.fs.rm_file(self._path(relpath))
+            except FileNotFoundError:
+                continue
+            except Exception as exc:  # noqa: BLE001
+                self._fail(exc, "delete from")
 
 
 def open_remote(url: str, options: dict[str, str], config_dir: Path) -> Remote:
@@ -119,12 +432,3 @@ def open_remote(url: str, options: dict[str, str], config_dir: Path) -> Remote:
     if not path.is_absolute():
         path = (config_dir / path).resolve()
     return LocalRemote(path)
-
-
-def md5_of(path: Path) -> str:
-    """md5 of a downloaded file (verification before it enters the cache)."""
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
-from xpt.cli.ui import note, out
+from xpt.cli.ui import note, out, warn
 from xpt.errors import XptError
 from xpt.project import Project
 
+if TYPE_CHECKING:
+    from xpt.repro.datagc import GcScope
+
 
 def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Objects of the chosen revisions; with targets, only the outputs they name."""
+    import os
+
+    from xpt.pipeline.parse import find_dvcfiles
     from xpt.repro.revisions import revision_readers
-    from xpt.repro.transfer import used_objects
+    from xpt.repro.transfer import scan_revision, select_outputs, used_objects
     from xpt.repro.workspace import open_git
 
     readers = revision_readers(
@@ -22,7 +31,16 @@ def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untype
         all_commits=args.all_commits,
         all_experiments=args.all_experiments,
     )
-    return used_objects(project, readers)
+    if not args.targets:
+        return used_objects(project, readers)
+    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    base = os.path.relpath(os.getcwd(), project.root).replace(os.sep, "/")
+    chosen = select_outputs(
+        [scan_revision(read, dvcfiles) for read in readers],
+        list(args.targets),
+        "" if base == "." else base,
+    )
+    return {out.oid for out in chosen}
 
 
 def _report(verb: str, result) -> int:  # type: ignore[no-untyped-def]
@@ -73,8 +91,7 @@ def pull(args: argparse.Namespace) -> int:
 
 
 def gc(args: argparse.Namespace) -> int:
-    import sys
-
+    """`gc`: DVC's warning, prompt and summary lines (one per cache and per remote layout)."""
     from xpt.repro.datagc import GcScope
     from xpt.repro.datagc import gc as do_gc
 
@@ -85,22 +102,73 @@ def gc(args: argparse.Namespace) -> int:
         all_commits=args.all_commits,
         all_experiments=args.all_experiments,
     )
-    if args.cloud:
-        raise XptError("`gc -c` (cleaning the remote) is not built yet in xpt")
     project = Project.find()
-    if scope.any() and not (args.force or args.dry):
-        sys.stderr.write(
-            "WARNING: this removes every cached object not used by the selected "
-            "revisions. Are you sure you want to proceed? [y/n] "
-        )
-        sys.stderr.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            raise XptError("cancelled: nothing was removed")
-    removed = do_gc(project, scope, dry=args.dry)
-    verb = "Would remove" if args.dry else "Removed"
-    out(
-        f"{verb} {len(removed)} object(s) from the cache."
-        if removed
-        else "No unused cache to remove."
+    if scope.any():
+        warn(gc_warning(scope))
+        if not (args.force or args.dry):
+            _confirm()
+    result = do_gc(
+        project,
+        scope,
+        dry=args.dry,
+        cloud=args.cloud,
+        remote=args.remote,
+        jobs=args.jobs,
     )
+    for md5 in result.unknown_dirs:
+        warn(
+            f"the files of directory object {md5} are unknown: it is neither cached nor on the remote"
+        )
+    _removed(
+        args.dry,
+        result.cache,
+        "Removed {n} objects from repo cache.",
+        "No unused 'repo' cache to remove.",
+    )
+    _removed(
+        args.dry,
+        result.legacy,
+        "Removed {n} objects from legacy cache.",
+        "No unused 'legacy' cache to remove.",
+    )
+    if result.remote_url is not None:
+        url = result.remote_url.rstrip("/")
+        for paths in (result.remote, result.remote_legacy):
+            _removed(
+                args.dry,
+                tuple(f"{url}/{p}" for p in paths),
+                "Removed {n} objects from remote.",
+                "No unused cache to remove from remote.",
+            )
     return 0
+
+
+def gc_warning(scope: GcScope) -> str:
+    """DVC's description of what gc keeps."""
+    kept = "the workspace"
+    if scope.all_commits:
+        kept += " and all git commits"
+    elif scope.all_branches and scope.all_tags:
+        kept += " and all git branches and tags"
+    elif scope.all_branches:
+        kept += " and all git branches"
+    elif scope.all_tags:
+        kept += " and all git tags"
+    if scope.all_experiments:
+        kept += " and all experiments"
+    return f"This will remove all cache except items used in {kept} of the current repo."
+
+
+def _confirm() -> None:
+    sys.stdout.write("Are you sure you want to proceed? [y/n]: ")
+    sys.stdout.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise XptError("cancelled: nothing was removed")
+
+
+def _removed(dry: bool, paths: tuple[str, ...], done: str, nothing: str) -> None:
+    """`--dry` lists each path first (as DVC does), then the count line."""
+    if dry:
+        for path in paths:
+            out(f"Removing {path}")
+    out(done.format(n=len(paths)) if paths else nothing)

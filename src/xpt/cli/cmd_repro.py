@@ -54,6 +54,8 @@ def status(args: argparse.Namespace) -> int:
     from xpt.repro.status import project_status
     from xpt.repro.workspace import load_graph, open_workspace
 
+    if args.cloud or args.remote:
+        return cloud_status(args)
     project = Project.find()
     with open_workspace(project) as ws:
         key: str | None = getattr(args, "memo_key", None)
@@ -85,6 +87,46 @@ def status(args: argparse.Namespace) -> int:
                             out(f"\t\t\t{kind + ':':<20}{key}")
                     else:
                         out(f"\t\t{what + ':':<20}{path}")
+    return 0
+
+
+def cloud_status(args: argparse.Namespace) -> int:
+    """`status -c` / `status -r NAME`: the workspace's (and revisions') objects vs the remote."""
+    import os
+
+    from xpt.cli.ui import warn
+    from xpt.repro.cloudstatus import CloudStatusRequest
+    from xpt.repro.cloudstatus import cloud_status as do_cloud_status
+
+    project = Project.find()
+    base = os.path.relpath(os.getcwd(), project.root).replace(os.sep, "/")
+    result = do_cloud_status(
+        project,
+        CloudStatusRequest(
+            remote=args.remote,
+            targets=tuple(args.targets),
+            base="" if base == "." else base,
+            all_branches=args.all_branches,
+            all_tags=args.all_tags,
+            all_commits=args.all_commits,
+            all_experiments=getattr(args, "all_experiments", False),
+            jobs=args.jobs,
+        ),
+    )
+    if result.unknown_dirs:
+        warn(
+            "Some of the cache files do not exist neither locally nor on remote. "
+            "Missing cache files:\n"
+            + "\n".join(f"name: {d.name}, md5: {d.md5}" for d in result.unknown_dirs)
+        )
+    if args.json:
+        out(json.dumps(result.to_dict()))
+    elif result.in_sync:
+        out(f"Cache and remote '{result.remote}' are in sync.")
+    else:
+        indent = "\t" if args.cloud else ""  # DVC indents only with -c, not with -r alone
+        for name, state in result.entries.items():
+            out(f"{indent}{state.value + ':':<20}{name}")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 The workspace is always kept; `-a/-T/-A/--all-experiments` keep more. Objects needed
 by queued or running experiments (their snapshots under refs/xpt/queue/) are always
-kept, so a gc never breaks a queue. The run-cache is left alone.
+kept, so a gc never breaks a queue. The run-cache is left alone. With `-c` the same
+kept set is applied to the data remote: its listing is read before anything is
+deleted, so an unreachable remote leaves both sides untouched.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import os
 from dataclasses import dataclass
 
 from xpt.cache.odb import ODB
+from xpt.cache.remote import Remote, relpath_oid
 from xpt.errors import XptError
 from xpt.project import Project
 from xpt.repro.revisions import revision_readers
-from xpt.repro.transfer import expand_dirs, used_objects
+from xpt.repro.transfer import Oid, expand_from, get_remote, used_objects
 from xpt.repro.workspace import open_git
 
 
@@ -55,13 +58,68 @@ def _cache_objects(cache_dir: str) -> dict[str, tuple[str, bool]]:
     return found
 
 
-def gc(project: Project, scope: GcScope, *, dry: bool = False) -> list[str]:
-    """Delete unused objects from the local cache; returns their paths."""
+@dataclass(frozen=True)
+class GcResult:
+    """What gc removed (or would remove with `--dry`), per place."""
+
+    cache: tuple[str, ...]
+    """Paths of objects under the cache's `files/md5/`."""
+    legacy: tuple[str, ...]
+    """Paths of DVC 2 layout objects (`XX/…` at the cache's top)."""
+    remote_url: str | None = None
+    """The remote cleaned with `-c` (None without it)."""
+    remote: tuple[str, ...] = ()
+    """Relative paths removed from the remote's `files/md5/`."""
+    remote_legacy: tuple[str, ...] = ()
+    unknown_dirs: tuple[str, ...] = ()
+    """Kept `.dir` objects found nowhere: their files could not be kept."""
+
+
+def gc(
+    project: Project,
+    scope: GcScope,
+    *,
+    dry: bool = False,
+    cloud: bool = False,
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> GcResult:
+    """Delete unused objects from the local cache (and with `cloud`, from the remote)."""
     if not scope.any():
         raise XptError(
             "gc needs a scope of what to keep",
             hint="pass -w (workspace), -a (branches), -T (tags), -A (all commits) or --all-experiments",
         )
+    backend = get_remote(project, remote) if cloud else None
+    keep, unknown = _kept(project, scope, backend, jobs)
+    local = [(path, oid) for path, oid in _cache_objects(str(project.cache_dir)).items()]
+    doomed = [(path, oid[1]) for path, oid in local if oid not in keep]
+    on_remote: list[tuple[str, bool]] = []
+    if backend is not None:
+        for rel in backend.list_files():
+            oid = relpath_oid(rel)
+            if oid is not None and oid not in keep:
+                on_remote.append((rel, oid[1]))
+    if not dry:
+        for path, _legacy in doomed:
+            os.chmod(path, 0o644)
+            os.unlink(path)
+        if backend is not None:
+            backend.remove(sorted(rel for rel, _legacy in on_remote))
+    return GcResult(
+        cache=tuple(sorted(p for p, legacy in doomed if not legacy)),
+        legacy=tuple(sorted(p for p, legacy in doomed if legacy)),
+        remote_url=backend.url if backend is not None else None,
+        remote=tuple(sorted(r for r, legacy in on_remote if not legacy)),
+        remote_legacy=tuple(sorted(r for r, legacy in on_remote if legacy)),
+        unknown_dirs=tuple(md5 for md5, _legacy in unknown),
+    )
+
+
+def _kept(
+    project: Project, scope: GcScope, remote: Remote | None, jobs: int | None
+) -> tuple[set[Oid], list[Oid]]:
+    """Objects the scope, the workspace and the queue use; trees only on the remote are read."""
     git = open_git(project)
     readers = revision_readers(
         project,
@@ -74,12 +132,4 @@ def gc(project: Project, scope: GcScope, *, dry: bool = False) -> list[str]:
     if git is not None:
         readers.extend(git.reader(sha) for sha in git.list_refs("refs/xpt/queue/").values())
     odb = ODB(project.cache_dir)
-    keep = expand_dirs(odb, used_objects(project, readers))
-    removed = []
-    for path, oid in _cache_objects(str(project.cache_dir)).items():
-        if oid not in keep:
-            removed.append(path)
-            if not dry:
-                os.chmod(path, 0o644)
-                os.unlink(path)
-    return removed
+    return expand_from(odb, remote, used_objects(project, readers), jobs)

@@ -2,29 +2,51 @@
 
 Used objects come from the dvc.lock files of the chosen revisions (workspace, branches,
 tags, commits, experiment commits): every cached output's object, and for directories
-the `.dir` object plus every file it lists. Only missing objects move, in parallel; a
-download is verified against its md5 before it is renamed into the cache.
+the `.dir` object plus every file it lists; CLI targets narrow them (`select_outputs`).
+Only missing objects move, in parallel. What the remote holds is asked object by object,
+or read from prefix listings when there are many. A download is hashed while it streams
+and verified against its md5 before it is renamed into the cache.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from xpt.cache.odb import ODB
-from xpt.cache.remote import Remote, md5_of, object_relpath, open_remote
-from xpt.errors import CacheError, RemoteError, XptError
+from xpt.cache.remote import Remote, object_relpath, open_remote, relpath_oid
+from xpt.errors import CacheError, PipelineError, RemoteError, XptError
 from xpt.pipeline.lockfile import parse_lock
-from xpt.pipeline.model import Reader
+from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines
 from xpt.project import Project
 
 Oid = tuple[str, bool]
 """(md5 with optional .dir suffix, legacy layout?)"""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+LIST_ABOVE = 64
+"""Above this many objects, presence on a remote is read from prefix listings, not one by one."""
+
+
+@dataclass(frozen=True)
+class UsedOutput:
+    """One cached output recorded in a lock file, and its object."""
+
+    dvcfile: str
+    stage: str
+    """Name of the stage in its dvcfile (`train`, `gen@small`)."""
+    path: str
+    """Repo-relative posix path of the output."""
+    oid: Oid
 
 
 @dataclass
@@ -36,22 +58,36 @@ class TransferResult:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def get_remote(project: Project, name: str | None) -> Remote:
-    """The named remote, or `core.remote`; a clear error when none is configured."""
-    name = name or project.config.get("core", "remote")
-    remotes = project.config.remotes()
-    if not name:
+def remote_name(project: Project, name: str | None) -> str:
+    """The remote a data command uses: `-r NAME`, else `core.remote`."""
+    chosen = name or project.config.get("core", "remote")
+    if not chosen:
         raise RemoteError(
             "no data remote is configured", hint="add one with `xpt remote add -d NAME URL`"
         )
+    return str(chosen)
+
+
+def get_remote(project: Project, name: str | None) -> Remote:
+    """The named remote, or `core.remote`; a clear error when none is configured."""
+    name = remote_name(project, name)
+    remotes = project.config.remotes()
     if name not in remotes or "url" not in remotes[name]:
         raise RemoteError(f"data remote '{name}' does not exist", hint="see `xpt remote list`")
     return open_remote(remotes[name]["url"], remotes[name], project.dvc_dir)
 
 
-def outputs_at(read: Reader, dvcfiles: list[str]) -> set[Oid]:
-    """Objects of cached outputs recorded in the lock files readable through `read`."""
-    used: set[Oid] = set()
+@dataclass
+class RevisionOutputs:
+    """The stages of one revision and the cached outputs its lock files record."""
+
+    stages: list[Stage] = field(default_factory=list)
+    outputs: list[UsedOutput] = field(default_factory=list)
+
+
+def scan_revision(read: Reader, dvcfiles: list[str]) -> RevisionOutputs:
+    """Stages and recorded cached, pushable outputs of the revision readable through `read`."""
+    found = RevisionOutputs()
     present = [p for p in dvcfiles if read(p) is not None]
     try:
         pipelines = load_pipelines(read, present)
@@ -59,6 +95,7 @@ def outputs_at(read: Reader, dvcfiles: list[str]) -> set[Oid]:
         pipelines = []
     for pipeline in pipelines:
         for stage in pipeline.stages.values():
+            found.stages.append(stage)
             try:
                 entry = parse_lock(read(stage.lockfile), stage.lockfile).get(stage.name) or {}
             except XptError:
@@ -67,25 +104,159 @@ def outputs_at(read: Reader, dvcfiles: list[str]) -> set[Oid]:
             for out in stage.outs:
                 item = recorded.get(out.path)
                 if out.cache and out.push and item and item.get("md5"):
-                    used.add((item["md5"], "hash" not in item))
-    return used
+                    oid = (item["md5"], "hash" not in item)
+                    found.outputs.append(
+                        UsedOutput(stage.dvcfile, stage.name, stage.repo_path(out.path), oid)
+                    )
+    return found
+
+
+def outputs_at(read: Reader, dvcfiles: list[str]) -> set[Oid]:
+    """Objects of cached outputs recorded in the lock files readable through `read`."""
+    return {u.oid for u in scan_revision(read, dvcfiles).outputs}
+
+
+Selection = dict[UsedOutput, tuple[str, ...] | None]
+"""Chosen outputs -> None (all of it) or the paths chosen inside a directory output."""
+
+
+def select_outputs(
+    revisions: list[RevisionOutputs], targets: list[str], base: str = ""
+) -> Selection:
+    """The outputs CLI targets name: stages (`name`, `file.yaml:name`, `file.yaml`), output
+    paths, or paths inside a directory output. `base` is the cwd relative to the root."""
+    outputs = [o for rev in revisions for o in rev.outputs]
+    if not targets:
+        return dict.fromkeys(outputs)
+    stages = [s for rev in revisions for s in rev.stages]
+    chosen: Selection = {}
+    for target in targets:
+        if not _known_target(target, base, stages):
+            dvcfile = _repo_path("dvc.yaml", base)
+            raise PipelineError(
+                f"'{target}' does not exist as an output or a stage name in '{dvcfile}'",
+                hint="name a stage (`xpt dag` lists them) or a cached output",
+            )
+        for out, inside in _matches(target, base, outputs):
+            if inside is None or (out in chosen and chosen[out] is None):
+                chosen[out] = None
+            else:
+                chosen[out] = (chosen.get(out) or ()) + inside
+    return chosen
+
+
+def _repo_path(path: str, base: str) -> str:
+    return posixpath.normpath(posixpath.join(base, path)).removeprefix("./")
+
+
+def _stage_hit(target: str, base: str, stage_file: str, stage_name: str) -> bool:
+    """Does `target` name this stage (or its foreach/matrix group, or its whole file)?"""
+    file, sep, name = target.rpartition(":")
+    if sep and file.endswith((".yaml", ".yml")):
+        dvcfile = _repo_path(file, base)
+    elif target.endswith((".yaml", ".yml")):
+        return stage_file == _repo_path(target, base)
+    else:
+        dvcfile, name = _repo_path("dvc.yaml", base), target
+    return stage_file == dvcfile and (stage_name == name or stage_name.startswith(name + "@"))
+
+
+def _known_target(target: str, base: str, stages: list[Stage]) -> bool:
+    path = _repo_path(target, base)
+    for stage in stages:
+        if _stage_hit(target, base, stage.dvcfile, stage.name):
+            return True
+        for out in stage.outs:
+            declared = stage.repo_path(out.path)
+            if path == declared or path.startswith(declared + "/"):
+                return True
+    return False
+
+
+def _matches(
+    target: str, base: str, outputs: list[UsedOutput]
+) -> list[tuple[UsedOutput, tuple[str, ...] | None]]:
+    path = _repo_path(target, base)
+    found: list[tuple[UsedOutput, tuple[str, ...] | None]] = []
+    for out in outputs:
+        if _stage_hit(target, base, out.dvcfile, out.stage) or out.path == path:
+            found.append((out, None))
+        elif path.startswith(out.path + "/") and out.oid[0].endswith(".dir"):
+            found.append((out, (path[len(out.path) + 1 :],)))
+    return found
+
+
+def load_tree_from(odb: ODB, remote: Remote | None, oid: Oid) -> list[tuple[str, str]] | None:
+    """Files of a `.dir` object: from the cache, else downloaded from `remote`; None if nowhere."""
+    md5, legacy = oid
+    if not odb.exists(md5, legacy=legacy):
+        if remote is None:
+            return None
+        try:
+            _download(odb, remote, oid)
+        except CacheError:
+            if odb.exists(md5, legacy=legacy):  # another thread brought it meanwhile
+                return odb.load_tree(md5, legacy=legacy)
+            if not remote.exists(object_relpath(md5, legacy)):
+                return None
+            raise
+    try:
+        return odb.load_tree(md5, legacy=legacy)
+    except CacheError:
+        return None
 
 
 def expand_dirs(odb: ODB, oids: Iterable[Oid], remote: Remote | None = None) -> set[Oid]:
     """Add the files listed in `.dir` objects (loading them locally, or from the remote)."""
-    out: set[Oid] = set()
-    for md5, legacy in oids:
-        out.add((md5, legacy))
-        if not md5.endswith(".dir"):
+    return expand_from(odb, remote, oids)[0]
+
+
+def expand_from(
+    odb: ODB, remote: Remote | None, oids: Iterable[Oid], jobs: int | None = None
+) -> tuple[set[Oid], list[Oid]]:
+    """`oids` plus the files of their trees, and the `.dir` objects found nowhere."""
+    oids = set(oids)
+    dirs = sorted(o for o in oids if o[0].endswith(".dir"))
+    trees = parallel(lambda o: load_tree_from(odb, remote, o), dirs, jobs)
+    out = set(oids)
+    unknown: list[Oid] = []
+    for (md5, legacy), tree in zip(dirs, trees, strict=True):
+        if tree is None:
+            unknown.append((md5, legacy))
             continue
-        if not odb.exists(md5, legacy=legacy) and remote is not None:
-            _download(odb, remote, (md5, legacy))
-        try:
-            for _rel, child in odb.load_tree(md5, legacy=legacy):
-                out.add((child, legacy))
-        except (CacheError, OSError):
-            continue
-    return out
+        out.update((child, legacy) for _rel, child in tree)
+    return out, unknown
+
+
+def parallel(fn: Callable[[T], R], items: list[T], jobs: int | None = None) -> list[R]:
+    """`fn` over `items` in threads (network-bound work); results in order, errors propagate."""
+    if len(items) <= 1:
+        return [fn(item) for item in items]
+    workers = min(len(items), jobs or default_jobs())
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def default_jobs() -> int:
+    """Parallel transfers when `-j` is not given."""
+    return min(16, (os.cpu_count() or 2) * 4)
+
+
+def present_on(remote: Remote, oids: Iterable[Oid], jobs: int | None = None) -> set[Oid]:
+    """Which of `oids` the remote holds: one query each, or prefix listings when many."""
+    wanted = sorted(set(oids))
+    if len(wanted) <= LIST_ABOVE:
+        flags = parallel(lambda o: remote.exists(object_relpath(*o)), wanted, jobs)
+        return {o for o, ok in zip(wanted, flags, strict=True) if ok}
+    prefixes = sorted({("" if legacy else "files/md5/") + md5[:2] for md5, legacy in wanted})
+    found: set[Oid] = set()
+    want = set(wanted)
+    for listing in parallel(remote.list_files, prefixes, jobs):
+        for rel in listing:
+            oid = relpath_oid(rel)
+            if oid is not None and oid in want:
+                found.add(oid)
+    return found
 
 
 def used_objects(project: Project, readers: Iterable[Reader]) -> set[Oid]:
@@ -103,14 +274,19 @@ def _upload(odb: ODB, remote: Remote, oid: Oid) -> None:
 
 
 def _download(odb: ODB, remote: Remote, oid: Oid) -> None:
+    """Stream one object into a temp file beside its cache path, verify, then rename."""
     md5, legacy = oid
     dest = odb.oid_path(md5, legacy=legacy)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".xpt-dl-")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".xpt-dl-")
+    except OSError as exc:
+        raise CacheError(
+            f"cannot write to the cache ({dest.parent}): {exc.strerror or exc}"
+        ) from exc
     os.close(fd)
     try:
-        remote.download(object_relpath(md5, legacy), Path(tmp))
-        actual = md5_of(Path(tmp))
+        actual = remote.download(object_relpath(md5, legacy), Path(tmp))
         if not legacy and actual != md5.removesuffix(".dir"):
             raise CacheError(
                 f"object {md5} on remote '{remote.url}' is corrupted (its content hashes to {actual})",
@@ -123,7 +299,8 @@ def _download(odb: ODB, remote: Remote, oid: Oid) -> None:
             os.unlink(tmp)
 
 
-def _run(fn, items: list[Oid], jobs: int | None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _run(fn: Callable[[Oid], None], items: list[Oid], jobs: int | None) -> dict[str, str]:
+    """Run `fn` over `items` in threads; {md5: reason} of the ones that failed."""
     failed: dict[str, str] = {}
 
     def one(oid: Oid) -> None:
@@ -132,8 +309,9 @@ def _run(fn, items: list[Oid], jobs: int | None) -> dict[str, str]:  # type: ign
         except XptError as exc:
             failed[oid[0]] = exc.message
 
-    with ThreadPoolExecutor(max_workers=jobs or min(16, (os.cpu_count() or 2) * 4)) as pool:
-        list(pool.map(one, items))
+    if items:
+        with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
+            list(pool.map(one, items))
     return failed
 
 
@@ -144,14 +322,15 @@ def push(
     odb = ODB(project.cache_dir)
     everything = expand_dirs(odb, oids)
     result = TransferResult()
-    todo = []
+    local = []
     for oid in sorted(everything):
-        if not odb.exists(oid[0], legacy=oid[1]):
-            result.failed[oid[0]] = "not in the local cache"
-        elif remote.exists(object_relpath(*oid)):
-            result.present += 1
+        if odb.exists(oid[0], legacy=oid[1]):
+            local.append(oid)
         else:
-            todo.append(oid)
+            result.failed[oid[0]] = "not in the local cache"
+    there = present_on(remote, local, jobs)
+    result.present = len(there)
+    todo = [oid for oid in local if oid not in there]
     # files first, .dir objects last: a tree on the remote implies its files are there
     todo.sort(key=lambda o: o[0].endswith(".dir"))
     files = [o for o in todo if not o[0].endswith(".dir")]
@@ -172,7 +351,8 @@ def fetch(
     dirs = [o for o in oids if o[0].endswith(".dir") and not odb.exists(o[0], legacy=o[1])]
     result.failed.update(_run(lambda o: _download(odb, remote, o), dirs, jobs))
     everything = expand_dirs(odb, oids)
-    todo = [o for o in sorted(everything) if not odb.exists(o[0], legacy=o[1])]
+    tried = set(dirs)
+    todo = [o for o in sorted(everything) if o not in tried and not odb.exists(o[0], legacy=o[1])]
     result.present = len(everything) - len(todo) - len(dirs)
     result.failed.update(_run(lambda o: _download(odb, remote, o), todo, jobs))
     result.transferred = [o[0] for o in dirs + todo if o[0] not in result.failed]
