@@ -9,7 +9,8 @@ import pytest
 
 from tests.helpers import TmpRepo
 from tests.oracle_fixtures import DvcOracle
-from xpt.cli.cmd_config import dvc_order, parse_name
+from xpt.cli.cmd_config import parse_name
+from xpt.config import dvc_order
 
 
 def test_set_get_unset(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
@@ -141,3 +142,50 @@ def test_same_files_as_dvc(tmp_path: Path, dvc_oracle: DvcOracle, xpt_cmd) -> No
         made[tool] = (states, listing.replace(str(repo.parent), "ROOT"))
         dvc_oracle("config", "-l", cwd=repo)  # DVC accepts the files
     assert made["xpt"] == made["dvc"]
+
+
+def test_queue_options_go_to_xpt_files(project: TmpRepo, xpt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    dvc = project / ".dvc"
+    before = (dvc / "config").read_bytes()
+    xpt("config", "queue.backend", "celery")
+    xpt("config", "queue.broker", "redis://shared:6379/0")
+    xpt("config", "--local", "queue.broker", "redis://mine:6379/0")
+    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(project / "glob"))
+    xpt("config", "--global", "queue.visibility_timeout", "90")
+    assert (dvc / "config").read_bytes() == before  # DVC's files never get [queue]
+    assert not (dvc / "config.local").exists()
+    assert (dvc / "xpt.config").read_text() == (
+        "[queue]\n    backend = celery\n    broker = redis://shared:6379/0\n"
+    )
+    assert (
+        dvc / "tmp" / "xpt" / "config"
+    ).read_text() == "[queue]\n    broker = redis://mine:6379/0\n"
+    assert (project / "glob" / "xpt.config").read_text() == "[queue]\n    visibility_timeout = 90\n"
+    assert xpt("config", "queue.broker").out == "redis://mine:6379/0\n"
+    assert xpt("config", "--show-origin", "queue.backend").out == ".dvc/xpt.config\tcelery\n"
+    assert xpt("config", "-l", "--show-origin").out.splitlines() == [
+        f"{project / 'glob' / 'xpt.config'}\tqueue.visibility_timeout=90",
+        ".dvc/xpt.config\tqueue.backend=celery",
+        ".dvc/xpt.config\tqueue.broker=redis://shared:6379/0",
+        ".dvc/tmp/xpt/config\tqueue.broker=redis://mine:6379/0",
+    ]
+    xpt("config", "--local", "-u", "queue.broker")
+    assert xpt("config", "queue.broker").out == "redis://shared:6379/0\n"
+    assert "option 'broker' doesn't exist" in xpt("config", "--local", "queue.broker", ok=False).err
+    assert "unknown option 'brokr'" in xpt("config", "queue.brokr", "x", ok=False).err
+
+
+def test_old_queue_section_is_shown_then_moved(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    dvc = project / ".dvc"
+    (dvc / "config").write_text("[queue]\n    backend = celery\n[exp]\n    auto_push = true\n")
+    assert xpt("config", "--show-origin", "queue.backend").out == ".dvc/config\tcelery\n"
+    assert xpt("config", "-l").out == "queue.backend=celery\nexp.auto_push=true\n"
+    xpt("config", "queue.broker", "redis://h:6379/0")
+    assert (dvc / "config").read_text() == "[exp]\n    auto_push = true\n"
+    assert (dvc / "xpt.config").read_text() == (
+        "[queue]\n    backend = celery\n    broker = redis://h:6379/0\n"
+    )
+    (dvc / "config.local").write_text("[queue]\n    backend = none\n")
+    xpt("config", "--local", "exp.auto_push", "false")  # a DVC option: the section moves too
+    assert (dvc / "config.local").read_text() == "[exp]\n    auto_push = false\n"
+    assert (dvc / "tmp" / "xpt" / "config").read_text() == "[queue]\n    backend = none\n"

@@ -8,6 +8,10 @@ to the config file and shown absolute. A get without a level prints the value of
 highest level that has it (nothing, exit 0, when none has); with a level a missing
 option is an error. Values are checked where a wrong one would make DVC refuse the
 file: unknown sections and options, and booleans that are not true/false.
+
+xpt-only sections (`queue.*`), which DVC refuses, go to xpt's file of the same level
+(`.dvc/xpt.config`, `--local`: `.dvc/tmp/xpt/config`, `--global`: `xpt.config` beside
+the global config; see `xpt.config`), and `-l` lists each level's xpt file after DVC's.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from xpt import config as cfg
 from xpt.cli.ui import out, warn
 from xpt.errors import ConfigError, NotAProject
 from xpt.project import Project
-from xpt.utils.fsutil import atomic_write_text
 
 _NAME = re.compile(r"^(?:(?P<top>remote|db)\.)?(?P<section>[^.]*)\.(?P<option>[^.]*)$")
 _NAMED = re.compile(r'^\s*(?P<kind>remote|machine|db)\s*"(?P<name>.*)"\s*$')
@@ -49,7 +52,7 @@ _OPTIONS: dict[str, frozenset[str] | None] = {
     "hydra": _words("enabled config_dir config_module config_name plugins_path"),
     "studio": _words("token url repo_url offline"),
     "feature": None,  # any option
-    "queue": _words("backend broker visibility_timeout"),  # xpt's own section
+    "queue": _words("backend broker visibility_timeout"),  # xpt-only: in xpt's files
 }
 _BOOL = _words(
     "core.interactive core.analytics core.hardlink_lock core.no_scm core.autostage "
@@ -57,10 +60,6 @@ _BOOL = _words(
     "plots.auto_open exp.auto_push hydra.enabled studio.offline"
 )
 _PATHS = _words("cache.dir")
-_REMOTE_PATHS = _words(
-    "url gdrive_user_credentials_file gdrive_service_account_json_file_path credentialpath "
-    "configpath keyfile cert_path key_path"
-)
 
 
 @dataclass(frozen=True)
@@ -78,17 +77,25 @@ class Name:
     @property
     def is_path(self) -> bool:
         if self.top == "remote":
-            return self.option in _REMOTE_PATHS
+            return self.option in cfg.REMOTE_PATH_OPTIONS
         return f"{self.section}.{self.option}" in _PATHS
 
 
 @dataclass(frozen=True)
 class Level:
-    """One config file: its level name, path and how `--show-origin` names it."""
+    """One level's files and how `--show-origin` names them."""
 
-    name: str
-    path: Path
+    files: cfg.ConfigLevel
     origin: str
+    xpt_origin: str
+
+    @property
+    def name(self) -> str:
+        return self.files.name
+
+    @property
+    def path(self) -> Path:
+        return self.files.dvc_path
 
 
 def parse_name(text: str) -> Name:
@@ -103,16 +110,21 @@ def parse_name(text: str) -> Name:
 
 
 def _levels(project: Project | None, chosen: str | None) -> list[Level]:
-    """The config files to read or write, lowest level first."""
+    """The config levels to read or write, lowest first."""
     if chosen == "system":
         raise ConfigError(
             "xpt does not read the system config level", hint="use --global or --project"
         )
-    found = [Level("global", cfg.global_config_path(), str(cfg.global_config_path()))]
-    if project is not None:
-        for name, local in (("repo", False), ("local", True)):
-            path = cfg.config_path(project.dvc_dir, local)
-            found.append(Level(name, path, os.path.relpath(path, project.root)))
+
+    def origin(path: Path, files: cfg.ConfigLevel) -> str:
+        if project is None or files.name == "global":
+            return str(path)
+        return os.path.relpath(path, project.root)
+
+    found = [
+        Level(files, origin(files.dvc_path, files), origin(files.xpt_path, files))
+        for files in cfg.config_levels(project.dvc_dir if project else None)
+    ]
     if chosen is None:
         return found
     for level in found:
@@ -124,27 +136,8 @@ def _levels(project: Project | None, chosen: str | None) -> list[Level]:
     )
 
 
-def _shown(value: str, conf_dir: Path) -> str:
-    """A stored path as DVC shows it: relative ones resolved against the config's folder."""
-    if re.match(r"\w+://", value):
-        return value
-    expanded = os.path.expanduser(value)
-    if os.path.isabs(expanded):
-        return expanded
-    return os.path.abspath(os.path.join(conf_dir, value))
-
-
-def _stored(value: str, conf_dir: Path) -> str:
-    """A path given on the command line (relative to cwd) as stored in the config file."""
-    if re.match(r"\w+://", value) or os.path.expanduser(value) != value:
-        return value
-    if os.path.isabs(value):
-        return value
-    return Path(os.path.relpath(os.path.abspath(value), os.path.abspath(conf_dir))).as_posix()
-
-
 def _display(name: Name, value: str, level: Level) -> str:
-    return _shown(value, level.path.parent) if name.is_path else value
+    return cfg.shown_path(value, level.path.parent) if name.is_path else value
 
 
 def _flat(sections: cfg.Sections) -> list[tuple[Name, str]]:
@@ -161,18 +154,6 @@ def _flat(sections: cfg.Sections) -> list[tuple[Name, str]]:
             else:
                 plain.append((Name(None, section, option), value))
     return [*named["remote"], *named["machine"], *named["db"], *plain]
-
-
-def dvc_order(sections: cfg.Sections) -> cfg.Sections:
-    """Sections in the order DVC writes them: plain ones in file order, then named; no empty ones."""
-
-    def rank(item: tuple[int, str]) -> tuple[int, int]:
-        index, section = item
-        m = _NAMED.match(section)
-        return (1 + _KINDS.index(m.group("kind")) if m else 0, index)
-
-    ordered = sorted(enumerate(sections), key=rank)
-    return {name: dict(sections[name]) for _i, name in ordered if sections[name]}
 
 
 def _check_value(name: Name, value: str) -> None:
@@ -206,12 +187,29 @@ def _missing(name: Name, sections: cfg.Sections) -> ConfigError | None:
     return None
 
 
+def _is_xpt(name: Name) -> bool:
+    return name.top is None and cfg.is_xpt_section(name.section)
+
+
+def _read(name: Name, level: Level) -> tuple[cfg.Sections, str]:
+    """The sections that answer for `name` at this level, and the origin to show.
+
+    xpt-only options come from xpt's file, else from DVC's file (written by an older xpt).
+    """
+    if not _is_xpt(name):
+        return cfg.read_config_file(level.path), level.origin
+    own = cfg.read_xpt_file(level.files.xpt_path)
+    if name.option in own.get(name.section, {}):
+        return own, level.xpt_origin
+    return cfg.read_xpt_sections(level.files), level.origin
+
+
 def _get(name: Name, levels: list[Level], level_given: bool, show_origin: bool) -> int:
     for level in reversed(levels):
-        sections = cfg.read_config_file(level.path)
+        sections, origin = _read(name, level)
         error = _missing(name, sections)
         if error is None:
-            prefix = f"{level.origin}\t" if show_origin else ""
+            prefix = f"{origin}\t" if show_origin else ""
             out(prefix + _display(name, sections[name.file_section][name.option], level))
             return 0
         if level_given:
@@ -220,15 +218,20 @@ def _get(name: Name, levels: list[Level], level_given: bool, show_origin: bool) 
 
 
 def _list(levels: list[Level], show_origin: bool) -> int:
+    """Each level's DVC file, then its xpt file, as `dvc config -l` lists levels."""
     for level in levels:
-        prefix = f"{level.origin}\t" if show_origin else ""
-        for name, value in _flat(cfg.read_config_file(level.path)):
-            key = (
-                f"{name.top}.{name.section}.{name.option}"
-                if name.top
-                else f"{name.section}.{name.option}"
-            )
-            out(f"{prefix}{key}={_display(name, value, level)}")
+        for sections, origin in (
+            (cfg.read_config_file(level.path), level.origin),
+            (cfg.read_xpt_file(level.files.xpt_path), level.xpt_origin),
+        ):
+            prefix = f"{origin}\t" if show_origin else ""
+            for name, value in _flat(sections):
+                key = (
+                    f"{name.top}.{name.section}.{name.option}"
+                    if name.top
+                    else f"{name.section}.{name.option}"
+                )
+                out(f"{prefix}{key}={_display(name, value, level)}")
     return 0
 
 
@@ -242,8 +245,10 @@ def _remote_has_url(name: Name, levels: list[Level], upto: Level, sections: cfg.
     return False
 
 
-def _set(name: Name, value: str | None, level: Level, all_levels: list[Level]) -> int:
-    sections = cfg.read_config_file(level.path)
+def _change(
+    name: Name, value: str | None, level: Level, all_levels: list[Level], sections: cfg.Sections
+) -> None:
+    """Set or unset (`value` None) one option in `sections`, refusing what DVC would."""
     if value is None:  # --unset
         error = _missing(name, sections)
         if error is not None:
@@ -254,17 +259,27 @@ def _set(name: Name, value: str | None, level: Level, all_levels: list[Level]) -
                 hint=f"remove the remote with `xpt remote remove {name.section}`",
             )
         del sections[name.file_section][name.option]
-    else:
-        _check_value(name, value)
-        stored = _stored(value, level.path.parent) if name.is_path else value
-        sections.setdefault(name.file_section, {})[name.option] = stored
-        if name.top == "remote" and not _remote_has_url(name, all_levels, level, sections):
-            raise ConfigError(
-                f"remote '{name.section}' doesn't exist",
-                hint=f"add it with `xpt remote add {name.section} URL`",
-            )
-    # configobj writes one empty line for a config left without options
-    atomic_write_text(level.path, cfg.dump_config_text(dvc_order(sections)) or "\n")
+        return
+    _check_value(name, value)
+    stored = cfg.stored_path(value, level.path.parent) if name.is_path else value
+    sections.setdefault(name.file_section, {})[name.option] = stored
+    if name.top == "remote" and not _remote_has_url(name, all_levels, level, sections):
+        raise ConfigError(
+            f"remote '{name.section}' doesn't exist",
+            hint=f"add it with `xpt remote add {name.section} URL`",
+        )
+
+
+def _set(name: Name, value: str | None, level: Level, all_levels: list[Level]) -> int:
+    """Write the option to its level's file: xpt-only sections to xpt's own file."""
+    if _is_xpt(name):
+        sections = cfg.read_xpt_sections(level.files)
+        _change(name, value, level, all_levels, sections)
+        cfg.write_xpt_sections(level.files, sections)
+        return 0
+    sections = cfg.read_config_file(level.path)
+    _change(name, value, level, all_levels, sections)
+    cfg.write_dvc_sections(level.files, sections)
     if name.section == "cache" and name.option == "type" and name.top is None:
         warn(
             "You have changed the 'cache.type' option. This doesn't update any existing "

@@ -1,4 +1,7 @@
-"""CLI: remote add/list/modify/default/remove/rename (writes `.dvc/config` like DVC)."""
+"""CLI: remote add/list/modify/default/remove/rename (writes `.dvc/config` like DVC).
+
+Relative paths are given from the current directory and stored relative to `.dvc/`.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ def add(args: argparse.Namespace) -> int:
         force=args.force,
         local=args.local,
     )
+    if args.default:
+        out(f"Setting '{args.name}' as a default remote.")
     return 0
 
 

@@ -1,8 +1,10 @@
 """Where the distributed queue's parts are: broker, git remote, data remote.
 
-Read from `.dvc/config` (`[queue] backend/broker/visibility_timeout`, `[exp]
-git_remote`, `core.remote`) on the submitting machine, and resolved to absolute URLs,
-because a worker on another machine has only what the task tells it.
+Read from the project's config on the submitting machine (`queue.backend/broker/
+visibility_timeout` from xpt's files `.dvc/xpt.config` / `.dvc/tmp/xpt/config`,
+`exp.git_remote` or `$DVC_EXP_GIT_REMOTE`, `core.remote` from `.dvc/config`), and
+resolved to absolute URLs, because a worker on another machine has only what the task
+tells it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from xpt.config import Config
 from xpt.errors import ConfigError, QueueError, ScmError
+from xpt.experiments.autopush import read_settings
 from xpt.experiments.distributed.payload import BACKEND, DataRemote
 from xpt.project import Project
 from xpt.scm.git import Git
@@ -51,7 +54,7 @@ def broker_url(config: Config | None, override: str | None = None) -> str:
     if not url:
         raise ConfigError(
             "no broker is configured for the distributed queue",
-            hint="pass `--broker redis://HOST:6379/0` or set `broker` in the [queue] section of .dvc/config",
+            hint="pass `--broker redis://HOST:6379/0` or run `xpt config queue.broker redis://HOST:6379/0`",
         )
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(
@@ -85,8 +88,11 @@ def visibility_timeout(config: Config | None = None) -> float:
 
 
 def git_remote(project: Project, git: Git) -> tuple[str, str]:
-    """(name or URL as configured, URL a worker can use): `exp.git_remote`, else origin."""
-    name = project.config.get("exp", "git_remote") or "origin"
+    """(name or URL as configured, URL a worker can use).
+
+    `$DVC_EXP_GIT_REMOTE`, else `exp.git_remote`, else origin: the same remote auto push uses.
+    """
+    name = read_settings(project.config).git_remote
     url = git.remote_url(name)
     if url is None:
         if "://" in name or os.sep in name or name.endswith(".git") or os.path.isdir(name):
@@ -94,7 +100,7 @@ def git_remote(project: Project, git: Git) -> tuple[str, str]:
         else:
             raise ScmError(
                 f"the git remote '{name}' that the distributed queue pushes to does not exist",
-                hint="add it with `git remote add origin URL`, or set `git_remote` in the [exp] section",
+                hint="add it with `git remote add origin URL`, or `xpt config exp.git_remote NAME`",
             )
     return name, absolute_url(url, git.root)
 
