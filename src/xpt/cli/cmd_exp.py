@@ -81,14 +81,12 @@ def show(args: argparse.Namespace) -> int:
 
     project = Project.find()
     extras: list[dict] = []  # type: ignore[type-arg]
-    extra = None
-    if (project.xpt_dir / "queue.db").exists():
-        from xpt.experiments.queue_show import show_entries
+    from xpt.experiments.queue_show import queue_entries  # xpt's queue.db + DVC's celery stash
 
-        def extra(git):  # type: ignore[no-untyped-def]
-            found = show_entries(project, git)
-            extras.extend(e for entries in found.values() for e in entries)
-            return found
+    def extra(git):  # type: ignore[no-untyped-def]
+        found = queue_entries(project, git)
+        extras.extend(e for entries in found.values() for e in entries)
+        return found
 
     key = getattr(args, "memo_key", None)
     if key is None:

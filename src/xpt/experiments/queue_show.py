@@ -1,17 +1,25 @@
 """Queue entries as `exp show` rows (queued, running, failed), with light imports.
 
 Kept apart from queue.py so `exp show` does not import the -S/overrides machinery.
+Lists xpt's own queue and, read-only, the experiments real DVC queued (dvc_queue.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from xpt.errors import ScmError
 from xpt.experiments.collect import cache_reader, collect_data
+from xpt.experiments.dvc_queue import DvcQueued, dvc_queued
 from xpt.experiments.queue_db import Entry, State, log_path, open_queue, workspace_path
 from xpt.pipeline.parse import find_dvcfiles
 from xpt.project import Project
 from xpt.scm.git import Git
+
+Range = dict[str, Any]
+"""One `exp show` experiment range: {"name", "executor", "revs"} (spec §9.5)."""
+CacheRead = Callable[[str], "bytes | None"]
 
 
 def _executor(project: Project, entry: Entry) -> dict[str, Any]:
@@ -60,3 +68,54 @@ def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
             {"name": entry.label, "executor": _executor(project, entry), "revs": [rev]}
         )
     return grouped
+
+
+def _dvc_range(
+    git: Git, entry: DvcQueued, epoch: int, dvcfiles: list[str], cache_read: CacheRead
+) -> Range:
+    """A DVC-queued experiment as DVC's `exp show` renders it: stash commit data, no metrics."""
+    rev = entry.stash_rev
+    data, error = collect_data(git.reader(rev), rev, epoch, dvcfiles, cache_read)
+    data["metrics"] = {}
+    local = {"root": None, "log": None, "pid": None, "returncode": None, "task_id": rev}
+    return {
+        "name": entry.name,
+        "executor": {"state": "queued", "name": "dvc-task", "local": local},
+        "revs": [
+            {"rev": rev, "name": entry.name, "data": data, "error": error, "experiments": None}
+        ],
+    }
+
+
+def _commit_time(git: Git, rev: str) -> int | None:
+    """Commit time of a stash commit; None if the repository lost it (entry skipped)."""
+    try:
+        return git.commit_info(rev).time
+    except ScmError:
+        return None
+
+
+def dvc_entries(project: Project, git: Git) -> dict[str, list[Range]]:
+    """Experiments queued by real DVC, by baseline, newest first as DVC sorts them."""
+    queued = dvc_queued(git, project.tmp_dir)
+    if not queued:
+        return {}
+    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    cache_read = cache_reader(str(project.cache_dir))
+    timed = [
+        (t, e.stash_rev, e) for e in queued if (t := _commit_time(git, e.stash_rev)) is not None
+    ]
+    grouped: dict[str, list[Range]] = {}
+    for epoch, _rev, entry in sorted(timed, reverse=True):
+        grouped.setdefault(entry.baseline_rev, []).append(
+            _dvc_range(git, entry, epoch, dvcfiles, cache_read)
+        )
+    return grouped
+
+
+def queue_entries(project: Project, git: Git) -> dict[str, list[Range]]:
+    """Every unfinished queue entry for `exp show`: xpt's queue first, then DVC's."""
+    found = show_entries(project, git) if (project.xpt_dir / "queue.db").exists() else {}
+    for baseline, ranges in dvc_entries(project, git).items():
+        found.setdefault(baseline, []).extend(ranges)
+    return found

@@ -701,6 +701,17 @@ class Git:
         except pygit2.GitError as exc:
             raise _cas_error(name, expected_old, self.get_ref(name)) from exc
 
+    def reflog(self, name: str) -> list[tuple[str, str]]:
+        """(new sha, message) of each reflog entry of `name`, newest first; [] if no such ref.
+
+        Stash-style refs (DVC's queues) keep one entry per item in their reflog.
+        """
+        with _translated(f"reading the reflog of '{name}'"):
+            ref = self._repo.references.get(name)
+            if ref is None:
+                return []
+            return [(str(entry.oid_new), entry.message or "") for entry in ref.log()]
+
     def list_refs(self, prefix: str) -> dict[str, str]:
         """ref name -> commit sha for every ref (loose or packed) starting with `prefix`."""
         out: dict[str, str] = {}
