@@ -227,6 +227,40 @@ def test_save_outputs_of_a_stage_together(env: Env) -> None:
     assert env.objects() == {md5(p.read_bytes()) for p in big} | {md5(b"a"), md5(b"b"), info.md5}
 
 
+def test_many_small_files_are_split_with_a_forked_helper(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With _FORK_MIN_FILES small new files per process, a child process stores a share."""
+    from xpt.cache import hasher
+
+    monkeypatch.setattr(hasher, "_FORK_MIN_FILES", 500)
+    count = 1207
+    big = env.write("big.bin", os.urandom(3 * MIB))
+    files = {f"many/s{i % 9}/f{i}": f"{i}\n".encode() * (i % 5) for i in range(count)}
+    for rel, data in files.items():
+        env.write(rel, data)
+    before = os.times()
+    (big_info, _), (info, tree) = save_outputs(
+        env.odb, env.hasher, [big, env.root / "many"], ("reflink", "copy")
+    )
+    after = os.times()
+    helper_cpu = after.children_user + after.children_system
+    assert helper_cpu > before.children_user + before.children_system  # a child did work
+    assert big_info.md5 == md5(big.read_bytes())
+    assert info == Hasher(env.root, None, jobs=1).hash_dir(env.root / "many")[0]
+    assert tree is not None and {e.relpath: e.md5 for e in tree} == {
+        rel[len("many/") :]: md5(data) for rel, data in files.items()
+    }
+    expected = {md5(d) for d in files.values()} | {big_info.md5, info.md5}
+    assert env.objects() == expected
+    base = env.root / ".dvc/cache/files/md5"
+    assert {mode(p) for p in base.glob("*/*")} == {0o444}
+    assert not list(base.rglob("*.tmp")) and not list(base.glob(".staging*"))
+    assert all(mode(env.root / rel) & stat.S_IWUSR for rel in files)  # still private copies
+    memo = env.hasher.lookup(env.hasher.scan_dir(env.root / "many"))
+    assert len(memo) == count  # the helper's files are memoised by the parent
+
+
 def test_big_files_are_stored_exactly(env: Env) -> None:
     data = os.urandom(3 * MIB + 5)
     out = env.write("big.bin", data)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from xpt.cache.hasher import Hasher, parallel_map
+from xpt.cache.hasher import Hasher, parallel_map, read_small
 from xpt.cache.hashing import (
+    CHUNK,
     EMPTY_DIR_MD5,
     HashInfo,
     TreeEntry,
@@ -207,3 +208,80 @@ def test_parallel_map_keeps_order() -> None:
     items = list(range(1000))
     sizes = [MIB * 5 if i % 100 == 0 else 10 for i in items]
     assert parallel_map(lambda x: x * 2, items, sizes, jobs=4) == [x * 2 for x in items]
+
+
+def _pid_of(x: int) -> tuple[int, int]:
+    return x * 2, os.getpid()
+
+
+def test_parallel_map_shares_forkable_items_out_to_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import xpt.cache.hasher as hasher_module
+
+    monkeypatch.setattr(hasher_module, "_FORK_MIN_FILES", 10)
+    items = list(range(60))
+    sizes = [3 * MIB if i < 4 else 100 for i in items]
+    out = parallel_map(_pid_of, items, sizes, jobs=3, forkable=list(range(4, 60)))
+    assert [x for x, _pid in out] == [x * 2 for x in items]
+    pids = {pid for _x, pid in out}
+    assert os.getpid() in pids and len(pids) == 3  # this process and two helpers
+    assert {pid for _x, pid in out[:4]} == {os.getpid()}  # big items stay on the pool
+
+
+def test_parallel_map_redoes_a_failed_helpers_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    import xpt.cache.hasher as hasher_module
+
+    monkeypatch.setattr(hasher_module, "_FORK_MIN_FILES", 10)
+    parent = os.getpid()
+
+    def only_here(x: int) -> int:
+        if os.getpid() != parent:
+            raise RuntimeError("helper failure")
+        return x + 1
+
+    items = list(range(40))
+    assert parallel_map(only_here, items, [10] * 40, 2, forkable=items) == [x + 1 for x in items]
+
+
+def test_parallel_map_error_in_this_threads_share_propagates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import xpt.cache.hasher as hasher_module
+
+    monkeypatch.setattr(hasher_module, "_FORK_MIN_FILES", 10)
+
+    def fail(x: int) -> int:
+        if x == 0:
+            raise ValueError("boom")
+        return x
+
+    with pytest.raises(ValueError, match="boom"):
+        parallel_map(fail, list(range(40)), [2 * MIB] * 4 + [10] * 36, 2, forkable=range(4, 40))
+    with pytest.raises(ValueError, match="boom"):  # item 0 is in this process's share
+        parallel_map(fail, list(range(40)), [10] * 40, 2, forkable=range(40))
+
+
+def test_many_small_misses_are_hashed_by_helpers_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xpt.cache.hasher as hasher_module
+
+    monkeypatch.setattr(hasher_module, "_FORK_MIN_FILES", 50)
+    d = tmp_path / "d"
+    for i in range(150):
+        _write(d / f"s{i % 7}" / f"f{i}", f"{i}".encode() * i)
+    info, entries = Hasher(tmp_path, None, jobs=2).hash_dir(d)
+    assert {e.relpath: e.md5 for e in entries} == {
+        f"s{i % 7}/f{i}": hashlib.md5(f"{i}".encode() * i).hexdigest() for i in range(150)
+    }
+    assert info == Hasher(tmp_path, None, jobs=1).hash_dir(d)[0]
+
+
+def test_read_small_reads_exactly_and_notices_growth(tmp_path: Path) -> None:
+    path = _write(tmp_path / "f", b"abc")
+    assert read_small(str(path), 3) == b"abc"
+    assert read_small(str(path), 10) == b"abc"  # shrank since the scan: what is there
+    path.write_bytes(b"x" * 5000)
+    assert read_small(str(path), 3) == b"x" * 5000  # grew: read on to the end
+    path.write_bytes(b"y" * CHUNK)
+    assert read_small(str(path), 3) is None  # now a big file
+    assert read_small(str(_write(tmp_path / "e", b"")), 0) == b""

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from xpt.cache.hasher import Hasher, Scanned, hash_scanned, parallel_map, scanned
+from xpt.cache.hasher import Hasher, Scanned, hash_scanned, parallel_map, read_small, scanned
 from xpt.cache.hashing import CHUNK, HashInfo, TreeEntry
 from xpt.cache.links import (
     DEFAULT_LINK_TYPES,
@@ -60,10 +60,13 @@ class _Saver:
         self.linker = linker
         self.relink = relink
 
+    def stores_bytes(self) -> bool:
+        """Are new files stored by writing their bytes (the workspace file stays as it is)?"""
+        return not self.relink or self.linker.first() in ("copy", "reflink")
+
     def save(self, item: Scanned, md5: str | None) -> tuple[str, bool]:
         """(md5, workspace file replaced?) for one file."""
-        first = self.linker.first() if self.relink else "copy"
-        if md5 is None and first in ("copy", "reflink"):
+        if md5 is None and self.stores_bytes():
             stored = self._save_small(item) if item.size < CHUNK else self._save_big(item)
             if stored is not None:
                 md5, added = stored  # a new object cannot be what the workspace links to
@@ -79,14 +82,10 @@ class _Saver:
     def _save_small(self, item: Scanned) -> tuple[str, bool] | None:
         """Read a small file once: hash it and write the object from the same bytes."""
         try:
-            fd = os.open(item.path, os.O_RDONLY)
-            try:
-                data = os.read(fd, CHUNK)
-            finally:
-                os.close(fd)
+            data = read_small(item.path, item.size)
         except OSError as exc:
             raise _translate(exc, "read") from exc
-        if len(data) >= CHUNK:
+        if data is None:
             return None  # it grew: take the big-file path
         md5 = hashlib.md5(data).hexdigest()
         return md5, self.odb.add_bytes(md5, data)
@@ -271,9 +270,7 @@ def save_outputs(
         saver = _Saver(odb, Linker(odb, os.path.dirname(path), link_types), relink)
         jobs.append((path, is_dir, files))
         tasks.extend((saver, f, known.get(f.path)) for f in files)
-    done = parallel_map(
-        lambda t: t[0].save(t[1], t[2]), tasks, [t[1].size for t in tasks], hasher.jobs
-    )
+    done = _save_all(tasks, hasher.jobs)
     _remember_saved(hasher, [(t[1], t[2]) for t in tasks], done)
     results: list[SaveResult] = []
     offset = 0
@@ -293,6 +290,23 @@ def save_outputs(
             hasher.remember_tree(path, files, info)  # the next status needs no per-file lookup
         results.append((info, entries))
     return results
+
+
+_Task = tuple[_Saver, Scanned, str | None]
+
+
+def _save_task(task: _Task) -> tuple[str, bool]:
+    return task[0].save(task[1], task[2])
+
+
+def _save_all(tasks: list[_Task], jobs: int) -> list[tuple[str, bool]]:
+    """Save every file; small new files stored from their bytes may go to forked helpers."""
+    small = [
+        i
+        for i, (saver, item, md5) in enumerate(tasks)
+        if md5 is None and item.size < CHUNK and saver.stores_bytes()
+    ]
+    return parallel_map(_save_task, tasks, [t[1].size for t in tasks], jobs, forkable=small)
 
 
 def _remember_saved(

@@ -21,6 +21,7 @@ from xpt.cache.hashing import CHUNK, HashInfo, TreeEntry, md5_file, md5_file_dos
 from xpt.cache.ignore import DvcIgnore
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError
+from xpt.utils.parallel import Forked, fork_start
 from xpt.utils.progress import ByteProgress
 
 T = TypeVar("T")
@@ -60,16 +61,119 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+_FORK_MIN_FILES = 1000
+"""Small items per process from which `parallel_map` shares them out to forked helpers."""
+
+
 def parallel_map(
-    fn: Callable[[T], R], items: Sequence[T], sizes: Sequence[int], jobs: int
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    sizes: Sequence[int],
+    jobs: int,
+    *,
+    forkable: Sequence[int] = (),
 ) -> list[R]:
-    """`[fn(x) for x in items]` on a thread pool; small items are batched per task."""
+    """`[fn(x) for x in items]` on a thread pool; small items are batched per task.
+
+    `forkable` lists small items that may run in forked helper processes (`fn` then must
+    only act on files and return picklable values). A small file costs a few system
+    calls wrapped in Python, so two threads mostly trade the GIL: with enough of them,
+    helpers (forked before any thread starts) and this thread each take a share while
+    the pool's threads hash the other items.
+    """
+    procs = min(jobs, len(forkable) // _FORK_MIN_FILES)
+    if procs > 1:
+        shares = [list(forkable[k::procs]) for k in range(procs)]
+        helpers = [(share, fork_start(lambda i: fn(items[i]), share)) for share in shares[1:]]
+        try:
+            if any(helper is not None for _share, helper in helpers):
+                return _map_beside_helpers(fn, items, sizes, jobs, shares[0], helpers)
+        finally:
+            for _share, helper in helpers:
+                if helper is not None:
+                    helper.close()
     if jobs <= 1 or len(items) <= 1 or sum(sizes) < CHUNK:
         return [fn(x) for x in items]
+    with ByteProgress("hashing", sum(sizes), len(items)) as progress:
+        return _pool_map(fn, items, sizes, list(range(len(items))), jobs, progress)
+
+
+def _map_beside_helpers(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    sizes: Sequence[int],
+    jobs: int,
+    mine: list[int],
+    helpers: list[tuple[list[int], Forked[R] | None]],
+) -> list[R]:
+    """Our share in this thread while the pool does the rest, then the helpers' results."""
+    out: list[R | None] = [None] * len(items)
+    taken = set(mine).union(*(share for share, _helper in helpers))
+    rest = [i for i in range(len(items)) if i not in taken]
+    shown = rest + mine
+    with ByteProgress("hashing", sum(sizes[i] for i in shown), len(shown)) as progress:
+
+        def run_mine() -> None:
+            for i in mine:
+                out[i] = fn(items[i])
+                progress.advance(sizes[i])
+
+        _pool_map(fn, items, sizes, rest, jobs, progress, out, run_mine)
+    for share, helper in helpers:
+        theirs = helper.result() if helper is not None else None
+        if theirs is None:  # no helper, or it failed: do its share here (errors surface)
+            theirs = [fn(items[i]) for i in share]
+        for i, value in zip(share, theirs, strict=True):
+            out[i] = value
+    return out  # type: ignore[return-value]
+
+
+def _pool_map(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    sizes: Sequence[int],
+    indexes: list[int],
+    jobs: int,
+    progress: ByteProgress,
+    out: list[R | None] | None = None,
+    alongside: Callable[[], None] | None = None,
+) -> list[R]:
+    """`fn(items[i])` for `indexes` on up to `jobs` threads, into `out`.
+
+    `alongside` runs in the calling thread meanwhile.
+    """
+    results: list[R | None] = out if out is not None else [None] * len(items)
+    batches = [[indexes[b] for b in batch] for batch in _batches([sizes[i] for i in indexes])]
+
+    def run(batch: list[int]) -> None:
+        for i in batch:
+            results[i] = fn(items[i])
+            progress.advance(sizes[i])
+
+    if not batches:
+        if alongside is not None:
+            alongside()
+        return results  # type: ignore[return-value]
+    with ThreadPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
+        futures = [pool.submit(run, batch) for batch in batches]
+        try:
+            if alongside is not None:
+                alongside()
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()  # running batches end before the pool is left
+            raise
+    return results  # type: ignore[return-value]
+
+
+def _batches(sizes: Sequence[int]) -> list[list[int]]:
+    """Indexes grouped per pool task: big items alone (biggest first), small ones batched."""
     batches: list[list[int]] = []
     current: list[int] = []
     current_bytes = 0
-    for idx in sorted(range(len(items)), key=lambda i: -sizes[i]):
+    for idx in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
         if sizes[idx] >= _BATCH_BYTES:
             batches.append([idx])
             continue
@@ -80,19 +184,31 @@ def parallel_map(
             current, current_bytes = [], 0
     if current:
         batches.append(current)
-    results: list[R | None] = [None] * len(items)
+    return batches
 
-    with ByteProgress("hashing", sum(sizes), len(items)) as progress:
 
-        def run(batch: list[int]) -> None:
-            for i in batch:
-                results[i] = fn(items[i])
-                progress.advance(sizes[i])
+def read_small(path: str, size: int) -> bytes | None:
+    """All of a file expected to hold `size` (< CHUNK) bytes; None if it has CHUNK or more.
 
-        with ThreadPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
-            for _ in pool.map(run, batches):
-                pass
-    return results  # type: ignore[return-value]
+    One read of exactly the expected length (no 1 MiB buffer per file); a file that grew
+    since it was scanned is read on until EOF.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        parts = [data]
+        total = len(data)
+        while total < CHUNK:
+            more = os.read(fd, CHUNK - total)
+            if not more:
+                break
+            parts.append(more)
+            total += len(more)
+    finally:
+        os.close(fd)
+    return None if total >= CHUNK else b"".join(parts)
 
 
 def hash_scanned(item: Scanned, legacy: bool = False) -> str:
@@ -101,12 +217,8 @@ def hash_scanned(item: Scanned, legacy: bool = False) -> str:
         if legacy:
             return md5_file_dos2unix(item.path)
         if item.size < CHUNK:
-            fd = os.open(item.path, os.O_RDONLY)
-            try:
-                data = os.read(fd, CHUNK)
-            finally:
-                os.close(fd)
-            if len(data) < CHUNK:
+            data = read_small(item.path, item.size)
+            if data is not None:
                 return hashlib.md5(data).hexdigest()
         return md5_file(item.path)
     except OSError as exc:
@@ -185,12 +297,21 @@ class Hasher:
         known = self.lookup(files, legacy=legacy, under=under)
         todo = [f for f in files if f.path not in known]
         if todo:
-            digests = parallel_map(
-                lambda f: hash_scanned(f, legacy), todo, [f.size for f in todo], self.jobs
-            )
+            digests = self._hash_all(todo, legacy)
             self.remember(zip(todo, digests, strict=True), legacy=legacy)
             known.update(zip((f.path for f in todo), digests, strict=True))
         return [known[f.path] for f in files]
+
+    def _hash_all(self, todo: list[Scanned], legacy: bool) -> list[str]:
+        """md5 of each file (memo misses), small files shared out to forked helpers."""
+        small = [i for i, f in enumerate(todo) if f.size < CHUNK]
+        return parallel_map(
+            lambda f: hash_scanned(f, legacy),
+            todo,
+            [f.size for f in todo],
+            self.jobs,
+            forkable=small,
+        )
 
     def known_tree(
         self, folder: str, files: list[Scanned], *, legacy: bool = False
@@ -265,9 +386,7 @@ class Hasher:
         flat = [f for _k, _d, files in folders for f in files] + [f for _k, f in lone]
         todo = [f for f in flat if f.path not in known]
         if todo:
-            digests = parallel_map(
-                lambda f: hash_scanned(f, legacy), todo, [f.size for f in todo], self.jobs
-            )
+            digests = self._hash_all(todo, legacy)
             self.remember(zip(todo, digests, strict=True), legacy=legacy)
             known.update(zip((f.path for f in todo), digests, strict=True))
         for key, folder, files in folders:
