@@ -13,7 +13,6 @@ import marshal
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -154,6 +153,8 @@ def _pool_map(
         if alongside is not None:
             alongside()
         return results  # type: ignore[return-value]
+    from concurrent.futures import ThreadPoolExecutor  # and logging: not on start-up paths
+
     with ThreadPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
         futures = [pool.submit(run, batch) for batch in batches]
         try:

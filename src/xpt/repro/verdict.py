@@ -22,7 +22,7 @@ import marshal
 import os
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xpt.errors import XptError
 from xpt.fastpath import (
@@ -38,8 +38,10 @@ from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles
 from xpt.project import Project
-from xpt.repro.workspace import Workspace
 from xpt.utils.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:  # the workspace (hasher, state DB) is not needed to record exp show
+    from xpt.repro.workspace import Workspace
 
 UP_TO_DATE = "Data and pipelines are up to date."
 RACY_NS = 100_000_000
