@@ -175,3 +175,31 @@ def test_repro_pull_fetches_instead_of_running(
     res = xpt("repro", "--pull")
     assert "Running stage" not in res.out
     assert (other / "model.bin").read_text() == "model 1"
+
+
+def test_exp_push_data_failure_mid_push_then_rerun_finishes(
+    shared: dict[str, Path], project: TmpRepo, xpt
+) -> None:  # type: ignore[no-untyped-def]
+    """One object cannot be written on the data remote: non-zero exit, refs reported, rerun ok."""
+    xpt("exp", "run", "-n", "p7", "-S", "foo=7")
+    md5 = hashlib.md5(b"model 7").hexdigest()
+    blocker = shared["storage"] / "files" / "md5" / md5[:2]
+    shutil.rmtree(blocker, ignore_errors=True)
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")  # even root cannot create files below a regular file
+    res = xpt("exp", "push", "origin", "p7", ok=False)
+    assert res.rc != 0
+    head = project.git("rev-parse", "HEAD")
+    ref = f"refs/exps/{head[:2]}/{head[2:]}/p7"
+    remote_refs = subprocess.run(
+        ["git", "ls-remote", str(shared["upstream"])], capture_output=True, text=True, check=True
+    ).stdout
+    assert ref in remote_refs  # the git side arrived ...
+    assert "p7" in res.out + res.err
+    assert "Traceback" not in res.err and res.err.strip()  # ... and the data failure is said
+    assert not (blocker.is_dir() and (blocker / md5[2:]).exists())
+    blocker.unlink()
+    again = xpt("exp", "push", "origin", "p7")
+    assert again.rc == 0
+    obj = shared["storage"] / "files" / "md5" / md5[:2] / md5[2:]
+    assert obj.read_bytes() == b"model 7"
