@@ -37,6 +37,9 @@ def test_queue_does_not_touch_workspace(f1: TmpRepo, xpt) -> None:  # type: igno
     queued = shown[1]["experiments"]
     assert queued[0]["executor"]["state"] == "queued"
     assert queued[0]["revs"][0]["data"]["params"]["params.yaml"]["data"] == {"foo": 2}
+    import xpt.api
+
+    assert json.loads(json.dumps(xpt.api.exp_show(f1))) == shown  # the API sees the queue too
 
 
 def test_run_all_fifo_failure_isolated(f1: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
