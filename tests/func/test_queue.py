@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -55,6 +56,12 @@ def test_run_all_fifo_failure_isolated(f1: TmpRepo, xpt) -> None:  # type: ignor
     assert (f1 / "params.yaml").read_text() == "foo: 1\n"
     rows = {r["name"]: r["status"] for r in json.loads(xpt("queue", "status", "--json").out)}
     assert rows == {"q2": "Success", "q13": "Failed", "q4": "Success"}
+    memo = sqlite3.connect(f1 / ".dvc" / "tmp" / "xpt" / "state.db")
+    try:  # the runs' temporary workspaces are gone, and so are their memo rows
+        paths = [p for (p,) in memo.execute("SELECT path FROM memo")]
+    finally:
+        memo.close()
+    assert not [p for p in paths if "/.dvc/tmp/xpt/ws/" in p]
     log = xpt("queue", "logs", "q13").out
     assert "boom: foo is 13" in log
     shown = json.loads(xpt("exp", "show", "--json").out)

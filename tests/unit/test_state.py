@@ -75,6 +75,18 @@ def test_forget(tmp_path: Path) -> None:
         assert db.get_many([("/r/a", 1, 1, 1), ("/r/b", 1, 1, 1)]) == {"/r/b": "b" * 32}
 
 
+def test_forget_under_a_folder_keeps_siblings(tmp_path: Path) -> None:
+    with StateDB(tmp_path / "s.db") as db:
+        inside = [(f"/r/ws/1/f{i}", i, i, i, f"{i:032x}") for i in range(50)]
+        kept = [("/r/ws/10/x", 1, 1, 1, "a" * 32), ("/r/ws/1", 1, 1, 1, "b" * 32)]
+        db.put_many([*inside, *kept])
+        db.put_many([("/r/ws/1/f0", 0, 0, 0, "c" * 32)], legacy=True)
+        db.forget_under("/r/ws/1/")
+        keys = [(p, i, m, s) for p, i, m, s, _md5 in [*inside, *kept]]
+        assert set(db.get_many(keys)) == {"/r/ws/10/x", "/r/ws/1"}
+        assert db.get_many([("/r/ws/1/f0", 0, 0, 0)], legacy=True) == {}
+
+
 def test_corrupt_database_is_recreated(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     path.write_bytes(b"this is not a database at all" * 100)

@@ -138,6 +138,23 @@ class StateDB:
 
         self._run(delete)
 
+    def forget_under(self, folder: str) -> None:
+        """Drop the entries of every path inside `folder` (a temporary workspace that is gone).
+
+        Without this, each queued run would leave its files' rows behind for ever.
+        """
+        prefix = folder.rstrip("/") + "/"
+        end = prefix[:-1] + "0"  # "0" follows "/": the range is exactly the paths below
+
+        def delete(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute(
+                    "DELETE FROM memo WHERE algo IN (0, 1) AND path >= ? AND path < ?",
+                    (prefix, end),
+                )
+
+        self._run(delete)
+
     def _run(self, op: Any) -> Any:
         """Run `op(conn)`; recreate a corrupt db once; give up quietly when busy."""
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from xpt.cache.state import StateDB
 from xpt.experiments.queue_db import State, open_queue, workspace_path
 from xpt.project import Project
 from xpt.utils.fsutil import remove
@@ -20,9 +21,11 @@ def clean(project: Project) -> list[str]:
     finally:
         db.close()
     removed = []
-    for name in os.listdir(ws_dir):
-        path = str(ws_dir / name)
-        if path not in busy:
-            remove(path)
-            removed.append(path)
+    with StateDB(project.state_db) as state:
+        for name in os.listdir(ws_dir):
+            path = str(ws_dir / name)
+            if path not in busy:
+                remove(path)
+                state.forget_under(path)
+                removed.append(path)
     return removed

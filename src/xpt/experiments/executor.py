@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from xpt.cache.state import StateDB
 from xpt.config import read_config_file, write_config_file
 from xpt.errors import ExperimentError
 from xpt.experiments.checkpoint import (
@@ -150,3 +151,5 @@ def run_isolated(main: Project, entry: Entry) -> ExecResult:
         return ExecResult(ref, sha)
     finally:
         remove(ws_root)
+        with StateDB(main.state_db) as state:  # its memo rows would never be used again
+            state.forget_under(str(ws_root))
