@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.func.gen_pipeline import DVC_YAML, gen_pipeline, object_path
 from tests.helpers import TmpRepo
 from tests.oracle_fixtures import DvcOracle
-
-GEN_PY = """\
-import os
-n = open("params.yaml").read().split(":")[1].strip()
-os.makedirs("data", exist_ok=True)
-open("data/a.txt", "w").write("a " + n)
-open("data/b.txt", "w").write("b")
-open("model.bin", "w").write("model " + n)
-"""
-
-DVC_YAML = """\
-stages:
-  gen:
-    cmd: python gen.py
-    deps: [gen.py]
-    params: [foo]
-    outs: [data, model.bin]
-"""
 
 ALL_NEW = {"data": "new", "data/a.txt": "new", "data/b.txt": "new", "model.bin": "new"}
 
@@ -36,16 +18,7 @@ ALL_NEW = {"data": "new", "data/a.txt": "new", "data/b.txt": "new", "model.bin":
 @pytest.fixture
 def repo(project: TmpRepo, tmp_path: Path, xpt) -> TmpRepo:  # type: ignore[no-untyped-def]
     """A reproduced pipeline with a folder and a file output; a default local remote."""
-    project.gen({"params.yaml": "foo: 1\n", "dvc.yaml": DVC_YAML, "gen.py": GEN_PY})
-    xpt("remote", "add", "-d", "store", str(tmp_path / "storage"))
-    xpt("repro")
-    project.commit("pipeline")
-    return project
-
-
-def object_path(root: Path, content: str) -> Path:
-    md5 = hashlib.md5(content.encode()).hexdigest()
-    return root / "files" / "md5" / md5[:2] / md5[2:]
+    return gen_pipeline(project, tmp_path / "storage", xpt, "pipeline")
 
 
 def status_json(xpt, *args: str) -> dict[str, str]:  # type: ignore[no-untyped-def]

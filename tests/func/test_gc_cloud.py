@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.func.gen_pipeline import gen_pipeline, object_path
 from tests.helpers import TmpRepo
 from tests.oracle_fixtures import DvcOracle
-
-GEN_PY = """\
-import os
-n = open("params.yaml").read().split(":")[1].strip()
-os.makedirs("data", exist_ok=True)
-open("data/a.txt", "w").write("a " + n)
-open("data/b.txt", "w").write("b")
-open("model.bin", "w").write("model " + n)
-"""
-
-DVC_YAML = """\
-stages:
-  gen:
-    cmd: python gen.py
-    deps: [gen.py]
-    params: [foo]
-    outs: [data, model.bin]
-"""
 
 
 @pytest.fixture
 def repo(project: TmpRepo, tmp_path: Path, xpt) -> TmpRepo:  # type: ignore[no-untyped-def]
     """foo=1 committed and pushed; then foo=2 reproduced and pushed (not committed)."""
-    project.gen({"params.yaml": "foo: 1\n", "dvc.yaml": DVC_YAML, "gen.py": GEN_PY})
-    xpt("remote", "add", "-d", "store", str(tmp_path / "storage"))
-    xpt("repro")
-    project.commit("foo 1")
+    gen_pipeline(project, tmp_path / "storage", xpt, "foo 1")
     xpt("push")
     project.gen({"params.yaml": "foo: 2\n"})
     xpt("repro")
@@ -50,8 +29,7 @@ def storage(tmp_path: Path) -> Path:
 
 
 def has(root: Path, content: str) -> bool:
-    md5 = hashlib.md5(content.encode()).hexdigest()
-    return (root / "files" / "md5" / md5[:2] / md5[2:]).exists()
+    return object_path(root, content).exists()
 
 
 def objects(root: Path) -> set[str]:
