@@ -3,7 +3,7 @@
     .venv/bin/python bench/fig_distributed.py          # BENCH_REPEAT=N rounds (default 3)
 
 Local: `exp run --queue -S p=range(1,31)` then `exp run --run-all -j 3`.
-Distributed: the same submit with `[queue] backend = celery`, run by three
+Distributed: the same submit with `xpt config queue.backend celery`, run by three
 `xpt queue worker` processes (own HOME, workdir and clone each; started and ready
 before the clock starts), until all 30 experiment refs are on the git remote, then
 until `queue status` on the submitting machine shows them all as successes (the
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench` and `tests` importable
     sys.path.insert(0, str(ROOT))
 
-from tests.dist.harness import REDIS_SERVER, Cluster, RedisServer, wait_for  # noqa: E402
+from tests.redis_server import REDIS_SERVER, Cluster, RedisServer, wait_for  # noqa: E402
 
 from bench.scenarios import ONE_STAGE  # noqa: E402
 
@@ -69,8 +69,8 @@ def _project(root: Path, env: dict[str, str], broker: str | None) -> tuple[Path,
     _run([str(XPT), "init", "-q"], repo, env)
     _run([str(XPT), "repro", "-q"], repo, env)
     if broker:
-        with open(repo / ".dvc" / "config", "a", encoding="utf-8") as f:
-            f.write(f"[queue]\n    backend = celery\n    broker = {broker}\n")
+        _run([str(XPT), "config", "queue.backend", "celery"], repo, env)
+        _run([str(XPT), "config", "queue.broker", broker], repo, env)
     _run(["git", "add", "-A"], repo, env)
     _run(["git", "commit", "-qm", "base"], repo, env)
     _run(["git", "remote", "add", "origin", str(upstream)], repo, env)

@@ -75,6 +75,27 @@ def s3_server() -> Iterator[S3Server]:
         yield S3Server(f"http://{host}:{port}")
     finally:
         server.stop()
+        stop_fsspec_loop()
+
+
+def stop_fsspec_loop() -> None:
+    """End fsspec's process-wide event loop thread (and its executor thread).
+
+    s3fs leaves them running for the life of the process; xpt forks hashing helpers only
+    when no other thread runs, so later tests in this xdist worker need them gone. The
+    next S3 call simply starts a new loop.
+    """
+    import asyncio
+
+    import fsspec.asyn
+
+    loop, thread = fsspec.asyn.loop[0], fsspec.asyn.iothread[0]
+    if loop is None or thread is None:
+        return
+    asyncio.run_coroutine_threadsafe(loop.shutdown_default_executor(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    fsspec.asyn.loop[0] = fsspec.asyn.iothread[0] = None
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_no_fork_while_another_thread_runs() -> None:
     finally:
         release.set()
         waiting.join()
-    assert can_fork()
+    assert can_fork(), threading.enumerate()  # another test left a thread running
 
 
 def test_fork_map_keeps_order_and_redoes_a_failed_part() -> None:

@@ -225,7 +225,7 @@ def broker_error(app: Celery, exc: BaseException) -> QueueError:
     url = redact(str(app.conf.broker_url))
     return QueueError(
         f"cannot reach the distributed queue's broker at {url}: {exc}",
-        hint="check that Redis is running there and `broker` in the [queue] section of .dvc/config",
+        hint="check that Redis is running there, or set the broker with `xpt config queue.broker redis://HOST:PORT/0`",
     )
 
 
