@@ -5,6 +5,11 @@ because the filesystem cannot do it (no reflinks on ext4, no hardlinks across de
 is remembered as broken for that (cache, device) pair for the rest of the process, so
 the probe happens once per run and later files go straight to a type that works.
 Every workspace path is created under a temp name and renamed into place.
+
+A pull may leave *spare copies*: unnamed files (O_TMPFILE) holding a verified object's
+bytes, written while the download was being hashed. A copy-type checkout of that object
+then names the spare instead of copying the object again. Unnamed files need no
+cleanup: the kernel frees any spare nobody took when its fd is closed or the process ends.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import errno
 import fcntl
 import os
 import stat
+import threading
 from collections.abc import Sequence
 
 from xpt.cache.odb import ODB, copy_file, tmp_name
@@ -92,9 +98,15 @@ class Linker:
     def link(self, obj: str, dest: str) -> str:
         """Create `dest` from object file `obj` with the first type that works.
 
-        Empty objects are copied instead of hardlinked, as DVC does.
+        Empty objects are copied instead of hardlinked, as DVC does. Where a copy is what
+        this makes, a spare copy of `obj` (see the module doc) is used when there is one.
         """
-        for link_type in self.usable():
+        usable = self.usable()
+        if _SPARES and "copy" in usable and usable[0] in ("reflink", "copy"):
+            spare = take_spare(obj)
+            if spare is not None and place_spare(spare, dest):
+                return "copy"
+        for link_type in usable:
             if link_type == "hardlink" and os.stat(obj).st_size == 0:
                 link_type = "copy"
             try:
@@ -191,3 +203,77 @@ def add_exec(path: str) -> None:
     mode = stat.S_IMODE(os.stat(path).st_mode)
     if not mode & stat.S_IEXEC:
         os.chmod(path, mode | stat.S_IEXEC)
+
+
+# -- spare copies (pull) ------------------------------------------------------------------
+
+_SPARES: dict[str, int] = {}
+"""Object path -> fd of an unnamed file holding a private copy of that object."""
+_SPARES_LOCK = threading.Lock()
+SPARE_LIMIT = 256
+"""Spares held at once (each is an open fd)."""
+_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_root_fd: list[int] = []
+
+
+def unnamed_file(folder: str) -> int | None:
+    """A new unnamed file in `folder`, open for writing (mode 0666 less the umask).
+
+    None where O_TMPFILE is unsupported, or when SPARE_LIMIT spares are already held.
+    """
+    if not _TMPFILE or len(_SPARES) >= SPARE_LIMIT:
+        return None
+    try:
+        return os.open(folder, _TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o666)
+    except OSError:
+        return None
+
+
+def offer_spare(obj: str, fd: int) -> None:
+    """Hand over `fd`, a complete copy of the verified object file `obj`, for a checkout."""
+    with _SPARES_LOCK:
+        old = _SPARES.pop(obj, None)
+        _SPARES[obj] = fd
+    if old is not None:
+        os.close(old)
+
+
+def take_spare(obj: str) -> int | None:
+    """The spare copy of `obj` (the caller now owns the fd), or None."""
+    with _SPARES_LOCK:
+        return _SPARES.pop(obj, None)
+
+
+def drop_spares() -> None:
+    """Free every spare nobody took."""
+    with _SPARES_LOCK:
+        fds = list(_SPARES.values())
+        _SPARES.clear()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def place_spare(fd: int, dest: str) -> bool:
+    """Give the unnamed file `fd` the name `dest` (temp name + rename); closes `fd`.
+
+    False when it cannot be named there (another mount, no /proc): copy instead.
+    """
+    tmp = os.path.abspath(tmp_name(dest))
+    try:
+        ensure_dir(os.path.dirname(tmp))
+        if not _root_fd:
+            _root_fd.append(os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        # dir fds make os.link call linkat(AT_SYMLINK_FOLLOW): /proc/self/fd/N names the inode
+        os.link(f"/proc/self/fd/{fd}", tmp, src_dir_fd=_root_fd[0], dst_dir_fd=_root_fd[0])
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    try:
+        replace_path(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return True

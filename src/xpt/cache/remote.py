@@ -4,15 +4,18 @@ A remote stores objects exactly like the local cache (`files/md5/XX/YYYY…`, le
 `XX/YYYY…`), so DVC and xpt share remotes. A local or mounted folder is built in;
 other URLs (s3://…) go through fsspec when it is installed (`pip install xpt[s3]`).
 A download returns the md5 of the bytes it wrote, computed in the same pass, so the
-caller can refuse a corrupted object without reading it twice.
+caller can refuse a corrupted object without reading it twice. A local download of a big
+object can also fill a second file (the caller's spare workspace copy) while it hashes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
@@ -31,6 +34,10 @@ KERNEL_COPY_ABOVE = 8 << 20
 _HEX = frozenset("0123456789abcdef")
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 _NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF})
+
+Twin = Callable[[], "int | None"]
+"""Asked by a download for a second file to write the object into: an fd open for writing
+(or None for no twin). Only big local objects ask; the file ends up a full copy or short."""
 
 
 def object_relpath(md5: str, legacy: bool = False) -> str:
@@ -83,28 +90,52 @@ def copy_hashing(src: IO[bytes], dst: IO[bytes], chunk: int = CHUNK) -> str:
     return h.hexdigest()
 
 
-def copy_local(src: IO[bytes], dst: IO[bytes]) -> str:
+class SourceChanged(Exception):
+    """A file being downloaded was modified meanwhile (size, mtime or ctime moved)."""
+
+
+def copy_local(src: IO[bytes], dst: IO[bytes], twin: Twin | None = None) -> str:
     """Copy a local file into `dst` and return its md5, each byte read from disk once.
 
     Small files: one buffered pass (read, hash, write). Big ones: the kernel copies the
     file in a thread while this thread hashes the same pages, already in the page cache;
     a 500 MB object costs about one md5 instead of a copy plus a re-read plus an md5.
+    With `twin`, big files are then copied again, from `dst`, into the file it gives,
+    still during the md5 (a failed twin is left short, never an error).
     """
-    size = os.fstat(src.fileno()).st_size
-    if size < KERNEL_COPY_ABOVE:
-        return copy_hashing(src, dst, max(4096, size + 1))
+    before = os.fstat(src.fileno())
+    if before.st_size < KERNEL_COPY_ABOVE:
+        return copy_hashing(src, dst, max(4096, before.st_size + 1))
     dst.flush()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        copying = pool.submit(_kernel_copy, src.fileno(), dst.fileno())
+        copying = pool.submit(_copy_and_twin, src.fileno(), dst.fileno(), twin)
         try:
             digest = _md5_fd(src.fileno())
         finally:
             copying.result()
+    if _identity(before) != _identity(os.fstat(src.fileno())):
+        raise SourceChanged()  # the copy and the md5 read it separately: they may differ
     return digest
 
 
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _copy_and_twin(src: int, dst: int, twin: Twin | None) -> None:
+    _kernel_copy(src, dst)
+    fd = twin() if twin is not None else None
+    if fd is None:
+        return
+    try:
+        _kernel_copy(dst, fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+
+
 def _md5_fd(fd: int) -> str:
-    """md5 of a whole file by offset (the fd's position belongs to the copy)."""
+    """md5 of a whole file by offset (no shared file position with the copying thread)."""
     h = hashlib.md5()
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -116,19 +147,23 @@ def _md5_fd(fd: int) -> str:
 
 
 def _kernel_copy(src: int, dst: int) -> None:
-    """Copy `src` into `dst` inside the kernel (copy_file_range, else sendfile)."""
+    """Copy all of `src` into the empty `dst` in the kernel (copy_file_range, else sendfile).
+
+    Explicit offsets: neither file position moves, so another thread may read `src`.
+    """
+    offset = 0
     try:
-        while os.copy_file_range(src, dst, 1 << 30):
-            pass
+        while n := os.copy_file_range(src, dst, 1 << 30, offset, offset):
+            offset += n
         return
     except OSError as exc:
         if exc.errno in _DISK_FULL or exc.errno not in _NO_COPY_RANGE:
             raise
-    os.lseek(src, 0, os.SEEK_SET)
-    os.lseek(dst, 0, os.SEEK_SET)
     os.ftruncate(dst, 0)
-    while os.sendfile(dst, src, None, 1 << 30):
-        pass
+    os.lseek(dst, 0, os.SEEK_SET)
+    offset = 0
+    while n := os.sendfile(dst, src, offset, 1 << 30):
+        offset += n
 
 
 def _chunk_for(src: IO[bytes], cap: int) -> int:
@@ -150,10 +185,21 @@ def _cache_write_error(dest: object, exc: OSError) -> CacheError:
 
 
 def _open_dest(dest: Path) -> IO[bytes]:
-    """The temp file a download writes into."""
+    """The temp file a download writes into, readable too (a twin is copied from it).
+
+    Never opened with O_TRUNC: ext4 flushes a file truncated to empty when it is closed
+    (`auto_da_alloc`), which costs a 500 MB download a synchronous write-out.
+    """
     try:
-        return open(dest, "wb")  # noqa: SIM115 - the caller closes it
+        fd = os.open(dest, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError as exc:
+        raise _cache_write_error(dest, exc) from exc
+    try:
+        if os.fstat(fd).st_size:
+            os.ftruncate(fd, 0)
+        return open(fd, "r+b")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        os.close(fd)
         raise _cache_write_error(dest, exc) from exc
 
 
@@ -166,8 +212,12 @@ class Remote(Protocol):
 
     def upload(self, src: Path, relpath: str) -> None: ...
 
-    def download(self, relpath: str, dest: Path) -> str:
-        """Write the object into `dest` and return the md5 of the bytes written."""
+    def download(self, relpath: str, dest: Path, twin: Twin | None = None) -> str:
+        """Write the object into `dest` and return the md5 of the bytes written.
+
+        `twin` may be asked for a second file to fill with the same bytes (see `Twin`);
+        backends that cannot do it for free never ask.
+        """
         ...
 
     def list_files(self, prefix: str = "") -> list[str]:
@@ -202,7 +252,7 @@ class LocalRemote:
                 f"cannot write to remote '{self.url}': {exc.strerror or exc}"
             ) from exc
 
-    def download(self, relpath: str, dest: Path) -> str:
+    def download(self, relpath: str, dest: Path, twin: Twin | None = None) -> str:
         try:
             src = open(self.root / relpath, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
@@ -213,7 +263,12 @@ class LocalRemote:
             ) from exc
         with src, _open_dest(dest) as out:
             try:
-                return copy_local(src, out)
+                return copy_local(src, out, twin)
+            except SourceChanged:
+                raise RemoteError(
+                    f"object '{relpath}' changed on remote '{self.url}' while it was downloaded",
+                    hint="run the command again once nothing writes to the remote",
+                ) from None
             except OSError as exc:
                 if exc.errno in _DISK_FULL:
                     raise _cache_write_error(dest, exc) from exc
@@ -372,7 +427,8 @@ class FsspecRemote:
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, "upload to")
 
-    def download(self, relpath: str, dest: Path) -> str:
+    def download(self, relpath: str, dest: Path, twin: Twin | None = None) -> str:
+        """Stream the object (`twin` is never asked: the bytes cross the network once)."""
         try:
             src = self.fs.open(
                 self._path(relpath), "rb", block_size=REMOTE_CHUNK, cache_type="none"

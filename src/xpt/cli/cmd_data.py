@@ -78,13 +78,15 @@ def fetch(args: argparse.Namespace) -> int:
 
 def pull(args: argparse.Namespace) -> int:
     from xpt.repro.checkout import checkout
+    from xpt.repro.transfer import checkout_follows
     from xpt.repro.workspace import open_workspace
     from xpt.utils.lock import file_lock
 
-    code = fetch(args)
     project = Project.find()
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-        result = checkout(ws, list(args.targets), allow_missing=args.allow_missing)
+    with checkout_follows(project):
+        code = fetch(args)
+        with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
+            result = checkout(ws, list(args.targets), allow_missing=args.allow_missing)
     for path in result.changed:
         out(f"A       {path}")
     return code

@@ -6,25 +6,32 @@ the `.dir` object plus every file it lists; CLI targets narrow them (`select_out
 Only missing objects move, in parallel. What the remote holds is asked object by object,
 or read from prefix listings when there are many. A download is hashed while it streams
 and verified against its md5 before it is renamed into the cache.
+
+`pull` fetches inside `checkout_follows`: a big object the workspace uses is then also
+copied into a spare unnamed file during its md5 (a local remote's kernel copy runs beside
+the hash), and the checkout names that spare instead of copying the object once more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
-import tempfile
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from xpt.cache.odb import ODB
+from xpt.cache import links
+from xpt.cache.odb import OBJECT_MODE, ODB, tmp_name
 from xpt.cache.remote import Remote, object_relpath, open_remote, relpath_oid
 from xpt.errors import CacheError, PipelineError, RemoteError, XptError
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader, Stage
-from xpt.pipeline.parse import find_dvcfiles, load_pipelines
+from xpt.pipeline.parse import find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
 
 Oid = tuple[str, bool]
@@ -273,29 +280,47 @@ def _upload(odb: ODB, remote: Remote, oid: Oid) -> None:
     remote.upload(odb.oid_path(md5, legacy=legacy), object_relpath(md5, legacy))
 
 
-def _download(odb: ODB, remote: Remote, oid: Oid) -> None:
-    """Stream one object into a temp file beside its cache path, verify, then rename."""
+def _download(odb: ODB, remote: Remote, oid: Oid, spares: _Spares | None = None) -> None:
+    """Stream one object into a temp file beside its cache path, verify, then rename.
+
+    With `spares`, a big object the workspace uses is also copied into an unnamed spare
+    during the verification, offered to the checkout once the md5 matched, and freed
+    otherwise: nothing unverified reaches the cache or the workspace.
+    """
     md5, legacy = oid
-    dest = odb.oid_path(md5, legacy=legacy)
+    dest = odb.object_path(md5, legacy)
+    tmp = tmp_name(dest)
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".xpt-dl-")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
     except OSError as exc:
         raise CacheError(
-            f"cannot write to the cache ({dest.parent}): {exc.strerror or exc}"
+            f"cannot write to the cache ({os.path.dirname(dest)}): {exc.strerror or exc}"
         ) from exc
-    os.close(fd)
+    made: list[int] = []
+
+    def twin() -> int | None:
+        """Asked by the backend (in its copying thread) for big objects only."""
+        fd = spares.new_file() if spares is not None and spares.wants(oid) else None
+        if fd is not None:
+            made.append(fd)
+        return fd
+
     try:
-        actual = remote.download(object_relpath(md5, legacy), Path(tmp))
+        actual = remote.download(object_relpath(md5, legacy), Path(tmp), twin)
         if not legacy and actual != md5.removesuffix(".dir"):
             raise CacheError(
                 f"object {md5} on remote '{remote.url}' is corrupted (its content hashes to {actual})",
                 hint="push it again from a machine that has the right data",
             )
-        os.chmod(tmp, 0o444)
+        os.chmod(tmp, OBJECT_MODE)
+        size = os.stat(tmp).st_size if made else -1
         os.replace(tmp, dest)
+        if made and os.fstat(made[0]).st_size == size:  # else the twin failed: short
+            links.offer_spare(dest, made.pop())
     finally:
-        if os.path.exists(tmp):
+        for fd in made:
+            os.close(fd)
+        if os.path.lexists(tmp):
             os.unlink(tmp)
 
 
@@ -342,6 +367,59 @@ def push(
     return result
 
 
+_CHECKOUT_FOLLOWS: ContextVar[Path | None] = ContextVar("xpt_checkout_follows", default=None)
+
+
+@contextlib.contextmanager
+def checkout_follows(project: Project) -> Iterator[None]:
+    """Around a fetch followed by a checkout of `project` (`pull`): the fetch leaves
+    spare copies of the big objects the workspace uses; spares not taken are freed."""
+    token = _CHECKOUT_FOLLOWS.set(project.root)
+    try:
+        yield
+    finally:
+        _CHECKOUT_FOLLOWS.reset(token)
+        links.drop_spares()
+
+
+class _Spares:
+    """Where a fetch followed by a checkout puts spare copies, and of which objects: the
+    files the workspace's outputs check out (read on first need: most fetches never ask)."""
+
+    def __init__(self, project: Project, odb: ODB) -> None:
+        self.project = project
+        self.odb = odb
+        self._wanted: set[Oid] | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def for_fetch(project: Project, odb: ODB) -> _Spares | None:
+        """Spares only inside `checkout_follows`, and only if that checkout makes copies
+        (`cache.type` starting with reflink or copy and allowing copy)."""
+        if _CHECKOUT_FOLLOWS.get() != project.root:
+            return None
+        value = project.config.get("cache", "type")
+        types = [t.strip() for t in str(value).split(",") if t.strip()] if value else ["copy"]
+        if "copy" not in types or types[0] not in ("reflink", "copy"):
+            return None
+        return _Spares(project, odb)
+
+    def wants(self, oid: Oid) -> bool:
+        with self._lock:
+            if self._wanted is None:
+                root = self.project.root
+                try:
+                    used = outputs_at(workspace_reader(root), find_dvcfiles(root) or ["dvc.yaml"])
+                    self._wanted = expand_dirs(self.odb, used)
+                except (XptError, OSError):
+                    self._wanted = set()  # no spares: the checkout copies as usual
+        return oid in self._wanted
+
+    def new_file(self) -> int | None:
+        """An unnamed file in the workspace root (any folder of that filesystem will do)."""
+        return links.unnamed_file(os.fspath(self.project.root))
+
+
 def fetch(
     project: Project, remote: Remote, oids: set[Oid], jobs: int | None = None
 ) -> TransferResult:
@@ -354,6 +432,7 @@ def fetch(
     tried = set(dirs)
     todo = [o for o in sorted(everything) if o not in tried and not odb.exists(o[0], legacy=o[1])]
     result.present = len(everything) - len(todo) - len(dirs)
-    result.failed.update(_run(lambda o: _download(odb, remote, o), todo, jobs))
+    spares = _Spares.for_fetch(project, odb)
+    result.failed.update(_run(lambda o: _download(odb, remote, o, spares), todo, jobs))
     result.transferred = [o[0] for o in dirs + todo if o[0] not in result.failed]
     return result
