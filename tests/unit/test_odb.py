@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 import time
 from pathlib import Path
@@ -48,6 +49,26 @@ def test_add_bytes_is_read_only_and_never_rewritten(odb: ODB) -> None:
     assert odb.add_bytes(oid, b"hello") is False
     assert path.stat().st_ino == inode
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp files left
+
+
+def test_add_bytes_replaces_a_corrupt_untrusted_object(odb: ODB) -> None:
+    oid = md5(b"right")
+    path = odb.oid_path(oid)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"wrong")
+    path.chmod(0o644)  # not 0444: verified, found corrupt, dropped, written again
+    assert odb.add_bytes(oid, b"right") is True
+    assert path.read_bytes() == b"right" and mode(path) == 0o444
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_add_bytes_ignores_the_umask(odb: ODB) -> None:
+    old = os.umask(0o277)  # would leave the owner alone with write-only access
+    try:
+        assert odb.add_bytes(md5(b"masked"), b"masked") is True
+    finally:
+        os.umask(old)
+    assert mode(odb.oid_path(md5(b"masked"))) == 0o444
 
 
 def test_add_file_copy_and_move(tmp_path: Path, odb: ODB) -> None:

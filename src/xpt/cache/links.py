@@ -22,6 +22,7 @@ import stat
 import threading
 from collections.abc import Sequence
 
+from xpt.cache import tmpfile
 from xpt.cache.odb import ODB, copy_file, tmp_name
 from xpt.errors import CacheError
 from xpt.utils.fsutil import remove
@@ -212,19 +213,17 @@ _SPARES: dict[str, int] = {}
 _SPARES_LOCK = threading.Lock()
 SPARE_LIMIT = 256
 """Spares held at once (each is an open fd)."""
-_TMPFILE = getattr(os, "O_TMPFILE", 0)
-_root_fd: list[int] = []
 
 
 def unnamed_file(folder: str) -> int | None:
-    """A new unnamed file in `folder`, open for writing (mode 0666 less the umask).
+    """A new unnamed file in `folder`, open for reading and writing (mode 0666 less umask).
 
     None where O_TMPFILE is unsupported, or when SPARE_LIMIT spares are already held.
     """
-    if not _TMPFILE or len(_SPARES) >= SPARE_LIMIT:
+    if len(_SPARES) >= SPARE_LIMIT:
         return None
     try:
-        return os.open(folder, _TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o666)
+        return tmpfile.unnamed_file(folder, os.O_RDWR)
     except OSError:
         return None
 
@@ -262,10 +261,7 @@ def place_spare(fd: int, dest: str) -> bool:
     tmp = os.path.abspath(tmp_name(dest))
     try:
         ensure_dir(os.path.dirname(tmp))
-        if not _root_fd:
-            _root_fd.append(os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
-        # dir fds make os.link call linkat(AT_SYMLINK_FOLLOW): /proc/self/fd/N names the inode
-        os.link(f"/proc/self/fd/{fd}", tmp, src_dir_fd=_root_fd[0], dst_dir_fd=_root_fd[0])
+        tmpfile.name_fd(fd, tmp)
     except OSError:
         return False
     finally:

@@ -30,6 +30,7 @@ from xpt.cache.hashing import (
     tree_info,
 )
 from xpt.cache.state import StateDB
+from xpt.cache.tmpfile import write_new
 from xpt.errors import CacheError
 from xpt.utils.fsutil import current_umask
 
@@ -283,8 +284,22 @@ class ODB:
         return True
 
     def add_bytes(self, md5: str, data: bytes, legacy: bool = False) -> bool:
-        """Store an in-memory object; False if it was already there."""
+        """Store an in-memory object; False if it was already there.
 
+        Created unnamed and then linked under its name where the filesystem allows
+        (`cache/tmpfile.py`): no stat, temp name or rename per object.
+        """
+        dst = self.object_path(md5, legacy)
+        self._ensure_parent(dst)
+        try:
+            created = write_new(dst, data, OBJECT_MODE)
+        except OSError as exc:
+            raise CacheError(f"cannot write cache object '{dst}': {exc.strerror}") from exc
+        if created or (created is False and self.exists(md5, legacy)):
+            return created
+        return self._add_bytes_renamed(md5, data, legacy)  # unsupported, or a corrupt one went
+
+    def _add_bytes_renamed(self, md5: str, data: bytes, legacy: bool) -> bool:
         def write(tmp: str) -> None:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
