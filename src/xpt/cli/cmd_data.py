@@ -23,9 +23,10 @@ def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untype
     from xpt.repro.transfer import scan_revision, select_outputs, used_objects
     from xpt.repro.workspace import open_git
 
+    revisions = (args.all_branches, args.all_tags, args.all_commits, args.all_experiments)
     readers = revision_readers(
         project,
-        open_git(project),
+        open_git(project) if any(revisions) else None,  # the workspace alone needs no git
         all_branches=args.all_branches,
         all_tags=args.all_tags,
         all_commits=args.all_commits,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import workspace_reader
 from xpt.project import Project
-from xpt.scm.git import Git
+
+if TYPE_CHECKING:  # a workspace-only push/pull never loads pygit2
+    from xpt.scm.git import Git
 
 
 def revision_readers(
