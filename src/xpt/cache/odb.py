@@ -51,26 +51,29 @@ def tmp_name(target: str) -> str:
     return f"{target}.{os.getpid()}-{threading.get_ident()}-{next(_counter)}.tmp"
 
 
+_NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF})
+"""copy_file_range cannot do this pair of files (sendfile can); a full disk is not one."""
+
+
 def copy_fd(src: int, dst: int) -> None:
-    """Copy all of `src` into `dst` in the kernel when possible."""
+    """Copy all of `src` into the empty `dst` in the kernel (copy_file_range, else sendfile).
+
+    Explicit offsets: neither file position moves, so another thread may read `src`
+    meanwhile (a download hashes the bytes while they are copied).
+    """
+    offset = 0
     try:
-        while os.copy_file_range(src, dst, 1 << 30):
-            pass
+        while n := os.copy_file_range(src, dst, 1 << 30, offset, offset):
+            offset += n
         return
     except OSError as exc:
-        if exc.errno not in (
-            errno.EXDEV,
-            errno.ENOSYS,
-            errno.EINVAL,
-            errno.EOPNOTSUPP,
-            errno.EBADF,
-        ):
+        if exc.errno not in _NO_COPY_RANGE:
             raise
-    os.lseek(src, 0, os.SEEK_SET)
-    os.lseek(dst, 0, os.SEEK_SET)
     os.ftruncate(dst, 0)
-    while os.sendfile(dst, src, None, 1 << 30):
-        pass
+    os.lseek(dst, 0, os.SEEK_SET)
+    offset = 0
+    while n := os.sendfile(dst, src, offset, 1 << 30):
+        offset += n
 
 
 def _suspicious(relpath: str) -> bool:

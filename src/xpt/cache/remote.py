@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
 
+from xpt.cache.odb import copy_fd
 from xpt.errors import CacheError, RemoteError, XptError
 
 CHUNK = 1 << 20
@@ -33,7 +34,6 @@ KERNEL_COPY_ABOVE = 8 << 20
 
 _HEX = frozenset("0123456789abcdef")
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
-_NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF})
 
 Twin = Callable[[], "int | None"]
 """Asked by a download for a second file to write the object into: an fd open for writing
@@ -123,12 +123,12 @@ def _identity(st: os.stat_result) -> tuple[int, int, int]:
 
 
 def _copy_and_twin(src: int, dst: int, twin: Twin | None) -> None:
-    _kernel_copy(src, dst)
+    copy_fd(src, dst)
     fd = twin() if twin is not None else None
     if fd is None:
         return
     try:
-        _kernel_copy(dst, fd)
+        copy_fd(dst, fd)
     except OSError:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
@@ -144,26 +144,6 @@ def _md5_fd(fd: int) -> str:
         h.update(view[:n])
         offset += n
     return h.hexdigest()
-
-
-def _kernel_copy(src: int, dst: int) -> None:
-    """Copy all of `src` into the empty `dst` in the kernel (copy_file_range, else sendfile).
-
-    Explicit offsets: neither file position moves, so another thread may read `src`.
-    """
-    offset = 0
-    try:
-        while n := os.copy_file_range(src, dst, 1 << 30, offset, offset):
-            offset += n
-        return
-    except OSError as exc:
-        if exc.errno in _DISK_FULL or exc.errno not in _NO_COPY_RANGE:
-            raise
-    os.ftruncate(dst, 0)
-    os.lseek(dst, 0, os.SEEK_SET)
-    offset = 0
-    while n := os.sendfile(dst, src, offset, 1 << 30):
-        offset += n
 
 
 def _chunk_for(src: IO[bytes], cap: int) -> int:
