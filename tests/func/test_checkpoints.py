@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -23,6 +28,8 @@ if os.environ.get("DVC_CHECKPOINT"):
         make_checkpoint()
         if os.environ.get("CRASH_AT") == str(value):
             sys.exit(7)
+        if os.environ.get("HANG_AT") == str(value):
+            import time; time.sleep(120)  # killed from outside meanwhile
 """
 
 SHELL_TRAIN = """\
@@ -111,6 +118,35 @@ def test_crash_keeps_checkpoints(f5: TmpRepo, xpt, monkeypatch) -> None:  # type
     ((_ref, sha2),) = exp_refs(f5).items()
     assert len(chain(f5, sha2)) == 4
     assert (f5 / "foo").read_text() == "3"
+
+
+def test_killed_run_keeps_checkpoints_and_resumes(f5: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL of xpt and its stage after 2 checkpoints: both stay; the next run resumes."""
+    env = {**os.environ, "HANG_AT": "2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-P", "-m", "xpt", "exp", "run"],
+        cwd=f5,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(len(chain(f5, sha)) >= 2 for sha in exp_refs(f5).values()):
+            assert proc.poll() is None, "exp run ended before it was killed"
+            assert time.monotonic() < deadline, "no second checkpoint within 60 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    ((_ref, sha),) = exp_refs(f5).items()
+    assert len(chain(f5, sha)) == 2
+    xpt("exp", "run")  # the dead run's lock is stale: the resume starts at once
+    ((_ref, sha2),) = exp_refs(f5).items()
+    assert chain(f5, sha2)[-2:] == chain(f5, sha)  # built on the killed run's checkpoints
+    assert len(chain(f5, sha2)) == 5  # 2 kept + 2 new checkpoints + the final commit
+    assert (f5 / "foo").read_text() == "4"
 
 
 def test_shell_script_signal_file(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
