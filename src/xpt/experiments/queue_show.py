@@ -7,15 +7,17 @@ Lists xpt's own queue and, read-only, the experiments real DVC queued (dvc_queue
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xpt.errors import ScmError
 from xpt.experiments.collect import cache_reader, collect_data
 from xpt.experiments.dvc_queue import DvcQueued, dvc_queued
-from xpt.experiments.queue_db import Entry, State, log_path, open_queue, workspace_path
 from xpt.pipeline.parse import find_dvcfiles
 from xpt.project import Project
 from xpt.scm.git import Git
+
+if TYPE_CHECKING:  # queue_db (and sqlite3) load only when a queue database exists
+    from xpt.experiments.queue_db import Entry
 
 Range = dict[str, Any]
 """One `exp show` experiment range: {"name", "executor", "revs"} (spec §9.5)."""
@@ -23,6 +25,8 @@ CacheRead = Callable[[str], "bytes | None"]
 
 
 def _executor(project: Project, entry: Entry) -> dict[str, Any]:
+    from xpt.experiments.queue_db import State, log_path, workspace_path
+
     running = entry.state == State.RUNNING
     return {
         "state": entry.state.value,
@@ -39,6 +43,8 @@ def _executor(project: Project, entry: Entry) -> dict[str, Any]:
 
 def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
     """Queued, running and failed entries as `exp show` experiment ranges, by baseline."""
+    from xpt.experiments.queue_db import State, open_queue
+
     db = open_queue(project.xpt_dir)
     try:
         entries = db.entries((State.QUEUED, State.RUNNING, State.FAILED))
