@@ -58,12 +58,20 @@ def md5_bytes(data: bytes) -> str:
 
 def md5_file(path: str | os.PathLike[str]) -> str:
     """Raw md5 of a file's bytes (DVC 3 `hash: md5`)."""
+    with open(path, "rb", buffering=0) as f:
+        return md5_fd(f.fileno())
+
+
+def md5_fd(fd: int) -> str:
+    """md5 of the whole file open as `fd`, read by offset: the fd's position is not used,
+    so another thread may copy from the same fd meanwhile."""
     digest = hashlib.md5()
     buf = bytearray(CHUNK)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            digest.update(view[:n])
+    offset = 0
+    while n := os.preadv(fd, [buf], offset):
+        digest.update(view[:n])
+        offset += n
     return digest.hexdigest()
 
 

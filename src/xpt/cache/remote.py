@@ -20,11 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
 
+from xpt.cache.hashing import CHUNK, md5_fd
 from xpt.cache.odb import copy_fd
 from xpt.errors import CacheError, RemoteError, XptError
-
-CHUNK = 1 << 20
-"""Read size when hashing or copying through Python (one buffer, reused)."""
 
 REMOTE_CHUNK = 8 << 20
 """Read size when streaming from fsspec: one ranged GET per chunk on S3."""
@@ -110,7 +108,7 @@ def copy_local(src: IO[bytes], dst: IO[bytes], twin: Twin | None = None) -> str:
     with ThreadPoolExecutor(max_workers=1) as pool:
         copying = pool.submit(_copy_and_twin, src.fileno(), dst.fileno(), twin)
         try:
-            digest = _md5_fd(src.fileno())
+            digest = md5_fd(src.fileno())
         finally:
             copying.result()
     if _identity(before) != _identity(os.fstat(src.fileno())):
@@ -132,18 +130,6 @@ def _copy_and_twin(src: int, dst: int, twin: Twin | None) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
-
-
-def _md5_fd(fd: int) -> str:
-    """md5 of a whole file by offset (no shared file position with the copying thread)."""
-    h = hashlib.md5()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    offset = 0
-    while n := os.preadv(fd, [buf], offset):
-        h.update(view[:n])
-        offset += n
-    return h.hexdigest()
 
 
 def _chunk_for(src: IO[bytes], cap: int) -> int:

@@ -396,10 +396,11 @@ class _Spares:
     def for_fetch(project: Project, odb: ODB) -> _Spares | None:
         """Spares only inside `checkout_follows`, and only if that checkout makes copies
         (`cache.type` starting with reflink or copy and allowing copy)."""
+        from xpt.repro.workspace import link_types_of
+
         if _CHECKOUT_FOLLOWS.get() != project.root:
             return None
-        value = project.config.get("cache", "type")
-        types = [t.strip() for t in str(value).split(",") if t.strip()] if value else ["copy"]
+        types = link_types_of(project)
         if "copy" not in types or types[0] not in ("reflink", "copy"):
             return None
         return _Spares(project, odb)
