@@ -277,6 +277,19 @@ class Harness:
         else:
             row.verdict = "pass" if case.goal.check(row.xpt, row.dvc) else "FAIL"
 
+    def floor(self, figure: str, label: str, shell: str, cwd: Path, runs: int = 7) -> Row:
+        """A "floor" line: median time of `shell` (run with xpt's PATH), the part of a
+        figure no implementation under the design rules can avoid (interpreter start,
+        imports of pygit2 and the YAML parsers, the stage's own command)."""
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(shell, shell=True, cwd=cwd, env=self.xpt.env, check=True)
+            times.append(time.perf_counter() - start)
+        row = Row(figure, label, "", xpt=statistics.median(times), rounds=runs, verdict="floor")
+        self.rows.append(row)
+        return row
+
     def record_error(self, figure: str, label: str, exc: BaseException) -> None:
         """A figure's own code broke: keep going, show it as an error row."""
         self.rows.append(

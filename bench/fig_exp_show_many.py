@@ -12,7 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.common import Case, Goal, Harness, Tool, all_of, at_most, faster, scaled
-from bench.scenarios import EXP_DVC_YAML, TRAIN_PY, exp_files, fast_import_stream
+from bench.scenarios import (
+    EXP_DVC_YAML,
+    SHOW_FLOOR,
+    TRAIN_PY,
+    exp_files,
+    fast_import_stream,
+)
 
 SIZES: list[tuple[int, Goal]] = [
     (1, at_most(0.1)),
@@ -40,6 +46,8 @@ def figure(h: Harness) -> None:
 
         label = f"exp show --json, {count} experiment{'s' if count > 1 else ''}"
         h.compare(Case("4", label, prepare, show, goal, fresh=True))
+        if count == 1:
+            h.floor("4", *SHOW_FLOOR, h.work)
         if count == SIZES[-1][0]:
             label = f"exp show --json, {count} experiments, repeated (caches warm)"
             h.compare(Case("4", label, prepare, show, WARM_GOAL, warmup=True))

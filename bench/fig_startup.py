@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.common import Case, Harness, Tool, at_most
+from bench.scenarios import SHOW_FLOOR
 
 
 def figure(h: Harness) -> None:
@@ -31,3 +32,4 @@ def figure(h: Harness) -> None:
             warmup=True,
         )
     )
+    h.floor("1", *SHOW_FLOOR, h.work)

@@ -46,6 +46,13 @@ THREE_STAGES = {
     ),
 }
 
+# (label, shell command): what any `exp show` pays before its own work, as it reads git
+# objects (pygit2) and params files (yaml).
+SHOW_FLOOR = (
+    "floor: interpreter start + import pygit2, yaml",
+    "python -P -c 'import pygit2, yaml'",
+)
+
 TRAIN_PY = "# a training script; experiments only change params and metrics\n"
 
 # The baseline for bulk experiments: params, a metric, a stage using both, and its lock.
