@@ -117,7 +117,7 @@ class _Saver:
 
         def copy() -> None:
             try:
-                copy_file(item.path, tmp, 0o444)
+                copy_file(item.path, tmp, 0o444, direct=True)
             except BaseException as exc:  # re-raised in the hashing thread
                 failure.append(exc)
 

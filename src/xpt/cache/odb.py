@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from xpt.cache.direct import copy_direct
 from xpt.cache.hashing import (
     DIR_SUFFIX,
     HashInfo,
@@ -55,13 +56,14 @@ _NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNO
 """copy_file_range cannot do this pair of files (sendfile can); a full disk is not one."""
 
 
-def copy_fd(src: int, dst: int) -> None:
+def copy_fd(src: int, dst: int, direct: bool = False) -> None:
     """Copy all of `src` into the empty `dst` in the kernel (copy_file_range, else sendfile).
 
     Explicit offsets: neither file position moves, so another thread may read `src`
-    meanwhile (a download hashes the bytes while they are copied).
+    meanwhile (a download hashes the bytes while they are copied). `direct`: a big
+    file's bulk may go around the page cache (`cache/direct.py`).
     """
-    offset = 0
+    offset = copy_direct(src, dst, os.fstat(src).st_size) if direct else 0
     try:
         while n := os.copy_file_range(src, dst, 1 << 30, offset, offset):
             offset += n
@@ -69,9 +71,7 @@ def copy_fd(src: int, dst: int) -> None:
     except OSError as exc:
         if exc.errno not in _NO_COPY_RANGE:
             raise
-    os.ftruncate(dst, 0)
-    os.lseek(dst, 0, os.SEEK_SET)
-    offset = 0
+    os.lseek(dst, offset, os.SEEK_SET)
     while n := os.sendfile(dst, src, offset, 1 << 30):
         offset += n
 
@@ -385,13 +385,15 @@ class ODB:
         return tree
 
 
-def copy_file(src: str, dst: str, mode: int = 0o666) -> None:
-    """Copy `src` to a new file `dst` (must not exist) created with `mode` (umask applies)."""
+def copy_file(src: str, dst: str, mode: int = 0o666, direct: bool = False) -> None:
+    """Copy `src` to a new file `dst` (must not exist) created with `mode` (umask applies).
+
+    `direct`: `dst` is a cache object, not read again soon (see `copy_fd`)."""
     sfd = os.open(src, os.O_RDONLY)
     try:
         dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
-            copy_fd(sfd, dfd)
+            copy_fd(sfd, dfd, direct)
         finally:
             os.close(dfd)
     finally:
