@@ -56,7 +56,7 @@ DATASETS = [
 
 def figure(h: Harness) -> None:
     for data in DATASETS:
-        scratch = Scratch()
+        scratch = Scratch(h.new_dir("trash"))
         try:
             transfer(h, data, scratch)
         finally:
