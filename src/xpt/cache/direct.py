@@ -6,8 +6,8 @@ later. Saving outputs is CPU-bound on small machines (md5 takes a core per ~600 
 so for big files the object's bytes go straight from the source file's cached pages
 (mapped, not copied) to the device. A device slower than `_MIN_RATE` would make that
 synchronous write the bottleneck: the first `_PROBE` bytes are timed and, if too slow,
-the rest is copied the buffered way. Filesystems without `O_DIRECT` (tmpfs) are
-detected by `fcntl` refusing the flag, and the caller copies as before.
+the rest is copied the buffered way. Where `O_DIRECT` or the mapping is refused (by
+`fcntl`, `mmap` or the first write), nothing is written and the caller copies as before.
 """
 
 from __future__ import annotations
