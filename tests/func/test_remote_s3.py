@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.func.gen_pipeline import DVC_YAML
 from tests.helpers import TmpRepo
 from tests.s3_server import S3Bucket, s3_bucket, s3_server  # noqa: F401 - fixtures
 from xpt.cache.remote import s3_options
@@ -20,15 +21,6 @@ for i in range(3):
     open(f"data/f{i}.bin", "wb").write(bytes(range(256)) * (i + 1) + n.encode())
 open("data/sub/deep.txt", "w").write("deep " + n)
 open("model.bin", "wb").write(b"\\x00\\xff\\r\\n model " + n.encode())
-"""
-
-DVC_YAML = """\
-stages:
-  gen:
-    cmd: python gen.py
-    deps: [gen.py]
-    params: [foo]
-    outs: [data, model.bin]
 """
 
 
