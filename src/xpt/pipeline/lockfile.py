@@ -242,6 +242,24 @@ def _yaml_rt() -> Any:
     return yaml
 
 
+def load_roundtrip(data: bytes, path: str) -> Any:
+    """A YAML file as a comment-keeping ruamel document (for in-place updates)."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _yaml_rt().load(data.decode("utf-8-sig"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise PipelineError(
+            f"cannot update '{path}': it is not valid YAML ({exc})",
+            hint="fix or delete it; xpt writes it anew",
+        ) from exc
+
+
+def dump_yaml(doc: Any) -> bytes:
+    """YAML bytes as DVC's writer emits them (also for `.dvc` files)."""
+    return _dump(doc)
+
+
 def _dump(doc: Any) -> bytes:
     buf = io.StringIO()
     _yaml_rt().dump(doc, buf)

@@ -58,13 +58,27 @@ class Stage:
     meta: object = field(default=None, compare=False)
 
     @property
+    def is_dvcfile_stage(self) -> bool:
+        """Defined by a single-stage `.dvc` file (`dvc add`, `dvc import`)."""
+        return self.dvcfile.endswith(".dvc")
+
+    @property
+    def is_data_source(self) -> bool:
+        """Data tracked by a `.dvc` file with nothing to run: never run, only verified."""
+        return self.is_dvcfile_stage and not self.cmd
+
+    @property
     def addressing(self) -> str:
-        """How the CLI names this stage: `train`, or `sub/dvc.yaml:train`."""
-        return self.name if self.dvcfile == "dvc.yaml" else f"{self.dvcfile}:{self.name}"
+        """How the CLI names this stage: `train`, `sub/dvc.yaml:train` or `data.xml.dvc`."""
+        if self.dvcfile == "dvc.yaml" or self.is_dvcfile_stage:
+            return self.name
+        return f"{self.dvcfile}:{self.name}"
 
     @property
     def lockfile(self) -> str:
-        """Repo-relative path of the paired lock file (`X.yaml` -> `X.lock`)."""
+        """Where the stage's state is recorded: `X.yaml` -> `X.lock`; a `.dvc` file itself."""
+        if self.is_dvcfile_stage:
+            return self.dvcfile
         base, _ext = posixpath.splitext(self.dvcfile)
         return base + ".lock"
 

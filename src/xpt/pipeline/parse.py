@@ -137,6 +137,16 @@ def load_pipeline(
 # --- YAML and error locations ---------------------------------------------------------
 
 
+def load_yaml_text(data: bytes, path: str) -> Any:
+    """Safe-load a DVC YAML file; syntax errors raise PipelineError with `file:line:col`."""
+    return _load_yaml(data, path)
+
+
+def locate(data: bytes, path: str, where: tuple[PathSeg, ...], message: str) -> str:
+    """`file:line:col: key.path: message` for a problem at key path `where` of `data`."""
+    return _located(data, path, _Loc(where, where), message)
+
+
 def _load_yaml(data: bytes, dvcfile: str) -> Any:
     try:
         text = data.decode("utf-8-sig")
