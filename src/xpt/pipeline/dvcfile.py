@@ -468,3 +468,39 @@ def write(root: str, dvcfile: DvcFile) -> None:
     except FileNotFoundError:
         old = None
     atomic_write_bytes(target, dumps(dvcfile, old))
+
+
+def with_entry(dvcfile: DvcFile, entry: Mapping[str, Any]) -> DvcFile:
+    """`dvcfile` recording the hashes of a lock-shaped entry (matched by path).
+
+    Entries missing from `entry` keep their old hashes; an import's `md5` is recomputed.
+    """
+    new_outs = _merge(dvcfile.outs, entry.get("outs") or [])
+    new_deps = _merge(dvcfile.deps, entry.get("deps") or [])
+    updated = replace(dvcfile, outs=new_outs, deps=new_deps)
+    if dvcfile.md5 is not None:
+        updated = replace(updated, md5=stage_md5(updated))
+    return updated
+
+
+def _merge(items: tuple[DvcItem, ...], recorded: list[Mapping[str, Any]]) -> tuple[DvcItem, ...]:
+    by_path = {r.get("path"): r for r in recorded}
+    merged = []
+    for item in items:
+        new = by_path.get(item.path)
+        if new is None or item.repo is not None or not new.get("md5"):
+            merged.append(item)
+        elif "hash" not in new:  # a 2.x hash kept as it was
+            merged.append(replace(item, md5=new["md5"], hash=None))
+        else:
+            merged.append(
+                item.with_hash(
+                    new["md5"], new.get("size"), new.get("nfiles"), bool(new.get("isexec"))
+                )
+            )
+    return tuple(merged)
+
+
+def update_bytes(old: bytes, path: str, entry: Mapping[str, Any]) -> bytes:
+    """The `.dvc` file `old` rewritten to record `entry`'s hashes (layout kept)."""
+    return dumps(with_entry(parse(old, path), entry), old)

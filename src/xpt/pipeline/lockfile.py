@@ -36,6 +36,10 @@ def parse_lock(data: bytes | None, path: str = "dvc.lock") -> dict[str, dict[str
     """
     if data is None:
         return {}
+    if path.endswith(".dvc"):  # a single-stage file records its own state
+        from xpt.pipeline.dvcfile import lock_entries
+
+        return lock_entries(bytes(data), path)
     return copy.deepcopy(_parse_cached(bytes(data), path))
 
 
@@ -205,6 +209,15 @@ def dump_lock(
     if not stages:
         return b""
     return _dump(doc)
+
+
+def dump_stage(path: str, old: bytes | None, name: str, entry: Mapping[str, Any]) -> bytes:
+    """The file recording stage `name`: `path` is a dvc.lock, or the stage's own `.dvc` file."""
+    if path.endswith(".dvc") and old is not None:
+        from xpt.pipeline.dvcfile import update_bytes
+
+        return update_bytes(old, path, entry)
+    return dump_lock(old, {name: entry})
 
 
 def dump_entry(entry: Mapping[str, Any]) -> bytes:

@@ -71,7 +71,8 @@ def workspace_reader(root: Path) -> Reader:
 
 
 def find_dvcfiles(root: Path, visited: list[str] | None = None) -> list[str]:
-    """Repo-relative paths of every `dvc.yaml` (root first), skipping sub-repos.
+    """Repo-relative paths of every `dvc.yaml` and `.dvc` file (root dvc.yaml first),
+    skipping sub-repos.
 
     Uses only `os.scandir` entry types (no stat per file), so big data folders are cheap.
     `visited` collects the folders searched (their mtimes tell when a pipeline appears).
@@ -80,35 +81,36 @@ def find_dvcfiles(root: Path, visited: list[str] | None = None) -> list[str]:
     pending = [""]
     while pending:
         rel = pending.pop()
-        subdirs, has_dvcfile = _scan(root, rel)
+        subdirs, files = _scan(root, rel)
         if subdirs is None:
             continue
         if visited is not None:
             visited.append(rel)
-        if has_dvcfile:
-            found.append(f"{rel}/{DVCFILE}" if rel else DVCFILE)
+        found.extend(f"{rel}/{name}" if rel else name for name in files)
         pending.extend(subdirs)
     return sorted(found, key=lambda p: (p != DVCFILE, p))
 
 
-def _scan(root: Path, rel: str) -> tuple[list[str] | None, bool]:
-    """(subdirectories to visit, has dvc.yaml) of one folder; None if it is a sub-repo."""
+def _scan(root: Path, rel: str) -> tuple[list[str] | None, list[str]]:
+    """(subdirectories to visit, dvc.yaml and `.dvc` files) of one folder; None if it is
+    a sub-repo."""
     subdirs: list[str] = []
-    has_dvcfile = False
+    files: list[str] = []
     try:
         with os.scandir(root / rel if rel else root) as entries:
             for entry in entries:
                 name = entry.name
-                if name == DVCFILE:
-                    has_dvcfile = entry.is_file()
+                if (name == DVCFILE or name.endswith(".dvc")) and entry.is_file():
+                    if name != ".dvc":
+                        files.append(name)
                 elif entry.is_dir(follow_symlinks=False):
                     if name == ".dvc" and rel:
-                        return None, False
+                        return None, []
                     if name not in (".git", ".dvc"):
                         subdirs.append(f"{rel}/{name}" if rel else name)
     except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return None, False
-    return subdirs, has_dvcfile
+        return None, []
+    return subdirs, files
 
 
 def load_pipelines(
@@ -127,6 +129,11 @@ def load_pipeline(
         raise PipelineError(
             f"'{dvcfile}' does not exist", hint="create it, or check the path of the target"
         )
+    if dvcfile.endswith(".dvc"):
+        from xpt.pipeline import dvcfile as single
+
+        stage = single.to_stage(single.parse(data, dvcfile))
+        return Pipeline(dvcfile=dvcfile, stages={stage.name: stage})
     doc = _load_yaml(data, dvcfile)
     try:
         return _FileParser(read, dvcfile, options).pipeline(doc)

@@ -11,7 +11,7 @@ from typing import Any
 
 from xpt.cache.checkout import checkout_output
 from xpt.errors import CacheError
-from xpt.pipeline.lockfile import build_entry, dump_lock, parse_lock
+from xpt.pipeline.lockfile import build_entry, dump_stage, parse_lock
 from xpt.repro.reproduce import commit_outputs, dep_entries, info_from_entry, legacy_locks
 from xpt.repro.status import check_stage
 from xpt.repro.workspace import Workspace, load_graph
@@ -82,7 +82,7 @@ def commit(ws: Workspace, targets: list[str] | None) -> list[str]:
         outs = commit_outputs(ws, stage, legacy=legacy)
         deps = dep_entries(ws, stage, check, legacy)
         entry = build_entry(stage.cmd, deps, check.param_entries(), outs)
-        raw[path] = dump_lock(raw[path], {stage.name: entry})
+        raw[path] = dump_stage(path, raw[path], stage.name, entry)
         atomic_write_bytes(os.path.join(ws.root, path), raw[path] or b"")
         committed.append(stage.addressing)
     return committed

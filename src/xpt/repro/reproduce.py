@@ -29,7 +29,7 @@ from xpt.cache.checkout import (
 from xpt.cache.hashing import HashInfo
 from xpt.errors import ReproError, StageFailed
 from xpt.pipeline.graph import Graph
-from xpt.pipeline.lockfile import build_entry, dump_lock, hash_entry, parse_lock
+from xpt.pipeline.lockfile import build_entry, dump_stage, hash_entry, parse_lock
 from xpt.pipeline.model import Stage
 from xpt.project import Project
 from xpt.repro import runcache
@@ -93,11 +93,12 @@ class _Locks:
     def write(self, stage: Stage, entry: dict[str, Any]) -> None:
         self.entry(stage)
         path = stage.lockfile
-        new = dump_lock(self._raw[path], {stage.name: entry})
+        new = dump_stage(path, self._raw[path], stage.name, entry)
         if new != self._raw[path]:
             atomic_write_bytes(os.path.join(self.ws.root, path), new)
-            verb = "Generating" if self._raw[path] is None else "Updating"
-            print(f"{verb} lock file '{path}'", flush=True)
+            if not stage.is_dvcfile_stage:
+                verb = "Generating" if self._raw[path] is None else "Updating"
+                print(f"{verb} lock file '{path}'", flush=True)
         self._raw[path] = new
         self._parsed[path][stage.name] = entry
 
@@ -370,10 +371,14 @@ def iter_reproduce(
             yield StageResult(stage, "skipped", entry=locks.entry(stage))
             continue
         if not (check.changed or forced):
-            print(f"Stage '{stage.addressing}' didn't change, skipping", flush=True)
-            if legacy and not options.dry and not _is_legacy_entry(locks.entry(stage)):
+            print(skip_message(stage), flush=True)
+            stale = not _is_legacy_entry(locks.entry(stage)) and not stage.is_dvcfile_stage
+            if legacy and not options.dry and stale:
                 locks.write(stage, _to_legacy_entry(ws, stage, check))
             yield StageResult(stage, "skipped", entry=locks.entry(stage))
+            continue
+        if stage.is_data_source:
+            yield _verify_data_source(ws, stage, check, options, locks)
             continue
         if options.dry:
             print(f"Running stage '{stage.addressing}':", flush=True)
@@ -398,6 +403,34 @@ def iter_reproduce(
         locks.write(stage, entry)
         ran.add(stage.addressing)
         yield StageResult(stage, outcome, entry=entry)
+
+
+def skip_message(stage: Stage) -> str:
+    """What repro says about an up-to-date stage (DVC names a `.dvc` file without `Stage`)."""
+    if stage.is_dvcfile_stage:
+        return f"'{stage.addressing}' didn't change, skipping"
+    return f"Stage '{stage.addressing}' didn't change, skipping"
+
+
+def _verify_data_source(
+    ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions, locks: _Locks
+) -> StageResult:
+    """A changed `.dvc` data source is never run: its data must exist, and is recorded."""
+    print(f"Verifying data sources in stage: '{stage.addressing}'\n", flush=True)
+    for out in stage.outs:
+        if not os.path.lexists(_abs(ws, stage, out.path)):
+            raise ReproError(
+                f"failed to reproduce '{stage.addressing}': missing data 'source': "
+                f"{stage.repo_path(out.path)}",
+                hint="restore it with `xpt checkout` or `xpt pull`",
+            )
+    if options.dry:
+        return StageResult(stage, "dry")
+    outs = commit_outputs(ws, stage, no_commit=options.no_commit)
+    entry = build_entry(stage.cmd, check.dep_entries(), {}, outs)
+    locks.write(stage, entry)
+    _ignore_outputs(ws, stage)
+    return StageResult(stage, "ran", entry=entry)
 
 
 def _to_legacy_entry(ws: Workspace, stage: Stage, check: StageCheck) -> dict[str, Any]:
@@ -522,9 +555,7 @@ def run_repro(project: Project, options: ReproOptions, memo_key: str | None = No
         reads = verdict.track_reads(ws)
         result = reproduce(ws, options)
         if result.results and all(r.outcome == "skipped" for r in result.results):
-            lines = [
-                f"Stage '{r.stage.addressing}' didn't change, skipping" for r in result.results
-            ]
+            lines = [skip_message(r.stage) for r in result.results]
             text = "".join(f"{line}\n" for line in [*lines, verdict.UP_TO_DATE])
             verdict.record(ws, memo_key, [r.stage for r in result.results], reads, text, since)
         return result

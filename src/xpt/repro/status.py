@@ -170,7 +170,7 @@ def check_stage(
 
     if stage.frozen:
         return check
-    if old is None or old.get("cmd") != stage.cmd:
+    if not stage.is_dvcfile_stage and (old is None or old.get("cmd") != stage.cmd):
         check.reasons.append("changed command")
     if stage.always_changed:
         check.reasons.append("always changed")
