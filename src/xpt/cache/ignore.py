@@ -27,6 +27,8 @@ class Rule:
     negate: bool
     dir_only: bool
     source: str
+    line: int = 0
+    pattern: str = ""
 
     def matches(self, relpath: str, is_dir: bool) -> bool:
         if self.dir_only and not is_dir:
@@ -120,9 +122,10 @@ def _translate(pattern: str) -> str:
     return "".join(out)
 
 
-def parse_line(line: str, source: str = "") -> Rule | None:
+def parse_line(line: str, source: str = "", lineno: int = 0) -> Rule | None:
     """Compile one `.dvcignore` line; None for blanks and comments."""
     line = line.rstrip("\r\n")
+    pattern = line
     if not line.strip() or line.startswith("#"):
         return None
     line = _strip_trailing_spaces(line)
@@ -140,14 +143,14 @@ def parse_line(line: str, source: str = "") -> Rule | None:
     body = _translate(line)
     if not anchored and not line.startswith("**"):
         body = "(?:.*/)?" + body
-    return Rule(re.compile(body + r"\Z", re.DOTALL), negate, dir_only, source)
+    return Rule(re.compile(body + r"\Z", re.DOTALL), negate, dir_only, source, lineno, pattern)
 
 
 def parse_ignore_text(text: str, source: str = "") -> list[Rule]:
     """All rules of one `.dvcignore` file, in file order."""
     rules = []
-    for line in text.splitlines():
-        rule = parse_line(line, source)
+    for lineno, line in enumerate(text.splitlines(), 1):
+        rule = parse_line(line, source, lineno)
         if rule is not None:
             rules.append(rule)
     return rules
@@ -231,6 +234,28 @@ class DvcIgnore:
                     return True
                 scopes.append((current, self.rules_in(current)))
         return False
+
+    def deciding_rule(self, relpath: str, is_dir: bool) -> Rule | None:
+        """The pattern that decides `relpath` (`check-ignore -d`): the last one matching
+        it, or the one hiding a folder above it; None when no pattern matches."""
+        parts = posixpath.normpath(relpath).split("/")
+        scopes: list[tuple[str, list[Rule]]] = [("", self.rules_in(""))]
+        found: Rule | None = None
+        for i in range(len(parts)):
+            current = "/".join(parts[: i + 1])
+            current_is_dir = is_dir if i == len(parts) - 1 else True
+            found = None
+            for base, rules in scopes:
+                sub = current[len(base) + 1 :] if base else current
+                for rule in reversed(rules):
+                    if rule.matches(sub, current_is_dir):
+                        found = rule
+                        break
+            if found is not None and not found.negate and i < len(parts) - 1:
+                return found
+            if current_is_dir:
+                scopes.append((current, self.rules_in(current)))
+        return found
 
     def _scopes_for(self, reldir: str) -> list[tuple[str, list[Rule]]]:
         """Rules that apply inside `reldir` from `.dvcignore` files strictly above it."""

@@ -307,6 +307,140 @@ def _remote_commands(b: _Builder) -> None:
     ren.add_argument("--local", action="store_true")
 
 
+def _stage_commands(b: _Builder) -> None:
+    add = b.add("add", "xpt.cli.cmd_stage:add", "add a stage to dvc.yaml")
+    add.add_argument("-n", "--name", required=True, help="name of the stage")
+    add.add_argument("-f", "--force", action="store_true", help="overwrite an existing stage")
+    for flags, dest, what in (
+        (("-d", "--deps"), "deps", "a dependency"),
+        (("-p", "--params"), "params", "params: [FILE:]KEY[,KEY...]"),
+        (("-o", "--outs"), "outs", "a cached output"),
+        (("-O", "--outs-no-cache"), "outs_no_cache", "an output not cached"),
+        (("--outs-persist",), "outs_persist", "an output kept between runs"),
+        (("--outs-persist-no-cache",), "outs_persist_no_cache", "kept, not cached"),
+        (("-m", "--metrics"), "metrics", "a metrics file"),
+        (("-M", "--metrics-no-cache"), "metrics_no_cache", "a metrics file, not cached"),
+        (("--plots",), "plots", "a plots file"),
+        (("--plots-no-cache",), "plots_no_cache", "a plots file, not cached"),
+    ):
+        add.add_argument(*flags, dest=dest, action="append", default=[], help=what)
+    add.add_argument("-w", "--wdir", help="working directory of the command")
+    add.add_argument("--always-changed", action="store_true", help="always consider changed")
+    add.add_argument("--desc", help="description of the stage")
+    add.add_argument("--run", action="store_true", help="run the stage once added")
+    add.add_argument("command", nargs=argparse.REMAINDER, help="the command to run")
+    ls = b.add("list", "xpt.cli.cmd_stage:list_", "list stages")
+    ls.add_argument("targets", nargs="*", help="dvc.yaml files, stages or folders")
+    ls.add_argument("--all", action="store_true", help="all stages of the project")
+    ls.add_argument("--fail", action="store_true", help="fail on the first invalid file")
+    ls.add_argument("-R", "--recursive", action="store_true", help="folders recursively")
+    ls.add_argument("--name-only", "--names-only", dest="name_only", action="store_true")
+
+
+def _cache_commands(b: _Builder) -> None:
+    cdir = b.add("dir", "xpt.cli.cmd_project:cache_dir", "show or set the cache folder")
+    cdir.add_argument("value", nargs="?", help="the cache folder")
+    cdir.add_argument("-u", "--unset", action="store_true", help="unset the option")
+    levels = (
+        cdir.add_mutually_exclusive_group() if isinstance(cdir, argparse.ArgumentParser) else cdir
+    )
+    for flag, level in (
+        ("--global", "global"),
+        ("--system", "system"),
+        ("--project", "repo"),
+        ("--local", "local"),
+    ):
+        levels.add_argument(flag, dest="level", action="store_const", const=level)
+
+
+def _project_commands(b: _Builder) -> None:
+    """Commands around the data and the pipeline: root, version, install, remove, ..."""
+    b.add("root", "xpt.cli.cmd_project:root", "print the project's root folder")
+    b.add("version", "xpt.cli.cmd_project:version", "show xpt's environment")
+    b.add("doctor", "xpt.cli.cmd_project:version", "show xpt's environment")
+    inst = b.add("install", "xpt.cli.cmd_project:install", "install git hooks")
+    inst.add_argument("--use-pre-commit-tool", action="store_true", help="via pre-commit")
+    ci = b.add("check-ignore", "xpt.cli.cmd_project:check_ignore", "is a path .dvcignored")
+    ci.add_argument("targets", nargs="*", help="paths to check")
+    ci.add_argument("-d", "--details", action="store_true", help="show the matching pattern")
+    ci.add_argument("-a", "--all", action="store_true", help="all matching patterns")
+    ci.add_argument("-n", "--non-matching", action="store_true", help="list non-matching too")
+    ci.add_argument("--stdin", action="store_true", help="read paths from stdin")
+    for verb, what in (("freeze", "freeze stages"), ("unfreeze", "unfreeze stages")):
+        p = b.add(verb, f"xpt.cli.cmd_tracked:{verb}", what)
+        p.add_argument("targets", nargs="+", help="stages or .dvc files")
+    unp = b.add("unprotect", "xpt.cli.cmd_tracked:unprotect", "make outputs writable")
+    unp.add_argument("targets", nargs="+")
+    rm = b.add("remove", "xpt.cli.cmd_tracked:remove", "remove stages or .dvc files")
+    rm.add_argument("targets", nargs="+", help="stages or .dvc files")
+    rm.add_argument("--outs", action="store_true", help="remove the outputs too")
+    mv = b.add("move", "xpt.cli.cmd_tracked:move", "rename tracked data")
+    mv.add_argument("src")
+    mv.add_argument("dst")
+    diff = b.add("diff", "xpt.cli.cmd_tracked:diff", "compare tracked data of two revisions")
+    diff.add_argument("a_rev", nargs="?")
+    diff.add_argument("b_rev", nargs="?")
+    diff.add_argument("--targets", nargs="*", help="limit to these paths")
+    diff.add_argument("--json", action="store_true")
+    diff.add_argument("--show-hash", action="store_true")
+    diff.add_argument("--md", action="store_true")
+    diff.add_argument("--hide-missing", action="store_true")
+    _imports_commands(b)
+
+
+def _imports_commands(b: _Builder) -> None:
+    for verb in ("import", "get"):
+        p = b.add(verb, f"xpt.cli.cmd_imports:{verb}_", f"{verb} data from a git repository")
+        p.add_argument("url", help="git repository (path or URL)")
+        p.add_argument("path", help="path in that repository")
+        p.add_argument("-o", "--out", nargs="?", help="destination")
+        p.add_argument("--rev", nargs="?", help="git revision")
+        p.add_argument("-f", "--force", action="store_true")
+        p.add_argument("-j", "--jobs", type=int)
+        p.add_argument("--config")
+        p.add_argument("--remote")
+        p.add_argument("--remote-config", nargs="*", default=[])
+        if verb == "import":
+            p.add_argument("--no-exec", action="store_true")
+            p.add_argument("--no-download", action="store_true")
+        else:
+            p.add_argument("--show-url", action="store_true")
+    for verb in ("import-url", "get-url"):
+        p = b.add(verb, f"xpt.cli.cmd_imports:{verb.replace('-', '_')}", f"{verb} data by URL")
+        p.add_argument("url", help="a path, file:// or s3:// URL")
+        p.add_argument("out", nargs="?", help="destination")
+        p.add_argument("-f", "--force", action="store_true")
+        p.add_argument("-j", "--jobs", type=int)
+        p.add_argument("--fs-config", nargs="*", default=[])
+        if verb == "import-url":
+            p.add_argument("--no-exec", action="store_true")
+            p.add_argument("--no-download", action="store_true")
+            p.add_argument("--to-remote", action="store_true")
+            p.add_argument("-r", "--remote")
+            p.add_argument("--version-aware", action="store_true")
+    up = b.add("update", "xpt.cli.cmd_imports:update", "update imported data")
+    up.add_argument("targets", nargs="+")
+    up.add_argument("--rev", nargs="?")
+    up.add_argument("-R", "--recursive", action="store_true")
+    up.add_argument("--no-download", action="store_true")
+    up.add_argument("--to-remote", action="store_true")
+    up.add_argument("-r", "--remote")
+    up.add_argument("-j", "--jobs", type=int)
+
+
+def _data_status_command(b: _Builder) -> None:
+    st = b.add("status", "xpt.cli.cmd_tracked:data_status", "show changes of tracked data")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--granular", action="store_true")
+    st.add_argument("--unchanged", action="store_true")
+    st.add_argument(
+        "--untracked-files", nargs="?", const="all", default="no", choices=["no", "all"]
+    )
+    st.add_argument("-r", "--remote")
+    st.add_argument("--not-in-remote", action="store_true")
+    st.add_argument("--no-remote-refresh", action="store_true")
+
+
 def _config_command(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", help="option name (section.option or remote.name.option)")
     p.add_argument("value", nargs="?", help="option value")
@@ -445,6 +579,11 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     gc.add_argument("-f", "--force", action="store_true")
     gc.add_argument("-j", "--jobs", type=int)
     gc.add_argument("--dry", action="store_true")
+
+    _stage_commands(b.group("stage", "pipeline stages"))
+    _cache_commands(b.group("cache", "the object cache"))
+    _data_status_command(b.group("data", "tracked data"))
+    _project_commands(b)
     return parser
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xpt.project import Project
 
 
 def out(text: str = "") -> None:
@@ -18,3 +23,21 @@ def note(text: str) -> None:
 def warn(text: str) -> None:
     """A warning on stderr."""
     print(f"WARNING: {text}", file=sys.stderr, flush=True)
+
+
+def track_changes(project: Project, paths: list[str]) -> None:
+    """DVC's closing hint naming the files to `git add` (or stage them with core.autostage)."""
+    if not paths:
+        return
+    if project.config.get_bool("core", "autostage"):
+        from xpt.repro.workspace import open_git
+
+        git = open_git(project)
+        if git is not None:
+            git.add(os.path.relpath(project.root / p, git.root) for p in paths)
+            return
+    shown = " ".join(os.path.relpath(project.root / p, os.getcwd()) for p in paths)
+    out(
+        f"\nTo track the changes with git, run:\n\n\tgit add {shown}\n"
+        "\nTo enable auto staging, run:\n\n\txpt config core.autostage true"
+    )
