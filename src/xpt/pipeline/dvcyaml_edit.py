@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xpt.errors import PipelineError
-from xpt.pipeline.lockfile import dump_yaml, yaml_rt
+from xpt.pipeline.lockfile import dump_yaml, load_roundtrip
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 
 
@@ -93,14 +93,8 @@ def _params_list(params: Iterable[tuple[str, tuple[str, ...] | None]]) -> list[A
 
 def _load(old: bytes | None, path: str) -> Any:
     from ruamel.yaml.comments import CommentedMap
-    from ruamel.yaml.error import YAMLError
 
-    doc: Any = None
-    if old and old.strip():
-        try:
-            doc = yaml_rt().load(old.decode("utf-8-sig"))
-        except (YAMLError, UnicodeDecodeError) as exc:
-            raise PipelineError(f"'{path}' is not valid YAML ({exc})") from exc
+    doc: Any = load_roundtrip(old, path) if old and old.strip() else None
     if doc is None:
         doc = CommentedMap()
     if not isinstance(doc, CommentedMap):

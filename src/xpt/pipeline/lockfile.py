@@ -279,11 +279,6 @@ def _dump(doc: Any) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-yaml_rt = _yaml_rt
-"""DVC's round-trip YAML settings, shared with the dvc.yaml editor."""
-dump_yaml = _dump
-
-
 def _plain(value: Any, memo: dict[int, Any]) -> Any:
     """Plain dict/list copy (tuples -> lists) keeping shared sub-objects shared.
 
