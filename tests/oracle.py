@@ -32,7 +32,15 @@ EXTRA_PINS: dict[str, tuple[str, ...]] = {
     CHECKPOINT_VERSION: ("pathspec<0.12", "pygit2<1.15", "dulwich==0.21.7"),
 }
 
+# Libraries of the field installed beside DVC (a training script under `dvc exp run` uses
+# them with the oracle's python). Kept apart from `requirements` so adding one completes an
+# existing venv (own marker) instead of rebuilding DVC.
+EXTRA_PACKAGES: dict[str, tuple[str, ...]] = {
+    DEFAULT_VERSION: ("dvclive==3.49.1",),
+}
+
 MARKER = ".xpt-oracle-complete"
+EXTRAS_MARKER = ".xpt-oracle-extras"
 
 # Resolved at import time: tests replace HOME per test, the oracle must not follow it.
 _HOME_AT_IMPORT = Path.home()
@@ -132,10 +140,40 @@ def installed_version(version: str = DEFAULT_VERSION) -> str | None:
     return res.stdout.strip() if res.returncode == 0 else None
 
 
-def _pip_install(version: str) -> None:
+def _extras_text(version: str) -> str:
+    return json.dumps({"extras": EXTRA_PACKAGES.get(version, ())}) + "\n"
+
+
+def extras_ready(version: str = DEFAULT_VERSION) -> bool:
+    """Are this version's extra packages (dvclive) installed in its venv?"""
+    if not EXTRA_PACKAGES.get(version):
+        return True
+    try:
+        return (venv_dir(version) / EXTRAS_MARKER).read_text() == _extras_text(version)
+    except OSError:
+        return False
+
+
+def _install_extras(version: str) -> None:
+    """pip install the extras with DVC pinned (never moves the oracle's DVC), marker last."""
     venv = venv_dir(version)
-    log = oracle_root() / f"install-{version}.log"
-    cmd = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *requirements(version)]
+    _pip_install(version, [*EXTRA_PACKAGES[version], *requirements(version)], "extras-")
+    tmp = venv / f"{EXTRAS_MARKER}.tmp"
+    tmp.write_text(_extras_text(version))
+    os.replace(tmp, venv / EXTRAS_MARKER)
+
+
+def oracle_python(version: str = DEFAULT_VERSION) -> Path:
+    """The oracle venv's interpreter (with dvclive): run training scripts with it."""
+    ensure_dvc(version)
+    return venv_dir(version) / "bin" / "python"
+
+
+def _pip_install(version: str, packages: list[str] | None = None, log_prefix: str = "") -> None:
+    venv = venv_dir(version)
+    log = oracle_root() / f"install-{log_prefix}{version}.log"
+    packages = packages or requirements(version)
+    cmd = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *packages]
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_ROOT_USER_ACTION": "ignore"}
     with open(log, "w") as f:
         res = subprocess.run(
@@ -143,9 +181,7 @@ def _pip_install(version: str) -> None:
         )
     if res.returncode != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
-        raise OracleError(
-            f"pip install {' '.join(requirements(version))} failed (log {log}):\n{tail}"
-        )
+        raise OracleError(f"pip install {' '.join(packages)} failed (log {log}):\n{tail}")
 
 
 def _build(version: str) -> None:
@@ -171,7 +207,7 @@ def _build(version: str) -> None:
 
 def ensure_dvc(version: str = DEFAULT_VERSION) -> Path:
     """Path of a working `dvc` executable of `version`, building its venv the first time."""
-    if is_ready(version):
+    if is_ready(version) and extras_ready(version):
         return dvc_exe(version)
     with _build_lock(version):
         if not is_ready(version):  # another process may have finished while we waited
@@ -179,6 +215,9 @@ def ensure_dvc(version: str = DEFAULT_VERSION) -> Path:
             _say(f"building DVC {version} in {venv_dir(version)} (once per machine) ...")
             _build(version)
             _say(f"DVC {version} ready in {time.monotonic() - start:.0f} s")
+        if not extras_ready(version):
+            _say(f"installing {' '.join(EXTRA_PACKAGES[version])} beside DVC {version} ...")
+            _install_extras(version)
     return dvc_exe(version)
 
 

@@ -25,7 +25,9 @@ from xpt.cache.hashing import (
     DIR_SUFFIX,
     HashInfo,
     TreeEntry,
+    is_oid,
     md5_bytes,
+    md5_bytes_dos2unix,
     md5_file,
     md5_file_dos2unix,
     tree_info,
@@ -350,6 +352,22 @@ class ODB:
         return info
 
     # -- reading ---------------------------------------------------------------------
+
+    def read_object(self, md5: str, legacy: bool = False) -> bytes | None:
+        """Bytes of a file object; None when the id is malformed, the object absent or corrupt.
+
+        The content is checked against its id: callers read small files (metrics, plots)
+        whose values would otherwise be reported silently wrong.
+        """
+        if not is_oid(md5, allow_dir=False):
+            return None
+        try:
+            with open(self.object_path(md5, legacy), "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        actual = md5_bytes_dos2unix(data) if legacy else md5_bytes(data)
+        return data if actual == md5 else None
 
     def load_tree(self, md5_dir: str, legacy: bool = False) -> list[tuple[str, str]]:
         """(relpath, md5) of every file of a tree object, sorted by relpath."""

@@ -95,6 +95,11 @@ class CheckpointRecorder:
     ref_git: Git | None = None
     count: int = 0
 
+    @property
+    def exp_name(self) -> str | None:
+        """The name the experiment will have (known before the first checkpoint)."""
+        return self.ref.name if self.ref is not None else self.name
+
     def __call__(self) -> str:
         entries = all_lock_entries(self.ws)
         exp_hash = experiment_hash(entries)

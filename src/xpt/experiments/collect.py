@@ -1,24 +1,44 @@
 """Collect the `exp show` data of one revision (spec §9.5 `data`), in-process and memoised.
 
-Everything is read through a `Reader` (a commit's tree or the work tree). Parsed params,
-metrics, lock files and pipelines are memoised by content, so a thousand experiments
-that share their dvc.yaml and most params parse each distinct blob once.
+This is the one collector behind `exp show`, `exp diff`, `metrics show/diff`, `params diff`
+and the Python API. Files are read through `revfiles.RevisionFiles`: the revision's tree
+(a commit or a work tree), else the cache through the lock entry of the output holding
+them. Parsed params, metrics, lock files and pipelines are memoised by content, so a
+thousand experiments that share their dvc.yaml and most params parse each blob once.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from collections.abc import Callable
 from typing import Any
 
+from xpt.cache.odb import ODB
 from xpt.errors import XptError
+from xpt.experiments.revfiles import (
+    WORKSPACE,
+    RevisionFiles,
+    cached_outs,
+    read_file_at,
+    revision_files,
+)
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.lockscan import scan_hashes
 from xpt.pipeline.metrics import clean_metrics, load_metrics
 from xpt.pipeline.model import Pipeline, Reader
 from xpt.pipeline.params import load_params, select
 from xpt.pipeline.parse import load_pipelines
+
+__all__ = [
+    "WORKSPACE",
+    "RevisionFiles",
+    "collect_data",
+    "load_pipelines_at",
+    "lock_entries",
+    "read_file_at",
+    "revision_files",
+    "tracked_params",
+]
 
 _MEMO: dict[tuple[str, bytes], Any] = {}
 
@@ -92,8 +112,9 @@ def tracked_params(pipelines: list[Pipeline]) -> dict[str, set[str] | None]:
 
 
 def _params_data(
-    read: Reader, pipelines: list[Pipeline], deps_only: bool = False
+    files: RevisionFiles, pipelines: list[Pipeline], deps_only: bool = False
 ) -> dict[str, Any]:
+    read = files.read
     wanted: dict[str, set[str] | None] = {}
     if read("params.yaml") is not None and not deps_only:
         wanted["params.yaml"] = None
@@ -128,7 +149,7 @@ def _params_data(
     return result
 
 
-def _lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str, Any]]:
+def lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str, Any]]:
     """{lockfile: {stage: entry}} at this revision."""
     out: dict[str, dict[str, Any]] = {}
     for pipeline in pipelines:
@@ -144,30 +165,27 @@ def _lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str
     return out
 
 
-def _metrics_data(
-    read: Reader,
-    pipelines: list[Pipeline],
-    locks: dict[str, dict[str, Any]],
-    cache_read: Callable[[str], bytes | None],
-) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    candidates: list[tuple[str, str | None, bool]] = []
+def metrics_paths(pipelines: list[Pipeline]) -> list[str]:
+    """Declared metrics files in DVC's order: each dvc.yaml's top-level list, then stages."""
+    paths: list[str] = []
     for pipeline in pipelines:
-        candidates.extend((p, None, False) for p in pipeline.metrics_files)
+        paths.extend(pipeline.metrics_files)
         for stage in pipeline.stages.values():
-            entry = locks.get(stage.lockfile, {}).get(stage.name) or {}
-            md5s = {o.get("path"): o.get("md5") for o in entry.get("outs") or []}
-            for out in stage.outs:
-                if out.kind == "metric":
-                    md5 = md5s.get(out.path) if out.cache else None
-                    candidates.append((stage.repo_path(out.path), md5, out.cache))
-    for path, md5, cached in candidates:
-        data = read(path)
-        if data is None and md5:
-            data = cache_read(md5)
+            paths.extend(stage.repo_path(o.path) for o in stage.outs if o.kind == "metric")
+    return list(dict.fromkeys(paths))
+
+
+def _metrics_data(files: RevisionFiles, pipelines: list[Pipeline]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for path in metrics_paths(pipelines):
+        data = files.read(path)
         if data is None:
             # what DVC reports for a declared metrics file that is not there
-            why = "No storage files available" if cached else "No such file or directory"
+            why = (
+                "No storage files available"
+                if files.is_cached(path)
+                else "No such file or directory"
+            )
             error = {"type": "FileNotFoundError", "msg": f"[Errno 2] {why}: '{path}'"}
             result[path] = {"error": error}
             continue
@@ -223,47 +241,32 @@ def collect_data(
     rev: str,
     epoch: int | None,
     dvcfiles: list[str],
-    cache_read: Callable[[str], bytes | None],
+    odb: ODB,
     *,
     meta: dict[str, Any] | None = None,
     param_deps: bool = False,
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The §9.5 `data` object for one revision, and an error object (or None)."""
+    """The §9.5 `data` object for one revision, and an error object (or None).
+
+    `read` is the revision's tree (`Git.reader(sha)`, or a work tree for the workspace and
+    running experiments); files it lacks come from `odb` through the lock entries.
+    """
     error = None
     try:
         pipelines = load_pipelines_at(read, dvcfiles)
     except XptError as exc:
         pipelines = []
         error = _error(exc)
-    locks = _lock_entries(read, pipelines)
+    locks = lock_entries(read, pipelines)
     deps, outs = _deps_outs(pipelines, locks)
+    files = RevisionFiles(read, cached_outs(pipelines, locks), odb)
     data = {
         "rev": rev,
         "timestamp": timestamp(epoch),
-        "params": _params_data(read, pipelines, param_deps),
-        "metrics": _metrics_data(read, pipelines, locks, cache_read),
+        "params": _params_data(files, pipelines, param_deps),
+        "metrics": _metrics_data(files, pipelines),
         "deps": deps,
         "outs": outs,
         "meta": meta if meta is not None else {},
     }
     return data, error
-
-
-def cache_reader(cache_dir: str) -> Callable[[str], bytes | None]:
-    """Read a file object from the local cache by md5 (cached metrics)."""
-
-    def read(md5: str) -> bytes | None:
-        if md5.endswith(".dir"):
-            return None
-        for path in (
-            os.path.join(cache_dir, "files", "md5", md5[:2], md5[2:]),
-            os.path.join(cache_dir, md5[:2], md5[2:]),
-        ):
-            try:
-                with open(path, "rb") as f:
-                    return f.read()
-            except OSError:
-                continue
-        return None
-
-    return read

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xpt.errors import UnknownExperiment, XptError
+from xpt.cache.odb import ODB
+from xpt.errors import XptError
 from xpt.experiments.collect import (
-    cache_reader,
     collect_data,
     load_pipelines_at,
     tracked_params,
 )
-from xpt.experiments.names import resolve
+from xpt.experiments.names import resolve_rev
 from xpt.pipeline.metrics import diff_values
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
@@ -42,22 +42,10 @@ class _Revisions:
         self.project = project
         self.git = Git(project.root)
         self.dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
-        self.cache_read = cache_reader(str(project.cache_dir))
+        self.odb = ODB(project.cache_dir)
 
     def sha(self, rev: str) -> str:
-        try:
-            ref = resolve(self.git, rev, baseline=self.git.head_sha())
-            sha = self.git.get_ref(ref.ref)
-            if sha:
-                return sha
-        except UnknownExperiment:
-            pass
-        sha = self.git.resolve(rev)
-        if sha is None:
-            raise XptError(
-                f"unknown revision or experiment '{rev}'", hint="see `xpt exp list` or `git log`"
-            )
-        return sha
+        return resolve_rev(self.git, rev)
 
     def reader(self, rev: str) -> Reader:
         if rev == WORKSPACE:
@@ -66,7 +54,7 @@ class _Revisions:
 
     def data(self, rev: str) -> RevData:
         read = self.reader(rev)
-        collected, _err = collect_data(read, rev, None, self.dvcfiles, self.cache_read)
+        collected, _err = collect_data(read, rev, None, self.dvcfiles, self.odb)
         try:
             pipelines = load_pipelines_at(read, self.dvcfiles)
         except XptError:

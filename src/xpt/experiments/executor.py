@@ -28,7 +28,7 @@ from xpt.experiments.checkpoint import (
 from xpt.experiments.queue import repro_from_dict
 from xpt.experiments.queue_db import Entry, workspace_path
 from xpt.experiments.refs import ExpRef
-from xpt.experiments.run import record_experiment
+from xpt.experiments.run import exp_env, record_experiment
 from xpt.pipeline.model import Stage
 from xpt.project import Project
 from xpt.repro.checkout import checkout
@@ -122,15 +122,17 @@ def run_isolated(main: Project, entry: Entry) -> ExecResult:
         project = Project(ws_root)
         with open_workspace(project, ws_git) as ws:
             checkout(ws, None, allow_missing=True)
-            env = {"DVC_EXP_BASELINE_REV": entry.baseline, "DVC_ROOT": str(ws_root)}
-            if entry.name:
-                env["DVC_EXP_NAME"] = entry.name
-            options = replace(repro_from_dict(entry.options), env=env, allow_checkpoints=True)
+            options = replace(repro_from_dict(entry.options), allow_checkpoints=True)
             _graph, stages = plan(ws, options)
             recorder = None
+            # DVC 3 gives the user's repository as DVC_ROOT; checkpoint runs (DVC 2) get
+            # this workspace, where make_checkpoint() signals the monitor.
+            root, name = main.root, entry.name
             if any(s.is_checkpoint for s in stages):
                 recorder = _checkpoint_recorder(ws, ws_git, main_git, entry, stages)
                 options = replace(options, checkpoint_hook=recorder)
+                root, name = ws_root, recorder.exp_name
+            options = replace(options, env=exp_env(entry.baseline, name, str(root)))
             result = reproduce(ws, options)
             if result.failed and not options.ignore_errors:
                 raise ExperimentError(f"stage '{result.failed[0].stage.addressing}' failed")

@@ -8,9 +8,11 @@ because `exp apply master` would otherwise be ambiguous (DVC lets the git rev wi
 from __future__ import annotations
 
 import difflib
+import secrets
 import string
+from collections.abc import Collection
 
-from xpt.errors import AmbiguousName, InvalidName, UnknownExperiment
+from xpt.errors import AmbiguousName, InvalidName, UnknownExperiment, XptError
 from xpt.experiments.refs import EXPS_NAMESPACE, ExpRef, list_experiments
 from xpt.scm.git import Git
 
@@ -23,6 +25,19 @@ _MAX_CHAIN = 10_000
 def default_name(exp_hash: str) -> str:
     """`exp-` + the first 5 hex digits of the experiment hash (the DVC 2.x style)."""
     return DEFAULT_PREFIX + exp_hash[:5]
+
+
+def auto_name(git: Git, baseline: str, taken: Collection[str] = ()) -> str:
+    """A fresh `exp-XXXXX` name, chosen before the run: no experiment of `baseline`, and
+    none of `taken` (names queued or being given in the same call), has it."""
+    from xpt.experiments.refs import baseline_prefix
+
+    used = set(taken)
+    used.update(ref.rsplit("/", 1)[-1] for ref in git.list_refs(baseline_prefix(baseline)))
+    while True:
+        name = DEFAULT_PREFIX + secrets.token_hex(3)[:5]
+        if name not in used:
+            return name
 
 
 def _problem(name: str) -> str | None:
@@ -94,6 +109,23 @@ def resolve(git: Git, name_or_rev: str, *, baseline: str | None) -> ExpRef:
         if found:
             return _pick(target, found, baseline)
     raise _unknown(target, exps)
+
+
+def resolve_rev(git: Git, rev: str) -> str:
+    """The commit sha of an experiment (name, ref or sha) or, failing that, a git revision."""
+    try:
+        ref = resolve(git, rev, baseline=git.head_sha())
+        sha = git.get_ref(ref.ref)
+        if sha:
+            return sha
+    except UnknownExperiment:
+        pass
+    sha = git.resolve(rev)
+    if sha is None:
+        raise XptError(
+            f"unknown revision or experiment '{rev}'", hint="see `xpt exp list` or `git log`"
+        )
+    return sha
 
 
 def _by_full_ref(target: str, exps: list[tuple[ExpRef, str]]) -> ExpRef:

@@ -19,6 +19,7 @@ from typing import Any
 from xpt.errors import ExperimentError, QueueError, UnknownExperiment
 from xpt.experiments.checkpoint import ResumeFrom, resolve_checkpoint
 from xpt.experiments.distributed.status import forget_remote, is_remote
+from xpt.experiments.names import auto_name
 from xpt.experiments.queue_db import Entry, State, open_queue, status_rows
 from xpt.experiments.run import ExpRunRequest, check_name, open_git, prepare_overrides
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
@@ -134,7 +135,9 @@ def enqueue(
     db = open_queue(project.xpt_dir)
     try:
         busy = {e.name for e in db.entries((State.QUEUED, State.RUNNING)) if e.baseline == baseline}
-        for name in names:
+        for i, name in enumerate(names):
+            if name is None:  # named now, so `queue status` and `exp show` show it
+                names[i] = name = auto_name(git, baseline, {n for n in (*busy, *names) if n})
             if not continues:
                 check_name(git, baseline, name, request.repro.force)
             if name is not None and name in busy:

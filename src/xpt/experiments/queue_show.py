@@ -6,11 +6,11 @@ Lists xpt's own queue and, read-only, the experiments real DVC queued (dvc_queue
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from xpt.cache.odb import ODB
 from xpt.errors import ScmError
-from xpt.experiments.collect import cache_reader, collect_data
+from xpt.experiments.collect import collect_data
 from xpt.experiments.dvc_queue import DvcQueued, dvc_queued
 from xpt.pipeline.parse import find_dvcfiles
 from xpt.project import Project
@@ -21,7 +21,6 @@ if TYPE_CHECKING:  # queue_db (and sqlite3) load only when a queue database exis
 
 Range = dict[str, Any]
 """One `exp show` experiment range: {"name", "executor", "revs"} (spec §9.5)."""
-CacheRead = Callable[[str], "bytes | None"]
 
 
 def _executor(project: Project, entry: Entry) -> dict[str, Any]:
@@ -53,11 +52,11 @@ def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
     if not entries:
         return {}
     dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
-    cache_read = cache_reader(str(project.cache_dir))
+    odb = ODB(project.cache_dir)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         data, error = collect_data(
-            git.reader(entry.snapshot), entry.snapshot, int(entry.created), dvcfiles, cache_read
+            git.reader(entry.snapshot), entry.snapshot, int(entry.created), dvcfiles, odb
         )
         if entry.state == State.QUEUED:
             data["metrics"] = {}
@@ -76,12 +75,10 @@ def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def _dvc_range(
-    git: Git, entry: DvcQueued, epoch: int, dvcfiles: list[str], cache_read: CacheRead
-) -> Range:
+def _dvc_range(git: Git, entry: DvcQueued, epoch: int, dvcfiles: list[str], odb: ODB) -> Range:
     """A DVC-queued experiment as DVC's `exp show` renders it: stash commit data, no metrics."""
     rev = entry.stash_rev
-    data, error = collect_data(git.reader(rev), rev, epoch, dvcfiles, cache_read)
+    data, error = collect_data(git.reader(rev), rev, epoch, dvcfiles, odb)
     data["metrics"] = {}
     local = {"root": None, "log": None, "pid": None, "returncode": None, "task_id": rev}
     return {
@@ -107,14 +104,14 @@ def dvc_entries(project: Project, git: Git) -> dict[str, list[Range]]:
     if not queued:
         return {}
     dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
-    cache_read = cache_reader(str(project.cache_dir))
+    odb = ODB(project.cache_dir)
     timed = [
         (t, e.stash_rev, e) for e in queued if (t := _commit_time(git, e.stash_rev)) is not None
     ]
     grouped: dict[str, list[Range]] = {}
     for epoch, _rev, entry in sorted(timed, reverse=True):
         grouped.setdefault(entry.baseline_rev, []).append(
-            _dvc_range(git, entry, epoch, dvcfiles, cache_read)
+            _dvc_range(git, entry, epoch, dvcfiles, odb)
         )
     return grouped
 

@@ -21,7 +21,7 @@ from xpt.experiments.checkpoint import (
     resume_point,
     resumed_recorder,
 )
-from xpt.experiments.names import default_name, validate_name
+from xpt.experiments.names import auto_name, default_name, validate_name
 from xpt.experiments.refs import ExpRef
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.lockfile import experiment_hash
@@ -197,8 +197,23 @@ def _checkpoint_recorder(
     )
 
 
+def exp_env(baseline: str, name: str | None, root: str) -> dict[str, str]:
+    """What stage commands of an experiment see, as under DVC (dvclive reads these).
+
+    DVC_ROOT is the user's repository, also for runs in a temporary workspace.
+    """
+    env = {"DVC_EXP_BASELINE_REV": baseline, "DVC_ROOT": root}
+    if name:
+        env["DVC_EXP_NAME"] = name
+    return env
+
+
 def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
-    """Run one experiment in the user's workspace and record it."""
+    """Run one experiment in the user's workspace and record it.
+
+    The name is fixed before anything runs (an automatic `exp-XXXXX` if none was given),
+    so the stages see it in DVC_EXP_NAME.
+    """
     git = open_git(project)
     baseline = git.head_sha()
     assert baseline is not None
@@ -209,10 +224,7 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
         open_workspace(project, git) as ws,
     ):
         new_files = compute_param_files(ws.read, overrides)
-        env = {"DVC_EXP_BASELINE_REV": baseline, "DVC_ROOT": str(project.root)}
-        if request.name:
-            env["DVC_EXP_NAME"] = request.name
-        options = replace(request.repro, env={**request.repro.env, **env}, allow_checkpoints=True)
+        options = replace(request.repro, allow_checkpoints=True)
         _graph, stages = plan(ws, options)
         if options.dry:
             return ExpRunResult(None, None, reproduce(ws, options))
@@ -222,9 +234,17 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
                 "`--rev` resumes checkpoint experiments, but no stage has a checkpoint output",
                 hint="mark the output with `checkpoint: true` in dvc.yaml",
             )
+        name = request.name
         if any(s.is_checkpoint for s in stages):
             recorder = _checkpoint_recorder(ws, git, baseline, request, stages)
+            if recorder.exp_name is None:
+                recorder.name = auto_name(git, baseline)
+            name = recorder.exp_name
             options = replace(options, checkpoint_hook=recorder)
+        elif name is None:
+            name = auto_name(git, baseline)
+        env = exp_env(baseline, name, str(project.root))
+        options = replace(options, env={**request.repro.env, **env})
         write_files(str(project.root), new_files)
         result = reproduce(ws, options)
         if result.failed and not options.ignore_errors:
@@ -241,7 +261,7 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
             git,
             baseline,
             reproduced=result.reproduced,
-            name=request.name,
+            name=name,
             message=request.message,
             force=request.repro.force,
         )

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from xpt.experiments.collect import cache_reader, collect_data
+from xpt.cache.odb import ODB
+from xpt.experiments.collect import collect_data
 from xpt.experiments.refs import EXPS_PREFIX, ExpRef
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
@@ -121,7 +122,7 @@ def show(
     dvcfiles = find_dvcfiles(project.root, visited) or ["dvc.yaml"]
     if "dvc.yaml" not in dvcfiles:
         dvcfiles = ["dvc.yaml", *dvcfiles]
-    cache_read = cache_reader(str(project.cache_dir))
+    odb = ODB(project.cache_dir)
     rows: list[dict[str, Any]] = []
     if git.head_sha() is None:
         return rows
@@ -131,7 +132,7 @@ def show(
             "workspace",
             None,
             dvcfiles,
-            cache_read,
+            odb,
             param_deps=opts.param_deps,
         )
         rows.append(
@@ -147,7 +148,7 @@ def show(
             baseline,
             info.time,
             dvcfiles,
-            cache_read,
+            odb,
             param_deps=opts.param_deps,
         )
 
@@ -163,7 +164,7 @@ def show(
                     rev,
                     cinfo.time,
                     dvcfiles,
-                    cache_read,
+                    odb,
                     meta=meta,
                     param_deps=opts.param_deps,
                 )
