@@ -204,7 +204,9 @@ def machine_env(home: Path) -> dict[str, str]:
 class Worker:
     """One `xpt queue worker` process (and its session) on its own "machine"."""
 
-    def __init__(self, root: Path, broker: str, jobs: int, env: dict[str, str]) -> None:
+    def __init__(
+        self, root: Path, broker: str, jobs: int, env: dict[str, str], args: tuple[str, ...] = ()
+    ) -> None:
         self.root = root
         self.workdir = root / "workdir"
         self.log_file = root / "worker.log"
@@ -212,7 +214,7 @@ class Worker:
         with open(self.log_file, "ab") as log:
             self.proc = subprocess.Popen(
                 [*XPT, "queue", "worker", "--broker", broker, "-j", str(jobs)]
-                + ["--workdir", str(self.workdir)],
+                + ["--workdir", str(self.workdir), *args],
                 cwd=root,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -253,10 +255,10 @@ class Cluster:
         self.extra_env = dict(env or {})
         self.workers: list[Worker] = []
 
-    def start_worker(self, jobs: int = 1) -> Worker:
+    def start_worker(self, jobs: int = 1, args: tuple[str, ...] = ()) -> Worker:
         root = self.base / f"machine-{len(self.workers) + 1}"
         env = {**machine_env(root / "home"), **self.extra_env}
-        worker = Worker(root, self.broker, jobs, env)
+        worker = Worker(root, self.broker, jobs, env, args)
         self.workers.append(worker)
         return worker
 

@@ -441,3 +441,53 @@ def test_status_kill_remove_like_local(dist: Dist, xpt) -> None:  # type: ignore
     assert status(xpt) == {}
     assert dist.remote_snapshots() == []
     assert list(local_exps(dist.repo)) == ["q-2"]  # removing the entry keeps the experiment
+
+
+GPU_TRAIN_PY = """\
+import json, os, time
+start = time.time()
+gate = os.environ.get("TEST_GATE")
+print("waiting at the gate", flush=True)
+while gate and not os.path.exists(gate):
+    time.sleep(0.05)
+time.sleep(0.3)
+json.dump(
+    {"devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "start": start, "end": time.time()},
+    open("metrics.json", "w"),
+)
+open("model.txt", "w").write(open("params.yaml").read())
+"""
+
+
+def test_worker_gpus_one_device_each(dist: Dist, xpt) -> None:  # type: ignore[no-untyped-def]
+    """`queue worker -j 4 --gpus 0,1` runs two at a time, each with a device of its own."""
+    dist.repo.gen({"train.py": GPU_TRAIN_PY})
+    dist.repo.commit("gpu training")
+    dist.repo.git("push", "-q", "origin", "main")
+    machines = dist.gated_cluster()
+    machines.start_worker(jobs=4, args=("--gpus", "0,1"))
+    machines.wait_ready()
+    assert "GPUs 0,1 (1 each)" in machines.workers[0].log()
+    xpt("exp", "run", "--queue", "-S", "foo=range(2,6)", "-n", "g")
+    names = [f"g-{i}" for i in range(1, 5)]
+
+    def two_running() -> bool:
+        rows = status(xpt)
+        return sum(r["status"] == "Running" and bool(r["devices"]) for r in rows.values()) == 2
+
+    wait_for("two experiments to run", two_running, TIMEOUT, 0.3, dist.logs)
+    rows = status(xpt)
+    running = [r for r in rows.values() if r["status"] == "Running"]
+    assert sorted(d for r in running for d in r["devices"]) == ["0", "1"]
+    assert sum(r["status"] == "Queued" for r in rows.values()) == 2  # slots, not -j 4, limit
+    dist.open_gate()
+    wait_states(xpt, dist, dict.fromkeys(names, "Success"))
+    runs = [
+        json.loads(dist.repo.git("show", f"{sha}:metrics.json"))
+        for sha in local_exps(dist.repo).values()
+    ]
+    assert len(runs) == 4 and all(r["devices"] in ("0", "1") for r in runs), runs
+    for i, a in enumerate(runs):
+        for b in runs[i + 1 :]:
+            if a["start"] < b["end"] and b["start"] < a["end"]:
+                assert a["devices"] != b["devices"], runs

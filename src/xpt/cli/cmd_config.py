@@ -52,7 +52,9 @@ _OPTIONS: dict[str, frozenset[str] | None] = {
     "hydra": _words("enabled config_dir config_module config_name plugins_path"),
     "studio": _words("token url repo_url offline"),
     "feature": None,  # any option
-    "queue": _words("backend broker visibility_timeout"),  # xpt-only: in xpt's files
+    "queue": _words(
+        "backend broker visibility_timeout gpus gpus_per_exp"
+    ),  # xpt-only: in xpt's files
 }
 _BOOL = _words(
     "core.interactive core.analytics core.hardlink_lock core.no_scm core.autostage "

@@ -56,10 +56,16 @@ def _print_summary(summary) -> int:  # type: ignore[no-untyped-def]
 
 def exp_run_queue(args: argparse.Namespace) -> int:
     """`exp run --queue`, `--run-all` and `--temp`."""
+    from xpt.experiments.gpus import resolve as resolve_gpus
     from xpt.experiments.queue import enqueue
     from xpt.experiments.worker import run_queue
 
     project = Project.find()
+    if (args.gpus or args.gpus_per_exp) and not args.run_all:
+        raise QueueError(
+            "`--gpus` shares devices among queued experiments as they run",
+            hint="pass it with `--run-all` (or to `xpt queue start`)",
+        )
     if args.rev and not (args.queue or args.temp):
         raise QueueError(
             "`--rev` picks the checkpoint a new run starts from; `--run-all` runs queued ones",
@@ -92,7 +98,8 @@ def exp_run_queue(args: argparse.Namespace) -> int:
                 )
                 return 0
             return 1
-    summary = run_queue(project, args.jobs, _report)
+    gpus = resolve_gpus(args.gpus, args.gpus_per_exp, project.config)
+    summary = run_queue(project, args.jobs, _report, gpus=gpus)
     return _print_summary(summary)
 
 
@@ -109,17 +116,21 @@ def _refresh(project: Project) -> None:
 
 
 def start(args: argparse.Namespace) -> int:
+    from xpt.experiments.gpus import resolve as resolve_gpus
     from xpt.experiments.worker import spawn_workers
 
+    project = Project.find()
+    gpus = resolve_gpus(args.gpus, args.gpus_per_exp, project.config)
     if args.broker:
         from xpt.experiments.distributed.worker import spawn_detached_worker
 
-        project = Project.find()
-        pid = spawn_detached_worker(args.broker, args.jobs, project.xpt_dir / "logs")
+        pid = spawn_detached_worker(args.broker, args.jobs, project.xpt_dir / "logs", gpus)
         out(f"Started a distributed queue worker (pid {pid}) on {args.broker}.")
         return 0
-    pid = spawn_workers(Project.find(), args.jobs)
-    out(f"Started a queue worker (pid {pid}) running up to {args.jobs} experiment(s) at a time.")
+    pid = spawn_workers(project, args.jobs, gpus)
+    jobs = gpus.concurrency(args.jobs) if gpus else args.jobs
+    on = f" on GPUs {','.join(gpus.devices)}, {gpus.per_exp} each" if gpus else ""
+    out(f"Started a queue worker (pid {pid}) running up to {jobs} experiment(s) at a time{on}.")
     return 0
 
 

@@ -28,6 +28,7 @@ def worker(args: argparse.Namespace) -> int:
         visibility_timeout,
     )
     from xpt.experiments.distributed.worker import default_workdir
+    from xpt.experiments.gpus import resolve as resolve_gpus
 
     with celery_required():
         from xpt.experiments.distributed.tasks import redact, serve
@@ -36,5 +37,15 @@ def worker(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir).expanduser().resolve() if args.workdir else default_workdir()
     workdir.mkdir(parents=True, exist_ok=True)
     jobs = max(int(args.jobs or 1), 1)
-    note(f"xpt worker: broker {redact(broker)}, {jobs} job(s), workdir {workdir}")
-    return serve(broker, jobs=jobs, workdir=workdir, visibility_timeout=visibility_timeout(config))
+    gpus = resolve_gpus(args.gpus, args.gpus_per_exp, config)
+    if gpus is not None:
+        jobs = gpus.concurrency(jobs)
+    on = f", GPUs {','.join(gpus.devices)} ({gpus.per_exp} each)" if gpus else ""
+    note(f"xpt worker: broker {redact(broker)}, {jobs} job(s){on}, workdir {workdir}")
+    return serve(
+        broker,
+        jobs=jobs,
+        workdir=workdir,
+        visibility_timeout=visibility_timeout(config),
+        gpus=gpus,
+    )

@@ -141,6 +141,20 @@ def _transfer(p: argparse.ArgumentParser, pull: bool = False) -> None:
         p.add_argument("--allow-missing", action="store_true", help="ignore missing objects")
 
 
+def _gpu_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--gpus",
+        metavar="LIST|all|auto",
+        help="GPUs to share out, K per running experiment (default: queue.gpus)",
+    )
+    p.add_argument(
+        "--gpus-per-exp",
+        type=int,
+        metavar="K",
+        help="GPUs each experiment gets in CUDA_VISIBLE_DEVICES (default 1)",
+    )
+
+
 def _exp_commands(b: _Builder) -> None:
     run = b.add("run", "xpt.cli.cmd_exp:run", "run an experiment")
     _repro_options(run, exp=True)
@@ -156,6 +170,7 @@ def _exp_commands(b: _Builder) -> None:
     run.add_argument("--queue", action="store_true", help="queue the experiment, run later")
     run.add_argument("--run-all", action="store_true", help="run all queued experiments")
     run.add_argument("-j", "--jobs", type=int, default=1, help="parallel workers for --run-all")
+    _gpu_options(run)
     run.add_argument("--temp", action="store_true", help="run in an isolated temp workspace")
     run.add_argument("-C", "--copy-paths", action="append", default=[], help="copy untracked paths")
     run.add_argument("-m", "--message", help="experiment commit message")
@@ -256,6 +271,7 @@ def _queue_commands(b: _Builder) -> None:
     start = b.add("start", "xpt.cli.cmd_queue:start", "start detached queue workers")
     start.add_argument("-j", "--jobs", type=int, default=1)
     start.add_argument("--broker", help="celery broker URL (distributed queue)")
+    _gpu_options(start)
     stop = b.add("stop", "xpt.cli.cmd_queue:stop", "stop queue workers")
     stop.add_argument("--kill", action="store_true", help="kill running experiments too")
     status = b.add("status", "xpt.cli.cmd_queue:status", "show queued and running experiments")
@@ -277,6 +293,7 @@ def _queue_commands(b: _Builder) -> None:
     worker.add_argument("--broker", required=False)
     worker.add_argument("-j", "--jobs", type=int, default=1)
     worker.add_argument("--workdir")
+    _gpu_options(worker)
 
 
 def _remote_commands(b: _Builder) -> None:

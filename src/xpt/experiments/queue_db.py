@@ -16,10 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xpt.errors import QueueError
 from xpt.utils.proc import pid_alive
+
+if TYPE_CHECKING:  # exp show loads this module: no GPU code at start-up
+    from xpt.experiments.gpus import GpuPlan
 
 
 class State(StrEnum):
@@ -46,7 +49,8 @@ CREATE TABLE IF NOT EXISTS entries (
     result_sha TEXT,
     result_name TEXT,
     error TEXT,
-    options TEXT NOT NULL DEFAULT '{}'
+    options TEXT NOT NULL DEFAULT '{}',
+    devices TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS entries_name ON entries(baseline, name)
     WHERE name IS NOT NULL AND state IN ('queued', 'running');
@@ -76,6 +80,8 @@ class Entry:
     result_name: str | None = None
     error: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    devices: tuple[str, ...] = ()
+    """The GPUs a running entry holds (see gpus.py); () without GPU slots."""
 
     @property
     def label(self) -> str:
@@ -92,6 +98,7 @@ def _entry(row: sqlite3.Row) -> Entry:
     data = dict(row)
     data["state"] = State(data["state"])
     data["options"] = json.loads(data["options"] or "{}")
+    data["devices"] = tuple(data["devices"].split(",")) if data.get("devices") else ()
     return Entry(**data)
 
 
@@ -107,11 +114,19 @@ class QueueDB:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(_SCHEMA)
+            self._add_devices_column()
         except sqlite3.DatabaseError as exc:
             raise QueueError(f"cannot open the queue database '{path}': {exc}") from exc
 
     def close(self) -> None:
         self.conn.close()
+
+    def _add_devices_column(self) -> None:
+        """Databases made before GPU slots lack `entries.devices`."""
+        columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(entries)")}
+        if "devices" not in columns:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                self.conn.execute("ALTER TABLE entries ADD COLUMN devices TEXT")
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -175,10 +190,14 @@ class QueueDB:
         row = self.conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
         return _entry(row) if row else None
 
-    def claim(self, pid: int, entry_id: int | None = None) -> Entry | None:
+    def claim(
+        self, pid: int, entry_id: int | None = None, gpus: GpuPlan | None = None
+    ) -> Entry | None:
         """Atomically take the oldest queued local entry (or `entry_id`) for process `pid`.
 
         Entries of the distributed backend (`options.backend`) are left to its workers.
+        With `gpus`, the entry also takes devices no live running entry holds; None
+        while too few are free.
         """
         local = "state = 'queued' AND json_extract(options, '$.backend') IS NULL"
         with self._tx() as c:
@@ -192,13 +211,37 @@ class QueueDB:
                 ).fetchone()
             if row is None:
                 return None
+            devices: tuple[str, ...] = ()
+            if gpus is not None:
+                picked = gpus.pick(self._busy_devices(c))
+                if picked is None:
+                    return None
+                devices = picked
             c.execute(
-                "UPDATE entries SET state = 'running', pid = ?, started = ? WHERE id = ?",
-                (pid, time.time(), row["id"]),
+                "UPDATE entries SET state = 'running', pid = ?, started = ?, devices = ?"
+                " WHERE id = ?",
+                (pid, time.time(), ",".join(devices) or None, row["id"]),
             )
         entry = self.get(row["id"])
         assert entry is not None
         return entry
+
+    @staticmethod
+    def _busy_devices(c: sqlite3.Connection) -> set[str]:
+        """Devices held by running local entries whose process is alive."""
+        rows = c.execute(
+            "SELECT pid, devices FROM entries WHERE state = 'running' AND devices IS NOT NULL"
+            " AND json_extract(options, '$.backend') IS NULL"
+        ).fetchall()
+        return {d for r in rows if pid_alive(r["pid"]) for d in r["devices"].split(",")}
+
+    def has_queued(self) -> bool:
+        """True if a local entry waits to run."""
+        row = self.conn.execute(
+            "SELECT 1 FROM entries WHERE state = 'queued'"
+            " AND json_extract(options, '$.backend') IS NULL LIMIT 1"
+        ).fetchone()
+        return row is not None
 
     def set_pid(self, entry_id: int, pid: int) -> None:
         with self._tx() as c:
@@ -237,20 +280,23 @@ class QueueDB:
                 "UPDATE entries SET options = ? WHERE id = ?", (json.dumps(options), entry_id)
             )
 
-    def mark_running(self, entry_id: int, started: float | None = None) -> None:
+    def mark_running(
+        self, entry_id: int, started: float | None = None, devices: tuple[str, ...] = ()
+    ) -> None:
         """An entry running elsewhere (a distributed worker): no local pid."""
         with self._tx() as c:
             c.execute(
                 "UPDATE entries SET state = 'running', pid = NULL,"
-                " started = COALESCE(?, started, ?) WHERE id = ?",
-                (started, time.time(), entry_id),
+                " started = COALESCE(?, started, ?), devices = COALESCE(?, devices) WHERE id = ?",
+                (started, time.time(), ",".join(devices) or None, entry_id),
             )
 
     def requeue(self, entry_id: int) -> None:
         """Put an interrupted entry back at its place in the queue."""
         with self._tx() as c:
             c.execute(
-                "UPDATE entries SET state = 'queued', pid = NULL, started = NULL WHERE id = ?"
+                "UPDATE entries SET state = 'queued', pid = NULL, started = NULL, devices = NULL"
+                " WHERE id = ?"
                 " AND state = 'running'",
                 (entry_id,),
             )
@@ -336,6 +382,7 @@ def status_rows(xpt_dir: Path) -> tuple[list[dict[str, Any]], int]:
             "created": time.strftime("%b %d, %Y %H:%M", time.localtime(e.created)),
             "status": e.state.value.capitalize(),
             "error": e.error,
+            "devices": list(e.devices),
         }
         for e in entries
     ]

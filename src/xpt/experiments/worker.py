@@ -5,7 +5,9 @@ A worker keeps up to `jobs` children. Each child gets its own process group (so
 to the entry's log and records its own outcome. The worker records a failure for a
 child that died without recording one; Ctrl-C kills the children and puts their
 entries back in the queue. Detached workers (`queue start`) are this same loop in a
-new session (`python -m xpt.experiments.worker ROOT -j N`).
+new session (`python -m xpt.experiments.worker ROOT -j N [--gpus 0,1 --gpus-per-exp K]`).
+With GPU slots each claim also takes devices no live entry holds (queue_db.claim),
+and the child runs with exactly those in CUDA_VISIBLE_DEVICES.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import argparse
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xpt.experiments.gpus import GpuPlan, parse_list, use_devices
 from xpt.experiments.queue_db import Entry, State, ensure_dirs, log_path, open_queue
 from xpt.project import Project
 
@@ -54,8 +58,12 @@ def _child(project: Project, entry: Entry) -> int:
     from xpt.experiments.executor import run_isolated
 
     db = open_queue(project.xpt_dir)
+    use_devices(entry.devices)
     try:
-        print(f"Running experiment '{entry.label}' from snapshot {entry.snapshot[:7]}", flush=True)
+        on = f" on GPU {','.join(entry.devices)}" if entry.devices else ""
+        print(
+            f"Running experiment '{entry.label}' from snapshot {entry.snapshot[:7]}{on}", flush=True
+        )
         result = run_isolated(project, entry)
         print(f"\nRan experiment(s): {result.ref.name}", flush=True)
         db.finish(
@@ -104,27 +112,41 @@ def run_queue(
     *,
     worker_pid: int | None = None,
     only: int | None = None,
+    gpus: GpuPlan | None = None,
 ) -> RunSummary:
-    """Run queued entries, `jobs` at a time, until the queue is empty (or a stop is asked)."""
+    """Run queued entries, `jobs` at a time, until the queue is empty (or a stop is asked).
+
+    With `gpus`, at most slots ÷ K at a time, each on devices of its own; an entry waits
+    while other workers hold the devices it needs.
+    """
     ensure_dirs(project.xpt_dir)
     db = open_queue(project.xpt_dir)
     me = worker_pid or os.getpid()
+    limit = gpus.concurrency(jobs) if gpus else max(jobs, 1)
     children: dict[int, Entry] = {}
     summary = RunSummary()
     emit = report or (lambda _state, _entry: None)
     try:
         while True:
-            while len(children) < max(jobs, 1) and not db.stopping(me):
-                entry = db.claim(me, only)
+            waiting = False  # queued entries wait for devices held elsewhere
+            while len(children) < limit and not db.stopping(me):
+                entry = db.claim(me, only, gpus)
                 if entry is None:
+                    waiting = gpus is not None and only is None and db.has_queued()
                     break
                 pid = _fork(project, entry)
                 db.set_pid(entry.id, pid)
                 children[pid] = entry
                 emit("running", entry)
-            if not children:
+            if not children and not waiting:
                 break
-            pid, status = os.wait()
+            if waiting:
+                pid, status = os.waitpid(-1, os.WNOHANG) if children else (0, 0)
+                if pid == 0:
+                    time.sleep(0.1)
+                    continue
+            else:
+                pid, status = os.wait()
             entry = children.pop(pid, None)
             if entry is None:
                 continue
@@ -183,14 +205,18 @@ def _is_group_leader(pid: int) -> bool:
         return False
 
 
-def spawn_workers(project: Project, jobs: int) -> int:
+def spawn_workers(project: Project, jobs: int, gpus: GpuPlan | None = None) -> int:
     """Start a detached worker process running `jobs` experiments at a time; its pid."""
     import subprocess
 
     ensure_dirs(project.xpt_dir)
+    argv = [sys.executable, "-P", "-m", "xpt.experiments.worker", str(project.root)]
+    argv += ["-j", str(jobs)]
+    if gpus is not None:
+        argv += ["--gpus", ",".join(gpus.devices), "--gpus-per-exp", str(gpus.per_exp)]
     log = open(project.xpt_dir / "logs" / "worker.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        [sys.executable, "-P", "-m", "xpt.experiments.worker", str(project.root), "-j", str(jobs)],
+        argv,
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -206,13 +232,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xpt-worker")
     parser.add_argument("root")
     parser.add_argument("-j", "--jobs", type=int, default=1)
+    parser.add_argument("--gpus", help="device list resolved by `queue start`")
+    parser.add_argument("--gpus-per-exp", type=int, default=1)
     args = parser.parse_args(argv)
     project = Project(Path(args.root))
+    gpus = GpuPlan(parse_list(args.gpus), args.gpus_per_exp) if args.gpus else None
     db = open_queue(project.xpt_dir)
     db.add_worker(os.getpid())
     db.close()
     try:
-        summary = run_queue(project, args.jobs, lambda s, e: print(f"{s}: {e.label}", flush=True))
+        summary = run_queue(
+            project,
+            args.jobs,
+            lambda s, e: print(f"{s}: {e.label}", flush=True),
+            gpus=gpus,
+        )
     finally:
         db = open_queue(project.xpt_dir)
         db.remove_worker(os.getpid())

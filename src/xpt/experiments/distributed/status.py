@@ -111,8 +111,8 @@ def _refresh_broker(
 def _apply(db: QueueDB, entry: Entry, state: Any) -> State | None:
     """Write one task state into the entry's row; the row's new state."""
     if state.state in ("STARTED", "RETRY", "RECEIVED"):
-        if entry.state != State.RUNNING:
-            db.mark_running(entry.id, state.started)
+        if entry.state != State.RUNNING or (state.devices and not entry.devices):
+            db.mark_running(entry.id, state.started, state.devices)
         return State.RUNNING
     if state.state == "SUCCESS":
         result = state.result if isinstance(state.result, dict) else {}

@@ -28,6 +28,7 @@ from xpt.errors import QueueError
 from xpt.experiments.distributed.payload import TaskPayload
 from xpt.experiments.distributed.settings import DEFAULT_VISIBILITY_TIMEOUT
 from xpt.experiments.distributed.worker import default_workdir, run_task
+from xpt.experiments.gpus import GpuPlan
 
 TASK_NAME = "xpt.run_experiment"
 QUEUE_NAME = "xpt"
@@ -46,6 +47,7 @@ def make_app(
     visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT,
     workdir: Path | None = None,
     patient: bool = False,
+    gpus: GpuPlan | None = None,
 ) -> Celery:
     """A Celery app on `broker` (also the result backend) with the experiment task.
 
@@ -84,6 +86,7 @@ def make_app(
             "interval_max": 1,
         },
         xpt_workdir=str(workdir) if workdir else None,
+        xpt_gpus=[list(gpus.devices), gpus.per_exp] if gpus else None,
     )
     app.task(
         name=TASK_NAME,
@@ -121,7 +124,9 @@ class _CeleryTaskIO:
 def _run_experiment(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
     """The task: run one experiment (see worker.run_task)."""
     workdir = Path(self.app.conf.get("xpt_workdir") or default_workdir())
-    return run_task(_CeleryTaskIO(self), TaskPayload.from_dict(payload), workdir)
+    spec = self.app.conf.get("xpt_gpus")
+    gpus = GpuPlan(tuple(spec[0]), int(spec[1])) if spec else None
+    return run_task(_CeleryTaskIO(self), TaskPayload.from_dict(payload), workdir, gpus)
 
 
 def _log_key(task_id: str) -> str:
@@ -154,6 +159,7 @@ class TaskState:
     state: str
     result: Any = None
     started: float | None = None
+    devices: tuple[str, ...] = ()
 
     @property
     def error(self) -> str:
@@ -173,9 +179,11 @@ def task_state(app: Celery, task_id: str) -> TaskState:
     meta = app.backend.get_task_meta(task_id)
     result = meta.get("result")
     started = None
+    devices: tuple[str, ...] = ()
     if isinstance(result, dict) and meta.get("status") == "STARTED":
         started = result.get("started")
-    return TaskState(str(meta.get("status") or "PENDING"), result, started)
+        devices = tuple(str(d) for d in result.get("devices") or ())
+    return TaskState(str(meta.get("status") or "PENDING"), result, started, devices)
 
 
 def check_broker(app: Celery) -> None:
@@ -229,9 +237,23 @@ def broker_error(app: Celery, exc: BaseException) -> QueueError:
     )
 
 
-def serve(broker: str, *, jobs: int, workdir: Path, visibility_timeout: float) -> int:
-    """Run a Celery worker for xpt's queue in this process until it is stopped."""
-    app = make_app(broker, visibility_timeout=visibility_timeout, workdir=workdir, patient=True)
+def serve(
+    broker: str,
+    *,
+    jobs: int,
+    workdir: Path,
+    visibility_timeout: float,
+    gpus: GpuPlan | None = None,
+) -> int:
+    """Run a Celery worker for xpt's queue in this process until it is stopped.
+
+    With `gpus` it runs at most slots ÷ K experiments at a time, each on its own devices.
+    """
+    if gpus is not None:
+        jobs = gpus.concurrency(jobs)
+    app = make_app(
+        broker, visibility_timeout=visibility_timeout, workdir=workdir, patient=True, gpus=gpus
+    )
     name = f"xpt-{os.getpid()}@%h"
     argv = [
         "worker",

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from xpt.errors import XptError
 from xpt.experiments.distributed.job import execute
 from xpt.experiments.distributed.payload import TaskPayload
+from xpt.experiments.gpus import DeviceLocks, GpuPlan, release, use_devices
 from xpt.utils.fsutil import atomic_write_text
 
 LOG_TAIL_BYTES = 64 * 1024
@@ -61,8 +62,14 @@ def default_workdir() -> Path:
 # -- in the Celery pool process ------------------------------------------------------
 
 
-def run_task(io: TaskIO, payload: TaskPayload, workdir: Path) -> dict[str, Any]:
-    """Run one task's experiment in a child process; its outcome, or raise on failure."""
+def run_task(
+    io: TaskIO, payload: TaskPayload, workdir: Path, gpus: GpuPlan | None = None
+) -> dict[str, Any]:
+    """Run one task's experiment in a child process; its outcome, or raise on failure.
+
+    With `gpus`, the child runs on `per_exp` devices this machine's other experiments
+    do not hold (`<workdir>/gpus/*.lock`, held by the child for as long as it lives).
+    """
     done = io.load_done()
     if done is not None:
         return {**done, "redelivered": True}
@@ -72,10 +79,15 @@ def run_task(io: TaskIO, payload: TaskPayload, workdir: Path) -> dict[str, Any]:
     outcome_file = logs / f"{io.task_id}.json"
     outcome_file.unlink(missing_ok=True)
     log.write_bytes(b"")
-    io.started({"worker": io.hostname, "pid": os.getpid(), "started": time.time()})
-    child = _Child(_fork_child(payload, workdir, log, outcome_file))
-    with child.signals():
-        status = child.wait(lambda last: _publish_log(io, log, last))
+    devices, fds = _take_devices(workdir, gpus)
+    meta = {"worker": io.hostname, "pid": os.getpid(), "started": time.time()}
+    io.started({**meta, "devices": list(devices)} if devices else meta)
+    try:
+        child = _Child(_fork_child(payload, workdir, log, outcome_file, devices))
+        with child.signals():
+            status = child.wait(lambda last: _publish_log(io, log, last))
+    finally:
+        release(fds)
     _publish_log(io, log)
     if child.shutdown:
         child.die_like_the_worker()  # the worker is going away: the task goes back to the queue
@@ -93,13 +105,26 @@ def run_task(io: TaskIO, payload: TaskPayload, workdir: Path) -> dict[str, Any]:
     return result
 
 
-def _fork_child(payload: TaskPayload, workdir: Path, log: Path, outcome: Path) -> int:
+def _take_devices(workdir: Path, gpus: GpuPlan | None) -> tuple[tuple[str, ...], list[int]]:
+    """Wait for free devices (other workers on this machine may hold them); () without GPUs."""
+    if gpus is None:
+        return (), []
+    locks = DeviceLocks(workdir / "gpus")
+    while (taken := locks.try_take(gpus)) is None:
+        time.sleep(0.2)
+    return taken
+
+
+def _fork_child(
+    payload: TaskPayload, workdir: Path, log: Path, outcome: Path, devices: tuple[str, ...] = ()
+) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         code = 1
         try:
+            use_devices(devices)
             code = _child(payload, workdir, log, outcome)
         finally:
             os._exit(code)
@@ -236,12 +261,16 @@ def _child(payload: TaskPayload, workdir: Path, log: Path, outcome: Path) -> int
         return 1
 
 
-def spawn_detached_worker(broker: str, jobs: int, log_dir: Path) -> int:
+def spawn_detached_worker(
+    broker: str, jobs: int, log_dir: Path, gpus: GpuPlan | None = None
+) -> int:
     """`queue start --broker URL`: an `xpt queue worker` in a new session; its pid."""
     import subprocess
 
     log_dir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-P", "-m", "xpt", "queue", "worker", "--broker", broker]
+    if gpus is not None:
+        argv += ["--gpus", ",".join(gpus.devices), "--gpus-per-exp", str(gpus.per_exp)]
     with open(log_dir / "celery-worker.log", "ab") as log:
         proc = subprocess.Popen(
             [*argv, "-j", str(max(jobs, 1))],
