@@ -36,6 +36,8 @@ lint: venv
 test: lint oracle
 	@# the distributed-queue tests start a real Redis (Debian's package)
 	@command -v redis-server >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@# the plots page (and `xpt ui`) are checked in Debian's headless Chromium, driven by Playwright
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/pytest -n 2 -q
 
 fmt: venv

@@ -155,6 +155,49 @@ def _gpu_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _plot_props(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-t", "--template", nargs="?", default=None, help="template name or file")
+    p.add_argument("-x", default=None, help="field name for the X axis")
+    p.add_argument("-y", default=None, help="field name for the Y axis")
+    p.add_argument(
+        "--no-header",
+        action="store_false",
+        dest="header",
+        default=None,
+        help="CSV/TSV files have no header row",
+    )
+    p.add_argument("--title", default=None, help="plot title")
+    p.add_argument("--x-label", default=None, help="X axis label")
+    p.add_argument("--y-label", default=None, help="Y axis label")
+
+
+def _plot_output(p: argparse.ArgumentParser) -> None:
+    _plot_props(p)
+    p.add_argument("-o", "--out", default=None, help="folder for the page (dvc_plots/)")
+    p.add_argument("--show-vega", action="store_true", help="print the Vega-Lite spec")
+    p.add_argument("--json", action="store_true", help="print JSON (DVC's schema)")
+    p.add_argument("--split", action="store_true", help="with --json: anchors apart")
+    p.add_argument("--open", action="store_true", help="open the page in a browser")
+    p.add_argument("--html-template", default=None, help="custom HTML page template")
+
+
+def _plots_commands(b: _Builder) -> None:
+    show = b.add("show", "xpt.cli.cmd_plots:show", "draw plots of the workspace")
+    show.add_argument("targets", nargs="*", help="plot files or ids (default: all)")
+    _plot_output(show)
+    diff = b.add("diff", "xpt.cli.cmd_plots:diff", "overlay plots of revisions or experiments")
+    diff.add_argument("--targets", nargs="*", help="plot files or ids (default: all)")
+    diff.add_argument("-e", "--experiment", action="store_true", help=SUPPRESS)
+    diff.add_argument("revisions", nargs="*", default=None, help="revisions or experiments")
+    _plot_output(diff)
+    modify = b.add("modify", "xpt.cli.cmd_plots:modify", "set display properties of a plot")
+    modify.add_argument("target", help="plot output of a stage")
+    _plot_props(modify)
+    modify.add_argument("--unset", nargs="*", metavar="PROPERTY", help="properties to remove")
+    templates = b.add("templates", "xpt.cli.cmd_plots:templates", "list or print templates")
+    templates.add_argument("template", nargs="?", default=None, help="template to print")
+
+
 def _exp_commands(b: _Builder) -> None:
     run = b.add("run", "xpt.cli.cmd_exp:run", "run an experiment")
     _repro_options(run, exp=True)
@@ -578,6 +621,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     mdiff.add_argument("--no-path", action="store_true")
     _json_md(mdiff)
 
+    _plots_commands(b.group("plots", "draw and compare plots"))
     _exp_commands(b.group("exp", "run and manage experiments"))
     _queue_commands(b.group("queue", "the experiment queue"))
     _remote_commands(b.group("remote", "data remotes"))

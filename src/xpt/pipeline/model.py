@@ -7,7 +7,7 @@ because that is what dvc.lock records; `Stage.repo_path` normalises them.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,6 +28,8 @@ class OutSpec:
     checkpoint: bool = False
     remote: str | None = None
     push: bool = True
+    plot: Mapping[str, object] | None = field(default=None, compare=False)
+    """Display properties of a stage plot (x, y, template, ...); None for other kinds."""
 
 
 @dataclass(frozen=True)

@@ -596,6 +596,7 @@ def _out_spec(path: str, kind: OutKind, flags: dict[str, Any]) -> OutSpec:
         checkpoint=flags.get("checkpoint", False),
         remote=flags.get("remote"),
         push=flags.get("push", True),
+        plot={k: v for k, v in flags.items() if k in _PLOT_PROPS} if kind == "plot" else None,
     )
 
 

@@ -1,0 +1,385 @@
+"""Collect plot definitions and plot data at revisions (what `plots show/diff` draw).
+
+For each revision: the plot definitions of every dvc.yaml (top-level `plots:` and stage
+plot outputs, directories expanded to their files) and the parsed content of every file
+they use. Files are read from git, the workspace, or the cache through the dvc.lock entry
+of the output that holds them, so plots inside cached directory outputs work at any
+revision. Shapes and ids follow DVC 3, so `--json` matches it (see report/plots.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xpt.cache.odb import ODB
+from xpt.errors import XptError
+from xpt.experiments.collect import _lock_entries, cache_reader, load_pipelines_at
+from xpt.experiments.diff import WORKSPACE, _Revisions
+from xpt.pipeline.metrics import load_metrics
+from xpt.pipeline.model import Pipeline
+from xpt.pipeline.parse import DVCFILE, find_dvcfiles
+from xpt.project import Project
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".gif", ".png", ".svg")
+DATA_EXTENSIONS = (".json", ".yaml", ".yml", ".toml", ".csv", ".tsv")
+PROP_KEYS = ("template", "x", "y", "x_label", "y_label", "title", "header")
+
+
+class PlotError(XptError):
+    """A plot file or definition cannot be used (its class name goes into `--json` errors)."""
+
+
+class PlotMetricTypeError(PlotError):
+    """Named like DVC's error: a plot file of a format DVC does not plot."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"'{path}' - file type error\nOnly JSON, YAML, CSV and TSV formats are supported."
+        )
+
+
+class FileMissing(PlotError):
+    """A declared plot file is absent at this revision (reported as FileNotFoundError)."""
+
+    type_name = "FileNotFoundError"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"[Errno 2] No such file or directory: '{path}'")
+
+
+@dataclass
+class RevPlots:
+    """Plot definitions and data of one revision, keyed like DVC's."""
+
+    rev: str
+    definitions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """config file ('' for stage outputs and targets) -> {plot id: properties}"""
+    sources: dict[str, Any] = field(default_factory=dict)
+    """file path -> parsed data (images: bytes)"""
+    source_errors: dict[str, Exception] = field(default_factory=dict)
+    error: Exception | None = None
+
+
+class RevFiles:
+    """The files of one revision as DVC sees them: git or workspace, plus cached outputs."""
+
+    def __init__(
+        self,
+        read: Callable[[str], bytes | None],
+        listing: Callable[[str], list[str]],
+        odb: ODB,
+    ) -> None:
+        self._read = read
+        self._listing = listing
+        self._odb = odb
+        self._cache_read = cache_reader(str(odb.cache_dir))
+        self.outs: dict[str, str] = {}
+        """cached output path -> md5 (from the revision's lock files)"""
+
+    def _out_of(self, path: str) -> tuple[str, str] | None:
+        for out, md5 in self.outs.items():
+            if path == out or path.startswith(out + "/"):
+                return out, md5
+        return None
+
+    def read(self, path: str) -> bytes | None:
+        data = self._read(path)
+        if data is not None:
+            return data
+        found = self._out_of(path)
+        if found is None:
+            return None
+        out, md5 = found
+        if not md5.endswith(".dir"):
+            return self._cache_read(md5) if path == out else None
+        rel = path[len(out) + 1 :]
+        for relpath, obj in self._tree(md5):
+            if relpath == rel:
+                return self._cache_read(obj)
+        return None
+
+    def _tree(self, md5: str) -> list[tuple[str, str]]:
+        try:
+            return self._odb.load_tree(md5)
+        except XptError:
+            return []
+
+    def files(self, path: str) -> list[str]:
+        """`path` itself if it is a file, the files under it if a folder, [] if absent."""
+        found = set(self._listing(path))
+        for out, md5 in self.outs.items():
+            if path == out or path.startswith(out + "/") or out.startswith(path + "/"):
+                if md5.endswith(".dir"):
+                    found.update(out + "/" + rel for rel, _ in self._tree(md5))
+                else:
+                    found.add(out)
+        return sorted(p for p in found if p == path or p.startswith(path + "/"))
+
+
+def _workspace_listing(root: Path) -> Callable[[str], list[str]]:
+    real_root = os.path.realpath(root)
+
+    def inside(p: str) -> bool:
+        real = os.path.realpath(p)
+        return real == real_root or real.startswith(real_root + os.sep)
+
+    def listing(path: str) -> list[str]:
+        full = os.path.join(root, path)
+        if not inside(full):
+            return []
+        if os.path.isfile(full):
+            return [path]
+        out: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(full):
+            dirnames[:] = [d for d in dirnames if inside(os.path.join(dirpath, d))]
+            rel = posixpath.normpath(os.path.relpath(dirpath, root).replace(os.sep, "/"))
+            out.extend(
+                posixpath.join(rel, f) for f in filenames if inside(os.path.join(dirpath, f))
+            )
+        return out
+
+    return listing
+
+
+def _safe_reader(root: Path) -> Callable[[str], bytes | None]:
+    """Workspace reads that never follow a symlink out of the repository."""
+    real_root = os.path.realpath(root)
+
+    def read(path: str) -> bytes | None:
+        full = os.path.join(root, path)
+        real = os.path.realpath(full)
+        if not real.startswith(real_root + os.sep):
+            return None
+        try:
+            with open(real, "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    return read
+
+
+def _join(base: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(base, path)) if base else posixpath.normpath(path)
+
+
+def _matches(targets: list[str], config: str, plot_id: str) -> bool:
+    if not targets:
+        return True
+    full = f"{config}::{plot_id}" if config else plot_id
+    return any(re.match(t, plot_id) or re.match(t, full) for t in targets)
+
+
+def _id_is_path(props: dict[str, Any]) -> bool:
+    return not isinstance(props.get("y"), dict)
+
+
+def _adjust_sources(props: dict[str, Any], config_dir: str) -> dict[str, Any]:
+    """x/y file keys of a top-level definition, made repo-relative."""
+    new = dict(props)
+    for axis in ("x", "y"):
+        if axis == "x" and (axis not in new or isinstance(new[axis], str)):
+            continue
+        old = new.pop(axis, None) or {}
+        new[axis] = {_join(config_dir, f): v for f, v in old.items()}
+    return new
+
+
+def _closest_parent(path: str, parents: list[str]) -> str:
+    best = ""
+    for parent in parents:
+        common = posixpath.commonpath([path, parent])
+        if len(common) > len(best):
+            best = common
+    return best
+
+
+def _top_level(
+    files: RevFiles, pipeline: Pipeline, targets: list[str], props: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    config_dir = posixpath.dirname(pipeline.dvcfile)
+    defs: dict[str, dict[str, Any] | None] = {}
+    for item in pipeline.plots:
+        if isinstance(item, str):
+            defs[posixpath.relpath(item, config_dir or ".")] = None
+        elif isinstance(item, dict) and item:
+            key, value = next(iter(item.items()))
+            defs[str(key)] = value if isinstance(value, dict) else None
+    parents = [_join(config_dir, pid) for pid in defs]
+    result: dict[str, dict[str, Any]] = {}
+    for plot_id, plot_props in defs.items():
+        plot_props = plot_props or {}
+        if not _matches(targets, pipeline.dvcfile, plot_id):
+            continue
+        if _id_is_path(plot_props):
+            data_path = _join(config_dir, plot_id)
+            for path in files.files(data_path) or [data_path]:
+                if _closest_parent(path, parents) == data_path:
+                    result[path] = {**plot_props, **props}
+        else:
+            result[plot_id] = {**_adjust_sources(plot_props, config_dir), **props}
+    return result
+
+
+def _stage_outputs(
+    files: RevFiles, pipelines: list[Pipeline], targets: list[str], props: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for pipeline in pipelines:
+        for stage in pipeline.stages.values():
+            for out in stage.outs:
+                if out.kind != "plot" or not _matches(targets, pipeline.dvcfile, out.path):
+                    continue
+                path = stage.repo_path(out.path)
+                plot_props = {k: v for k, v in (out.plot or {}).items() if k in PROP_KEYS}
+                for file in files.files(path) or [path]:
+                    result[file] = {**plot_props, **props}
+    return result
+
+
+def data_sources(plot_id: str, props: dict[str, Any]) -> list[str]:
+    """Files a definition draws from: its y files (or its id), then its first x file."""
+    y = props.get("y")
+    sources = list(y) if isinstance(y, dict) else [plot_id]
+    x = props.get("x")
+    if isinstance(x, dict) and x:
+        sources.append(next(iter(x)))
+    return list(dict.fromkeys(sources))
+
+
+def _load_sv(text: str, delimiter: str, header: bool) -> list[dict[str, str]]:
+    if header:
+        return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+    first = next(csv.reader(io.StringIO(text)), [])
+    names = [str(i) for i in range(len(first))]
+    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter, fieldnames=names))
+
+
+def parse_plot_file(data: bytes, path: str, props: dict[str, Any]) -> Any:
+    """Plot data as DVC reads it: images as bytes, CSV/TSV as rows of strings."""
+    ext = posixpath.splitext(path)[1].lower()
+    if ext in IMAGE_EXTENSIONS:
+        return data
+    if ext not in DATA_EXTENSIONS:
+        raise PlotMetricTypeError(path)
+    if ext in (".csv", ".tsv"):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PlotError(f"'{path}' is not valid UTF-8") from None
+        return _load_sv(text, "\t" if ext == ".tsv" else ",", props.get("header", True))
+    return load_metrics(data, path)
+
+
+def _rev_files(revs: _Revisions, odb: ODB, rev: str) -> tuple[RevFiles, list[str]]:
+    root = revs.project.root
+    if rev == WORKSPACE:
+        files = RevFiles(_safe_reader(root), _workspace_listing(root), odb)
+        return files, revs.dvcfiles
+    sha = revs.sha(rev)
+    tree = revs.git.list_tree(sha)
+    dvcfiles = sorted(
+        (p for p in tree if posixpath.basename(p) == DVCFILE), key=lambda p: (p != DVCFILE, p)
+    )
+
+    def listing(path: str) -> list[str]:
+        return [p for p in tree if p == path or p.startswith(path + "/")]
+
+    return RevFiles(revs.git.reader(sha), listing, odb), dvcfiles
+
+
+def collect_rev(
+    revs: _Revisions,
+    odb: ODB,
+    rev: str,
+    targets: list[str],
+    props: dict[str, Any],
+) -> RevPlots:
+    """Definitions and data of one revision; problems are recorded, not raised."""
+    result = RevPlots(rev)
+    try:
+        files, dvcfiles = _rev_files(revs, odb, rev)
+        pipelines = load_pipelines_at(files.read, dvcfiles)
+    except XptError as exc:
+        result.error = exc
+        return result
+    locks = _lock_entries(files.read, pipelines)
+    for pipeline in pipelines:
+        for stage in pipeline.stages.values():
+            entry = locks.get(stage.lockfile, {}).get(stage.name) or {}
+            for out in entry.get("outs") or []:
+                md5, path = out.get("md5"), out.get("path")
+                if isinstance(md5, str) and isinstance(path, str):
+                    files.outs[stage.repo_path(path)] = md5
+    for pipeline in pipelines:
+        if pipeline.plots:
+            result.definitions[pipeline.dvcfile] = _top_level(files, pipeline, targets, props)
+    outputs = _stage_outputs(files, pipelines, targets, props)
+    for target in targets:
+        if not result.definitions and not outputs or files.files(target):
+            for path in files.files(target) or [target]:
+                outputs[path] = {**outputs.get(path, {}), **props}
+    if outputs:
+        result.definitions[""] = outputs
+    for defs in result.definitions.values():
+        for plot_id, plot_props in defs.items():
+            for path in data_sources(plot_id, plot_props):
+                if path in result.sources or path in result.source_errors:
+                    continue
+                data = files.read(path)
+                if data is None:
+                    result.source_errors[path] = FileMissing(path)
+                    continue
+                try:
+                    result.sources[path] = parse_plot_file(data, path, plot_props)
+                except XptError as exc:
+                    result.source_errors[path] = exc
+    return result
+
+
+def diff_revisions(project: Project, revs: list[str], experiment: bool = False) -> list[str]:
+    """The revisions `plots diff` compares (DVC's defaults: HEAD and the workspace)."""
+    revisions = list(revs)
+    git = _Revisions(project).git
+    if experiment and len(revisions) == 1:
+        from xpt.experiments.names import resolve
+
+        try:
+            revisions.append(resolve(git, revisions[0], baseline=None).baseline[:7])
+        except XptError:
+            pass
+    if len(revisions) <= 1:
+        status = git.status()
+        if not revisions and (status.modified or status.deleted or status.added):
+            revisions.append("HEAD")
+        revisions.append(WORKSPACE)
+    return revisions
+
+
+def collect(
+    project: Project,
+    revs: list[str] | None = None,
+    targets: list[str] | None = None,
+    props: dict[str, Any] | None = None,
+) -> list[RevPlots]:
+    """Plots of each revision, the workspace first (DVC's order)."""
+    order = list(dict.fromkeys(revs or [WORKSPACE]))
+    if WORKSPACE in order:
+        order.remove(WORKSPACE)
+        order.insert(0, WORKSPACE)
+    revisions = _Revisions(project)
+    if not revisions.dvcfiles or revisions.dvcfiles == ["dvc.yaml"]:
+        revisions.dvcfiles = find_dvcfiles(project.root)
+    for rev in order:
+        if rev != WORKSPACE:
+            revisions.sha(rev)  # an unknown revision fails the command, as in DVC
+    odb = ODB(project.cache_dir)
+    return [collect_rev(revisions, odb, rev, targets or [], props or {}) for rev in order]
