@@ -44,7 +44,10 @@ def test_show_json_has_every_kind_of_plot(plots_repo: TmpRepo, xpt) -> None:  # 
     assert _values(data["roc.csv"])[1] == {"fpr": "0.25", "tpr": "0.800", "rev": "workspace"}
     # the confusion template, the nested dvclive/dvc.yaml (paths relative to it)
     conf = data["eval/plots/confusion.json"][0]["content"]
-    assert '"field": "actual"' in json.dumps(conf) and len(_values(data["eval/plots/confusion.json"])) == 9
+    assert (
+        '"field": "actual"' in json.dumps(conf)
+        and len(_values(data["eval/plots/confusion.json"])) == 9
+    )
     nested = _values(data["dvclive/plots/metrics/val_loss.json"])
     assert [p["step"] for p in nested] == list(range(6))
     # images: written next to the page, their url is that file
@@ -122,7 +125,9 @@ def test_html_page_is_offline(plots_repo: TmpRepo, xpt) -> None:  # type: ignore
 
 
 def test_html_template(plots_repo: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
-    (plots_repo / "page.html").write_text("<html><head>{scripts}</head><h1>mine</h1>{plot_divs}</html>")
+    (plots_repo / "page.html").write_text(
+        "<html><head>{scripts}</head><h1>mine</h1>{plot_divs}</html>"
+    )
     xpt("plots", "show", "roc.csv", "--html-template", "page.html")
     page = (plots_repo / "dvc_plots" / "index.html").read_text()
     assert "<h1>mine</h1>" in page and "vegaEmbed('#roc_csv'" in page

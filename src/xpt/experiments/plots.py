@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import posixpath
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from xpt.cache.odb import ODB
 from xpt.errors import XptError
-from xpt.experiments.collect import _lock_entries, cache_reader, load_pipelines_at
+from xpt.experiments.collect import load_pipelines_at, lock_entries
 from xpt.experiments.diff import WORKSPACE, _Revisions
+from xpt.experiments.revfiles import RevisionFiles, cached_outs
 from xpt.pipeline.metrics import load_metrics
-from xpt.pipeline.model import Pipeline
-from xpt.pipeline.parse import DVCFILE, find_dvcfiles
+from xpt.pipeline.model import Pipeline, Reader
+from xpt.pipeline.parse import DVCFILE, find_dvcfiles, workspace_reader
 from xpt.project import Project
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".gif", ".png", ".svg")
@@ -68,105 +66,6 @@ class RevPlots:
     error: Exception | None = None
 
 
-class RevFiles:
-    """The files of one revision as DVC sees them: git or workspace, plus cached outputs."""
-
-    def __init__(
-        self,
-        read: Callable[[str], bytes | None],
-        listing: Callable[[str], list[str]],
-        odb: ODB,
-    ) -> None:
-        self._read = read
-        self._listing = listing
-        self._odb = odb
-        self._cache_read = cache_reader(str(odb.cache_dir))
-        self.outs: dict[str, str] = {}
-        """cached output path -> md5 (from the revision's lock files)"""
-
-    def _out_of(self, path: str) -> tuple[str, str] | None:
-        for out, md5 in self.outs.items():
-            if path == out or path.startswith(out + "/"):
-                return out, md5
-        return None
-
-    def read(self, path: str) -> bytes | None:
-        data = self._read(path)
-        if data is not None:
-            return data
-        found = self._out_of(path)
-        if found is None:
-            return None
-        out, md5 = found
-        if not md5.endswith(".dir"):
-            return self._cache_read(md5) if path == out else None
-        rel = path[len(out) + 1 :]
-        for relpath, obj in self._tree(md5):
-            if relpath == rel:
-                return self._cache_read(obj)
-        return None
-
-    def _tree(self, md5: str) -> list[tuple[str, str]]:
-        try:
-            return self._odb.load_tree(md5)
-        except XptError:
-            return []
-
-    def files(self, path: str) -> list[str]:
-        """`path` itself if it is a file, the files under it if a folder, [] if absent."""
-        found = set(self._listing(path))
-        for out, md5 in self.outs.items():
-            if path == out or path.startswith(out + "/") or out.startswith(path + "/"):
-                if md5.endswith(".dir"):
-                    found.update(out + "/" + rel for rel, _ in self._tree(md5))
-                else:
-                    found.add(out)
-        return sorted(p for p in found if p == path or p.startswith(path + "/"))
-
-
-def _workspace_listing(root: Path) -> Callable[[str], list[str]]:
-    real_root = os.path.realpath(root)
-
-    def inside(p: str) -> bool:
-        real = os.path.realpath(p)
-        return real == real_root or real.startswith(real_root + os.sep)
-
-    def listing(path: str) -> list[str]:
-        full = os.path.join(root, path)
-        if not inside(full):
-            return []
-        if os.path.isfile(full):
-            return [path]
-        out: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(full):
-            dirnames[:] = [d for d in dirnames if inside(os.path.join(dirpath, d))]
-            rel = posixpath.normpath(os.path.relpath(dirpath, root).replace(os.sep, "/"))
-            out.extend(
-                posixpath.join(rel, f) for f in filenames if inside(os.path.join(dirpath, f))
-            )
-        return out
-
-    return listing
-
-
-def _safe_reader(root: Path) -> Callable[[str], bytes | None]:
-    """Workspace reads that never follow a symlink out of the repository."""
-    real_root = os.path.realpath(root)
-
-    def read(path: str) -> bytes | None:
-        full = os.path.join(root, path)
-        real = os.path.realpath(full)
-        if not real.startswith(real_root + os.sep):
-            return None
-        try:
-            with open(real, "rb") as f:
-                return f.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
-
-    return read
-
-
 def _join(base: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(base, path)) if base else posixpath.normpath(path)
 
@@ -203,7 +102,7 @@ def _closest_parent(path: str, parents: list[str]) -> str:
 
 
 def _top_level(
-    files: RevFiles, pipeline: Pipeline, targets: list[str], props: dict[str, Any]
+    files: RevisionFiles, pipeline: Pipeline, targets: list[str], props: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     config_dir = posixpath.dirname(pipeline.dvcfile)
     defs: dict[str, dict[str, Any] | None] = {}
@@ -221,7 +120,7 @@ def _top_level(
             continue
         if _id_is_path(plot_props):
             data_path = _join(config_dir, plot_id)
-            for path in files.files(data_path) or [data_path]:
+            for path in files.files_under(data_path) or [data_path]:
                 if _closest_parent(path, parents) == data_path:
                     result[path] = {**plot_props, **props}
         else:
@@ -230,7 +129,7 @@ def _top_level(
 
 
 def _stage_outputs(
-    files: RevFiles, pipelines: list[Pipeline], targets: list[str], props: dict[str, Any]
+    files: RevisionFiles, pipelines: list[Pipeline], targets: list[str], props: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
     for pipeline in pipelines:
@@ -240,7 +139,7 @@ def _stage_outputs(
                     continue
                 path = stage.repo_path(out.path)
                 plot_props = {k: v for k, v in (out.plot or {}).items() if k in PROP_KEYS}
-                for file in files.files(path) or [path]:
+                for file in files.files_under(path) or [path]:
                     result[file] = {**plot_props, **props}
     return result
 
@@ -279,11 +178,13 @@ def parse_plot_file(data: bytes, path: str, props: dict[str, Any]) -> Any:
     return load_metrics(data, path)
 
 
-def _rev_files(revs: _Revisions, odb: ODB, rev: str) -> tuple[RevFiles, list[str]]:
-    root = revs.project.root
+def _rev_files(revs: _Revisions, rev: str) -> tuple[Reader, dict[str, Any]]:
+    """The revision's reader and how to list it, with the dvc.yaml files it has."""
     if rev == WORKSPACE:
-        files = RevFiles(_safe_reader(root), _workspace_listing(root), odb)
-        return files, revs.dvcfiles
+        return workspace_reader(revs.project.root), {
+            "root": revs.project.root,
+            "dvcfiles": revs.dvcfiles,
+        }
     sha = revs.sha(rev)
     tree = revs.git.list_tree(sha)
     dvcfiles = sorted(
@@ -293,7 +194,7 @@ def _rev_files(revs: _Revisions, odb: ODB, rev: str) -> tuple[RevFiles, list[str
     def listing(path: str) -> list[str]:
         return [p for p in tree if p == path or p.startswith(path + "/")]
 
-    return RevFiles(revs.git.reader(sha), listing, odb), dvcfiles
+    return revs.git.reader(sha), {"list_tree": listing, "dvcfiles": dvcfiles}
 
 
 def collect_rev(
@@ -306,26 +207,21 @@ def collect_rev(
     """Definitions and data of one revision; problems are recorded, not raised."""
     result = RevPlots(rev)
     try:
-        files, dvcfiles = _rev_files(revs, odb, rev)
-        pipelines = load_pipelines_at(files.read, dvcfiles)
+        read, where = _rev_files(revs, rev)
+        dvcfiles = where.pop("dvcfiles")
+        pipelines = load_pipelines_at(read, dvcfiles)
     except XptError as exc:
         result.error = exc
         return result
-    locks = _lock_entries(files.read, pipelines)
-    for pipeline in pipelines:
-        for stage in pipeline.stages.values():
-            entry = locks.get(stage.lockfile, {}).get(stage.name) or {}
-            for out in entry.get("outs") or []:
-                md5, path = out.get("md5"), out.get("path")
-                if isinstance(md5, str) and isinstance(path, str):
-                    files.outs[stage.repo_path(path)] = md5
+    outs = cached_outs(pipelines, lock_entries(read, pipelines))
+    files = RevisionFiles(read, outs, odb, **where)
     for pipeline in pipelines:
         if pipeline.plots:
             result.definitions[pipeline.dvcfile] = _top_level(files, pipeline, targets, props)
     outputs = _stage_outputs(files, pipelines, targets, props)
     for target in targets:
-        if not result.definitions and not outputs or files.files(target):
-            for path in files.files(target) or [target]:
+        if not result.definitions and not outputs or files.files_under(target):
+            for path in files.files_under(target) or [target]:
                 outputs[path] = {**outputs.get(path, {}), **props}
     if outputs:
         result.definitions[""] = outputs

@@ -151,3 +151,68 @@ def set_frozen(old: bytes | None, name: str, frozen: bool, path: str = "dvc.yaml
     else:
         body.pop("frozen", None)
     return dump_yaml(doc)
+
+
+def _plot_entry(items: Any, path: str) -> tuple[int, Any] | None:
+    import posixpath
+
+    for index, item in enumerate(items or []):
+        key = item if isinstance(item, str) else next(iter(item), None)
+        if isinstance(key, str) and posixpath.normpath(key) == posixpath.normpath(path):
+            return index, item
+    return None
+
+
+def set_plot_props(
+    old: bytes | None,
+    name: str,
+    out: str,
+    props: dict[str, Any],
+    unset: list[str] | None,
+    path: str = "dvc.yaml",
+) -> bytes:
+    """`plots modify`: the output `out` of stage `name` with display properties set or unset.
+
+    As in DVC, an entry of `outs`/`metrics` that gets properties moves to the front of the
+    stage's `plots` list, keeping its flags; a plot left with no flags becomes a bare path.
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    doc = _load(old, path)
+    stages = _stages(doc, path)
+    body = stages.get(name)
+    if not isinstance(body, dict):
+        raise PipelineError(f"Stage '{name}' not found inside '{path}' file")
+    found = None
+    for section in ("plots", "outs", "metrics"):
+        hit = _plot_entry(body.get(section), out)
+        if hit is not None:
+            found = (section, *hit)
+            break
+    if found is None:
+        raise PipelineError(f"output '{out}' of stage '{name}' is not written in '{path}'")
+    section, index, item = found
+    if section != "plots" and unset is not None:
+        raise PipelineError(
+            f"'{out}' is not a known plot. Use `xpt plots modify` to turn it into one."
+        )
+    flags = CommentedMap() if isinstance(item, str) else item[next(iter(item))]
+    flags = flags if isinstance(flags, dict) else CommentedMap()
+    missing = [p for p in unset or [] if p not in flags]
+    if missing:
+        raise PipelineError(f"display properties {missing} not found in plot '{out}'")
+    for prop in unset or []:
+        del flags[prop]
+    flags.update(props)
+    written = item if isinstance(item, str) else next(iter(item))
+    entry: Any = CommentedMap([(written, flags)]) if flags else written
+    if section == "plots":
+        body["plots"][index] = entry
+    else:
+        del body[section][index]
+        if not body[section]:
+            del body[section]
+        if not isinstance(body.get("plots"), list):
+            body["plots"] = CommentedSeq()
+        body["plots"].insert(0, entry)
+    return dump_yaml(doc)
