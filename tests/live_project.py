@@ -69,6 +69,8 @@ with open("eval/metrics.json", "w") as f:
     json.dump({"loss": loss, "epochs": epochs}, f)
 with open("eval/plots/loss.tsv", "w") as f:
     f.write("step\\tloss\\n0\\t1.0\\n")
+with open("eval/logged_to.txt", "w") as f:  # the experiment dvclive logged into
+    f.write(str(live._exp_name))
 """
 """The same project logging through the real dvclive (run with the oracle's python)."""
 

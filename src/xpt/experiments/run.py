@@ -246,23 +246,40 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
         env = exp_env(baseline, name, str(project.root))
         options = replace(options, env={**request.repro.env, **env})
         write_files(str(project.root), new_files)
-        result = reproduce(ws, options)
-        if result.failed and not options.ignore_errors:
-            raise ExperimentError(
-                f"experiment failed: stage '{result.failed[0].stage.addressing}' did not complete",
-                hint="fix the stage and rerun `xpt exp run`",
-            )
-        if recorder is not None:
-            sha = recorder()
-            assert recorder.ref is not None
-            return ExpRunResult(recorder.ref, sha, result)
-        ref, sha, left = record_experiment(
-            ws,
-            git,
-            baseline,
-            reproduced=result.reproduced,
-            name=name,
-            message=request.message,
-            force=request.repro.force,
+        index_before = git.index_state()
+        try:
+            return _run_and_record(ws, git, baseline, request, options, recorder, name)
+        finally:
+            git.restore_index(index_before)
+
+
+def _run_and_record(
+    ws: Workspace,
+    git: Git,
+    baseline: str,
+    request: ExpRunRequest,
+    options: ReproOptions,
+    recorder: CheckpointRecorder | None,
+    name: str | None,
+) -> ExpRunResult:
+    """Reproduce and record the experiment (the index still holds what the stages staged)."""
+    result = reproduce(ws, options)
+    if result.failed and not options.ignore_errors:
+        raise ExperimentError(
+            f"experiment failed: stage '{result.failed[0].stage.addressing}' did not complete",
+            hint="fix the stage and rerun `xpt exp run`",
         )
+    if recorder is not None:
+        sha = recorder()
+        assert recorder.ref is not None
+        return ExpRunResult(recorder.ref, sha, result)
+    ref, sha, left = record_experiment(
+        ws,
+        git,
+        baseline,
+        reproduced=result.reproduced,
+        name=name,
+        message=request.message,
+        force=request.repro.force,
+    )
     return ExpRunResult(ref, sha, result, left)

@@ -417,6 +417,39 @@ class Git:
                     idx.remove(rel)
             idx.write()
 
+    def index_state(self) -> tuple[tuple[int, int, int], dict[str, tuple[str, int]]]:
+        """The user's index: its file's (inode, size, mtime) and every entry's (oid, mode)."""
+        path = os.path.join(self._repo.path, "index")
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return (0, 0, 0), {}
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return key, {e.path: (str(e.id), int(e.mode)) for e in self._scratch_index()}
+
+    def restore_index(
+        self, before: tuple[tuple[int, int, int], dict[str, tuple[str, int]]]
+    ) -> None:
+        """Undo what was staged since `index_state()` (dvclive `git add`s its files during
+        `exp run`; DVC leaves the user's index as it was). Other entries keep their stat."""
+        key, entries = before
+        if self.index_state()[0] == key:
+            return
+        with _translated("updating the git index"):
+            idx = self._repo.index
+            idx.read(False)
+            now = {e.path: (str(e.id), int(e.mode)) for e in idx}
+            for path, item in now.items():
+                if path not in entries:
+                    idx.remove(path)
+                elif entries[path] != item:
+                    oid, mode = entries[path]
+                    idx.add(pygit2.IndexEntry(path, pygit2.Oid(hex=oid), FileMode(mode)))
+            for path in entries.keys() - now.keys():
+                oid, mode = entries[path]
+                idx.add(pygit2.IndexEntry(path, pygit2.Oid(hex=oid), FileMode(mode)))
+            idx.write()
+
     # -- building commits in memory -------------------------------------------------------
 
     def snapshot_commit(
