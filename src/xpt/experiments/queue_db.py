@@ -368,15 +368,20 @@ def has_remote_entries(xpt_dir: Path) -> bool:
 
 
 def status_rows(xpt_dir: Path) -> tuple[list[dict[str, Any]], int]:
-    """`queue status --json` rows and the number of live local workers."""
+    """`queue status --json` rows and the number of live local workers.
+
+    A running local entry also shows its devices and its latest step or metric
+    (progress.py, read from its workspace).
+    """
     db = open_queue(xpt_dir)
     try:
         entries = db.entries()
         workers = len(db.workers())
     finally:
         db.close()
-    rows = [
-        {
+    rows = []
+    for e in entries:
+        row: dict[str, Any] = {
             "id": e.snapshot[:7],
             "name": e.label,
             "created": time.strftime("%b %d, %Y %H:%M", time.localtime(e.created)),
@@ -384,6 +389,15 @@ def status_rows(xpt_dir: Path) -> tuple[list[dict[str, Any]], int]:
             "error": e.error,
             "devices": list(e.devices),
         }
-        for e in entries
-    ]
+        if e.state == State.RUNNING:
+            row["progress"] = _progress(xpt_dir, e)
+        rows.append(row)
     return rows, workers
+
+
+def _progress(xpt_dir: Path, entry: Entry) -> dict[str, Any] | None:
+    if entry.options.get("backend") is not None:
+        return None  # runs on another machine: no workspace here
+    from xpt.experiments.progress import latest
+
+    return latest(workspace_path(xpt_dir, entry.id))

@@ -27,7 +27,7 @@ def _executor(project: Project, entry: Entry) -> dict[str, Any]:
     from xpt.experiments.queue_db import State, log_path, workspace_path
 
     running = entry.state == State.RUNNING
-    return {
+    executor: dict[str, Any] = {
         "state": entry.state.value,
         "name": "xpt-queue",
         "local": {
@@ -38,6 +38,9 @@ def _executor(project: Project, entry: Entry) -> dict[str, Any]:
             "task_id": entry.snapshot,
         },
     }
+    if running and entry.devices:
+        executor["devices"] = list(entry.devices)  # xpt's GPU slots; DVC has no such key
+    return executor
 
 
 def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:

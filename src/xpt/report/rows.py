@@ -112,6 +112,8 @@ def _capital(text: Any) -> str | None:
 def _range_rows(exp_range: Mapping[str, Any]) -> list[ExpRow]:
     executor = exp_range.get("executor") or {}
     state, name = _capital(executor.get("state")), _capital(executor.get("name"))
+    if name and executor.get("devices"):
+        name += f" (GPU {','.join(executor['devices'])})"
     rows = []
     for i, rev in enumerate(exp_range.get("revs") or []):
         row = _state(rev, "experiment")

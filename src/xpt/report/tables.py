@@ -217,16 +217,40 @@ def _worker_line(entries: Sequence[Mapping[str, Any]], workers: int | Sequence[A
 def format_queue_status(
     entries: Sequence[Mapping[str, Any]], *, workers: int | Sequence[Any] = 0
 ) -> str:
-    """`queue status`: Task, Name, Created, Status, then the worker summary line."""
+    """`queue status`: Task, Name, Created, Status (+ Devices, Progress), then the workers.
+
+    Devices and Progress appear only when some entry has GPU slots or reports progress.
+    """
     if entries:
         rows = [
             [cell(e.get("id")), cell(e.get("name")), cell(e.get("created")), cell(e.get("status"))]
             for e in entries
         ]
-        body = plain_table(["Task", "Name", "Created", "Status"], rows)
+        header = ["Task", "Name", "Created", "Status"]
+        if any(e.get("devices") for e in entries):
+            header.append("Devices")
+            for row, e in zip(rows, entries, strict=True):
+                row.append(",".join(e.get("devices") or []))
+        if any(e.get("progress") for e in entries):
+            header.append("Progress")
+            for row, e in zip(rows, entries, strict=True):
+                row.append(progress_cell(e.get("progress")))
+        body = plain_table(header, rows)
     else:
         body = "No experiment tasks in the queue."
     return f"{body}\n\n{_worker_line(entries, workers)}"
+
+
+def progress_cell(progress: Mapping[str, Any] | None) -> str:
+    """A running entry's progress in one cell: `step 3, loss=0.213` (first metric only)."""
+    if not progress:
+        return ""
+    parts = []
+    if progress.get("step") is not None:
+        parts.append(f"step {progress['step']}")
+    for name, value in list((progress.get("metrics") or {}).items())[:1]:
+        parts.append(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}")
+    return ", ".join(parts)
 
 
 def render_queue_status(
