@@ -519,6 +519,19 @@ def _config_command(p: argparse.ArgumentParser) -> None:
         )
 
 
+def _add_command(b: _Builder) -> None:
+    add = b.add("add", "xpt.cli.cmd_add:add", "track data files or folders with .dvc files")
+    add.add_argument("targets", nargs="+", metavar="TARGET")
+    add.add_argument("--no-commit", action="store_true", help="do not put the data in the cache")
+    add.add_argument("--glob", action="store_true", help="expand wildcards in the targets")
+    add.add_argument("-o", "--out", metavar="PATH", help="track the data at PATH (copied there)")
+    add.add_argument("--to-remote", action="store_true", help="upload straight to the remote")
+    add.add_argument("-r", "--remote", metavar="NAME", help="remote for --to-remote")
+    add.add_argument("--remote-jobs", type=int, metavar="N", help="parallel uploads")
+    add.add_argument("-f", "--force", action="store_true", help="replace an existing --out")
+    add.add_argument("--no-relink", action="store_true", help="accepted for DVC compatibility")
+
+
 def command_path(argv: list[str]) -> list[str]:
     """The first two positional words of argv (`exp run`), skipping global options."""
     words: list[str] = []
@@ -627,6 +640,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     _remote_commands(b.group("remote", "data remotes"))
     _config_command(b.add("config", "xpt.cli.cmd_config:config", "get or set config options"))
 
+    _add_command(b)
     _transfer(b.add("push", "xpt.cli.cmd_data:push", "upload cached data to a remote"))
     _transfer(b.add("pull", "xpt.cli.cmd_data:pull", "download data and check it out"), pull=True)
     _transfer(b.add("fetch", "xpt.cli.cmd_data:fetch", "download data into the cache"))

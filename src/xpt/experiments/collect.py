@@ -53,6 +53,8 @@ def _memo(kind: str, data: bytes, fn: Callable[..., Any], *args: Any) -> Any:
 
 def _lock_hashes(data: bytes, path: str) -> dict[str, Any]:
     """Stage -> {deps, outs}: the fast scanner, or the full parser when unsure."""
+    if path.endswith(".dvc"):
+        return parse_lock(data, path)
     scanned = scan_hashes(data)
     return scanned if scanned is not None else parse_lock(data, path)
 
@@ -224,7 +226,7 @@ def _deps_outs(
                     "size": item.get("size"),
                     "nfiles": item.get("nfiles"),
                     "use_cache": out.cache,
-                    "is_data_source": False,
+                    "is_data_source": stage.is_data_source,
                 }
     return deps, outs
 

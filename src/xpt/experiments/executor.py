@@ -31,9 +31,9 @@ from xpt.experiments.refs import ExpRef
 from xpt.experiments.run import exp_env, record_experiment
 from xpt.pipeline.model import Stage
 from xpt.project import Project
-from xpt.repro.checkout import checkout
+from xpt.repro.checkout import checkout, missing_data_error, missing_data_sources
 from xpt.repro.reproduce import plan, reproduce
-from xpt.repro.workspace import Workspace, open_workspace
+from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.git import Git
 from xpt.utils.fsutil import remove
 
@@ -121,7 +121,11 @@ def run_isolated(main: Project, entry: Entry) -> ExecResult:
         os.environ["XPT_STATE_DB"] = str(main.state_db)
         project = Project(ws_root)
         with open_workspace(project, ws_git) as ws:
-            checkout(ws, None, allow_missing=True)
+            done = checkout(ws, None, allow_missing=True)
+            if done.missing:
+                gone = missing_data_sources(ws, load_graph(ws))
+                if gone:  # nothing can produce it: this run fails alone, saying what to fetch
+                    raise missing_data_error(gone)
             options = replace(repro_from_dict(entry.options), allow_checkpoints=True)
             _graph, stages = plan(ws, options)
             recorder = None

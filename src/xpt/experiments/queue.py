@@ -26,6 +26,7 @@ from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapsh
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.overrides import expand_sweeps, has_sweeps, render_overrides
 from xpt.project import Project
+from xpt.repro.checkout import missing_data_error, missing_data_sources
 from xpt.repro.options import ReproOptions
 from xpt.repro.workspace import load_graph, open_workspace
 from xpt.scm.git import Git, Reader
@@ -147,6 +148,9 @@ def enqueue(
                 )
         with open_workspace(project, git) as ws:
             graph = load_graph(ws)
+            gone = missing_data_sources(ws, graph)
+            if gone:
+                raise missing_data_error(gone)
             if resume is not None:
                 _check_resume(graph, request)
             prefix = project_prefix(git, str(project.root))

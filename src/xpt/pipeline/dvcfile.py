@@ -455,18 +455,21 @@ def _apply_diff(src: Any, dest: Any) -> None:
                 dest[i] = value
 
 
-def write(root: str, dvcfile: DvcFile) -> None:
-    """Write `dvcfile` under the repository `root` atomically, keeping an old file's layout."""
+def write(root: str, dvcfile: DvcFile, *, keep_layout: bool = True) -> None:
+    """Write `dvcfile` under the repository `root` atomically, keeping an old file's layout
+    (unless `keep_layout` is False: the file is then written afresh)."""
     import os
 
     from xpt.utils.fsutil import atomic_write_bytes
 
     target = os.path.join(root, dvcfile.path)
-    try:
-        with open(target, "rb") as f:
-            old: bytes | None = f.read()
-    except FileNotFoundError:
-        old = None
+    old: bytes | None = None
+    if keep_layout:
+        try:
+            with open(target, "rb") as f:
+                old = f.read()
+        except FileNotFoundError:
+            pass
     atomic_write_bytes(target, dumps(dvcfile, old))
 
 

@@ -160,6 +160,9 @@ class Graph:
             found = [s for s in self._stages.values() if s.dvcfile == dvcfile]
         else:
             found = self._named("dvc.yaml", target)
+        owner = self._outs.get(posixpath.normpath(target))
+        if not found and owner is not None and self._stages[owner].is_dvcfile_stage:
+            found = [self._stages[owner]]  # data tracked by a .dvc file, named by its path
         if not found:
             raise PipelineError(f"unknown stage '{target}'", hint=_HINT)
         return found

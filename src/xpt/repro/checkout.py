@@ -11,6 +11,7 @@ from typing import Any
 
 from xpt.cache.checkout import checkout_output
 from xpt.errors import CacheError
+from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, dump_stage, parse_lock
 from xpt.repro.reproduce import commit_outputs, dep_entries, info_from_entry, legacy_locks
 from xpt.repro.status import check_stage
@@ -63,6 +64,34 @@ def checkout(
             hint="fetch them with `xpt pull`, or reproduce with `xpt repro`",
         )
     return result
+
+
+def missing_data_sources(ws: Workspace, graph: Graph) -> dict[str, str]:
+    """{data path: its `.dvc` file} for `.dvc`-tracked data whose objects are not cached.
+
+    Such data cannot be produced by running anything: a run without it must not start.
+    """
+    missing: dict[str, str] = {}
+    for stage in graph.stages():
+        if not stage.is_dvcfile_stage:
+            continue
+        entry = parse_lock(ws.read(stage.lockfile), stage.lockfile).get(stage.name) or {}
+        recorded = {item["path"]: item for item in entry.get("outs") or []}
+        for out in stage.outs:
+            item = recorded.get(out.path)
+            if out.cache and item and item.get("md5") and ws.odb.missing(info_from_entry(item)):
+                missing[stage.repo_path(out.path)] = stage.dvcfile
+    return missing
+
+
+def missing_data_error(missing: dict[str, str]) -> CacheError:
+    """One line naming the first missing data and how to fetch it."""
+    path, dvcfile = next(iter(missing.items()))
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    how = f"`xpt pull {dvcfile}`" if len(missing) == 1 else "`xpt pull`"
+    return CacheError(
+        f"'{path}' (tracked by '{dvcfile}') is not in the cache{more}: fetch it with {how}"
+    )
 
 
 def commit(ws: Workspace, targets: list[str] | None) -> list[str]:

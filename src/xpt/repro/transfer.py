@@ -158,6 +158,8 @@ def _repo_path(path: str, base: str) -> str:
 
 def _stage_hit(target: str, base: str, stage_file: str, stage_name: str) -> bool:
     """Does `target` name this stage (or its foreach/matrix group, or its whole file)?"""
+    if target.endswith(".dvc"):
+        return stage_file == _repo_path(target, base)
     file, sep, name = target.rpartition(":")
     if sep and file.endswith((".yaml", ".yml")):
         dvcfile = _repo_path(file, base)
