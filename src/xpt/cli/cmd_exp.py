@@ -126,24 +126,31 @@ def show(args: argparse.Namespace) -> int:
     elif args.md:
         out(table.to_markdown())
     else:
-        show_wide(table.to_rich, no_pager=args.no_pager)
+        show_wide(table.to_rich, no_pager=args.no_pager, text=table.to_text(sys.stdout.isatty()))
     return 0
 
 
-def show_wide(render, *, no_pager: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Render a rich table at its natural width; page it (`less -S`) if it overflows a TTY."""
-    import io
+def show_wide(render, *, no_pager: bool = False, text: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Render a rich table at its natural width; page it (`less -S`) if it overflows a TTY.
+
+    `text` is the table already laid out (report's fast path); rich renders otherwise.
+    """
     import shutil
     import subprocess
 
-    from rich.console import Console
-
     tty = sys.stdout.isatty()
-    buf = io.StringIO()
-    render(
-        Console(file=buf, width=100_000, force_terminal=tty, color_system="auto" if tty else None)
-    )
-    text = "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+    if text is None:
+        import io
+
+        from rich.console import Console
+
+        buf = io.StringIO()
+        render(
+            Console(
+                file=buf, width=100_000, force_terminal=tty, color_system="auto" if tty else None
+            )
+        )
+        text = "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
     widest = max((len(line) for line in text.splitlines()), default=0)
     pager = shutil.which("less")
     if tty and not no_pager and pager and widest > shutil.get_terminal_size().columns:

@@ -37,6 +37,63 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+_ANSI = {"bold": "1", "dim": "2", "yellow": "33", "blue": "34", "magenta": "35"}
+
+
+def _sgr(style: str | None) -> str:
+    codes = [_ANSI[word] for word in (style or "").split() if word in _ANSI]
+    return f"\x1b[{';'.join(codes)}m" if codes else ""
+
+
+def _cell_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len  # wide characters (CJK names) count double
+
+    return cell_len(text)
+
+
+def ruled_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    right: Sequence[bool],
+    header_styles: Sequence[str] | None = None,
+    row_styles: Sequence[str | None] | None = None,
+) -> str | None:
+    """rich's `box.HORIZONTALS` table at unbounded width (what `exp show` prints), fast.
+
+    Same characters as rich for plain output; with styles, ANSI bold/colours per header
+    and row. None when a cell holds a control character (then rich must lay it out).
+    """
+    texts = [list(headers), *(list(r) for r in rows)]
+    widths = [0] * len(headers)
+    for line in texts:
+        for i, text in enumerate(line):
+            if not text.isprintable():
+                return None
+            widths[i] = max(widths[i], _cell_width(text))
+
+    def pad(text: str, i: int) -> str:
+        gap = " " * (widths[i] - _cell_width(text))
+        return gap + text if right[i] else text + gap
+
+    rule = " " + "─" * (sum(widths) + 3 * len(widths) - 1)
+    if header_styles is None:
+        head = " " + " ".join(f" {pad(h, i)} " for i, h in enumerate(headers))
+    else:
+        head = " " + " ".join(
+            f" {_sgr(header_styles[i])}{pad(h, i)}\x1b[0m " for i, h in enumerate(headers)
+        )
+    out = [rule, head.rstrip(), rule]
+    for k, row in enumerate(rows):
+        body = (" " + " ".join(f" {pad(text, i)} " for i, text in enumerate(row))).rstrip()
+        style = _sgr(row_styles[k]) if row_styles is not None else ""
+        out.append(f"{style}{body}\x1b[0m" if style else body)
+    out.append(rule)
+    return "\n".join(out) + "\n"
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A GitHub-flavoured Markdown table followed by one newline (DVC prints a blank line)."""
     widths = _widths(headers, rows)
