@@ -524,3 +524,29 @@ def test_fast_table_text_wide_names_and_fallback() -> None:
     assert table.to_text() == _rich_text(table)
     rows[1]["experiments"][0]["revs"][0]["name"] = "tab\there"
     assert render_exp_show(rows, today=TODAY).to_text() is None  # rich lays that out
+
+
+def test_failed_metrics_file_shows_bang_like_dvc() -> None:
+    rows = _rows(queue=False)
+    error = {"type": "FileNotFoundError", "msg": "[Errno 2] No storage files available: 'm'"}
+    rows[1]["data"]["metrics"] = {"metrics.json": {"error": error}}
+    table = render_exp_show(rows, today=TODAY)
+    md_main = next(line for line in table.to_markdown().splitlines() if "| main" in line)
+    cells = [c.strip() for c in md_main.split("|")[1:-1]]
+    assert cells[2:5] == ["!", "!", "!"]  # acc, loss, metrics.json:name
+    csv_main = next(line for line in table.to_csv().splitlines() if ",main," in line)
+    assert csv_main.split(",")[5:8] == ["!", "!", "!"]
+
+
+def test_table_fits_the_width_without_pager() -> None:
+    from rich.console import Console
+
+    table = render_exp_show(_rows(), today=TODAY)
+    full = [f.header for f in table.table_fields()]
+    for width in (40, 80, 120):
+        fields = [f.header for f in table.fitted_fields(width)]
+        assert fields[-1] == "…" and fields[:-1] == full[: len(fields) - 1]
+        buf = io.StringIO()
+        table.to_rich(Console(file=buf, width=1000, color_system=None), width=width)
+        assert max(len(line.rstrip()) for line in buf.getvalue().splitlines()) <= width
+    assert [f.header for f in table.fitted_fields(1000)] == full

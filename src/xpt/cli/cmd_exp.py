@@ -125,6 +125,13 @@ def show(args: argparse.Namespace) -> int:
         sys.stdout.write(table.to_csv())
     elif args.md:
         out(table.to_markdown())
+    elif args.no_pager:  # like DVC: without a pager the table fits the terminal
+        import functools
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+        fitted = table.to_text(sys.stdout.isatty(), width=width)
+        show_wide(functools.partial(table.to_rich, width=width), no_pager=True, text=fitted)
     else:
         show_wide(table.to_rich, no_pager=args.no_pager, text=table.to_text(sys.stdout.isatty()))
     return 0

@@ -72,9 +72,17 @@ def metrics_diff(args: argparse.Namespace) -> int:
         _print_json(data)
         return 0
     if data:
+        from xpt.cli.cmd_exp import diff_labels
         from xpt.report.tables import render_diff_table
 
+        a, b = diff_labels(args.a_rev, args.b_rev)  # the header names the revisions compared
         render_diff_table(
-            data, kind="metrics", precision=args.precision, md=args.md, no_path=args.no_path
+            data,
+            kind="metrics",
+            precision=args.precision,
+            md=args.md,
+            no_path=args.no_path,
+            a_label=a,
+            b_label=b,
         )
     return 0

@@ -50,13 +50,19 @@ class Field:
     text: Callable[[ExpRow], str]
 
 
+FAILED = "!"
+"""DVC's cell for a value whose file failed to load."""
+
+
 def _value_field(column: Column, precision: int | None) -> Field:
     ident = column.ident
     return Field(
         column.label,
         column.section,
         lambda row: row.values.get(ident),
-        lambda row: significant(row.values.get(ident), precision),
+        lambda row: (
+            FAILED if row.cell_failed(column) else significant(row.values.get(ident), precision)
+        ),
     )
 
 
@@ -129,12 +135,16 @@ class ExpTable:
 
         def value(column: Column) -> Field:
             get = _getter(column)
-            if self.precision is None:
-                return Field(column.label, column.section, get, lambda r: _csv_cell(get(r)))
             digits = self.precision
-            return Field(
-                column.label, column.section, get, lambda r: significant(get(r), digits, fill="")
-            )
+
+            def text(r: ExpRow) -> str:
+                if r.cell_failed(column):
+                    return FAILED
+                if digits is None:
+                    return _csv_cell(get(r))
+                return significant(get(r), digits, fill="")
+
+            return Field(column.label, column.section, get, text)
 
         fields = [
             meta("Experiment", lambda r: r.name if r.kind == "experiment" else None),
@@ -163,12 +173,13 @@ class ExpTable:
         body = [[f.text(row) for f in fields] for row in self.rows]
         return markdown_table([f.header for f in fields], body)
 
-    def to_text(self, color: bool = False) -> str | None:
+    def to_text(self, color: bool = False, width: int | None = None) -> str | None:
         """The rich table's text without rich (30× faster at 3,000 rows); None: use rich.
 
-        `color` adds the header and row styles as ANSI codes, for a terminal.
+        `color` adds the header and row styles as ANSI codes, for a terminal; `width`
+        fits the table into that many columns (`fitted_fields`).
         """
-        fields = self.table_fields()
+        fields = self.table_fields() if width is None else self.fitted_fields(width)
         if not fields:
             return None
         header_styles = [_HEADER_STYLES[f.section] for f in fields] if color else None
@@ -181,14 +192,33 @@ class ExpTable:
             row_styles=row_styles,
         )
 
-    def to_rich(self, console: Console) -> None:
-        """Print a rich table: metrics, params and deps headers styled by group."""
+    def fitted_fields(self, width: int) -> list[Field]:
+        """Table fields fitting `width` columns, as DVC fits its table without a pager.
+
+        Columns are dropped from the right (never `Experiment`) and replaced by one
+        `…` column, until the table fits.
+        """
+        fields = self.table_fields()
+        natural = [max([len(f.header), *(len(f.text(r)) for r in self.rows)]) + 2 for f in fields]
+        if sum(natural) + 3 <= width:
+            return fields
+        kept = len(fields)
+        while kept > 1 and sum(natural[:kept]) + 3 + 3 > width:
+            kept -= 1
+        more = Field("…", "meta", lambda r: None, lambda r: "…")
+        return [*fields[:kept], more]
+
+    def to_rich(self, console: Console, width: int | None = None) -> None:
+        """Print a rich table: metrics, params and deps headers styled by group.
+
+        `width`: fit the table into that many columns (`fitted_fields`).
+        """
         from rich import box
         from rich.table import Table
         from rich.text import Text
 
         table = Table(box=box.HORIZONTALS, show_edge=True, header_style="bold")
-        fields = self.table_fields()
+        fields = self.table_fields() if width is None else self.fitted_fields(width)
         for item in fields:
             table.add_column(
                 Text(item.header),

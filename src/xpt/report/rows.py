@@ -52,6 +52,11 @@ class ExpRow:
     typ: str = "baseline"
     tree: str = ""
     error: Mapping[str, Any] | None = field(default=None, compare=False)
+    failed: frozenset[tuple[str, str]] = frozenset()
+    """(section, file) pairs that failed to load: their cells show DVC's `!`."""
+
+    def cell_failed(self, column: Column) -> bool:
+        return (column.section, column.path) in self.failed
 
     @property
     def short_rev(self) -> str:
@@ -92,6 +97,18 @@ def row_values(data: Mapping[str, Any] | None) -> dict[ColumnKey, Any]:
     return values
 
 
+def failed_files(data: Mapping[str, Any] | None) -> frozenset[tuple[str, str]]:
+    """(section, path) of the metrics/params files carrying an error entry."""
+    if not isinstance(data, Mapping):
+        return frozenset()
+    return frozenset(
+        (section, path)
+        for section in ("metrics", "params")
+        for path, item in (data.get(section) or {}).items()
+        if isinstance(item, Mapping) and item.get("error")
+    )
+
+
 def _state(rev: Mapping[str, Any], kind: str) -> ExpRow:
     data = rev.get("data")
     timestamp = data.get("timestamp") if isinstance(data, Mapping) else None
@@ -102,6 +119,7 @@ def _state(rev: Mapping[str, Any], kind: str) -> ExpRow:
         timestamp=timestamp,
         values=row_values(data),
         error=rev.get("error"),
+        failed=failed_files(data),
     )
 
 
