@@ -247,7 +247,6 @@ def list_(args: argparse.Namespace) -> int:
 
 def remove(args: argparse.Namespace) -> int:
     from xpt.experiments.manage import RemoveRequest
-    from xpt.experiments.manage import remove as do_remove
 
     project = Project.find()
     if args.git_remote:
@@ -255,15 +254,9 @@ def remove(args: argparse.Namespace) -> int:
 
         removed = remove_remote(project, args.git_remote, list(args.experiment))
     else:
-        qnames = qremove = None
-        try:
-            from xpt.experiments.queue import queue_names, queue_remove
+        from xpt.experiments.queue import remove_experiments
 
-            qnames = lambda: queue_names(project)  # noqa: E731
-            qremove = lambda names, all_: queue_remove(project, names, all_)  # noqa: E731
-        except ImportError:
-            pass
-        removed = do_remove(
+        removed = remove_experiments(
             project,
             RemoveRequest(
                 names=tuple(args.experiment),
@@ -273,8 +266,6 @@ def remove(args: argparse.Namespace) -> int:
                 queue=args.queue,
                 keep=args.keep,
             ),
-            queue_names=qnames,
-            queue_remove=qremove,
         )
     if removed:
         out("Removed experiments: " + ",".join(removed))

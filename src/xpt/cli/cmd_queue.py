@@ -135,21 +135,11 @@ def start(args: argparse.Namespace) -> int:
 
 
 def stop(args: argparse.Namespace) -> int:
-    from xpt.experiments.queue_db import State, open_queue
-    from xpt.experiments.worker import kill_entries
+    from xpt.experiments.worker import stop_queue
 
-    project = Project.find()
-    db = open_queue(project.xpt_dir)
-    try:
-        db.request_stop()
-        workers = db.workers()
-        running = db.entries((State.RUNNING,))
-    finally:
-        db.close()
-    if args.kill:
-        kill_entries(project, running)
+    workers = stop_queue(Project.find(), kill=args.kill)
     out(
-        f"Asked {len(workers)} worker(s) to stop"
+        f"Asked {workers} worker(s) to stop"
         + (" and killed running experiments." if args.kill else " after their current experiments.")
     )
     return 0

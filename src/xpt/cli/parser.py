@@ -532,6 +532,17 @@ def _add_command(b: _Builder) -> None:
     add.add_argument("--no-relink", action="store_true", help="accepted for DVC compatibility")
 
 
+def _ui_command(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    p.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    p.add_argument("--no-open", action="store_true", help="do not open a browser")
+    p.add_argument(
+        "--allow-actions",
+        action="store_true",
+        help="let the page queue, start/stop, apply, branch and remove experiments",
+    )
+
+
 def command_path(argv: list[str]) -> list[str]:
     """The first two positional words of argv (`exp run`), skipping global options."""
     words: list[str] = []
@@ -639,6 +650,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     _queue_commands(b.group("queue", "the experiment queue"))
     _remote_commands(b.group("remote", "data remotes"))
     _config_command(b.add("config", "xpt.cli.cmd_config:config", "get or set config options"))
+    _ui_command(b.add("ui", "xpt.cli.cmd_ui:ui", "serve a local web page of the experiments"))
 
     _add_command(b)
     _transfer(b.add("push", "xpt.cli.cmd_data:push", "upload cached data to a remote"))

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xpt.errors import ExperimentError, QueueError, UnknownExperiment
 from xpt.experiments.checkpoint import ResumeFrom, resolve_checkpoint
@@ -31,6 +31,9 @@ from xpt.repro.options import ReproOptions
 from xpt.repro.workspace import load_graph, open_workspace
 from xpt.scm.git import Git, Reader
 from xpt.utils.fsutil import remove
+
+if TYPE_CHECKING:
+    from xpt.experiments.manage import RemoveRequest
 
 _REPRO_FIELDS = [
     f.name
@@ -247,6 +250,18 @@ def remove_entries(
 def queue_remove(project: Project, names: Iterable[str], all_queued: bool) -> list[str]:
     """`exp remove` hook: named queued entries, or all queued ones."""
     return remove_entries(project, names=names, states=(State.QUEUED,) if all_queued else ())
+
+
+def remove_experiments(project: Project, request: RemoveRequest) -> list[str]:
+    """`exp remove`: experiment refs, and queue entries named or selected by `--queue`."""
+    from xpt.experiments.manage import remove
+
+    return remove(
+        project,
+        request,
+        queue_names=lambda: queue_names(project),
+        queue_remove=lambda names, all_queued: queue_remove(project, names, all_queued),
+    )
 
 
 def queue_gc(project: Project, keep: set[str] | None) -> list[str]:

@@ -198,6 +198,23 @@ def kill_entries(project: Project, entries: list[Entry], sig: int = signal.SIGTE
         db.close()
 
 
+def stop_queue(project: Project, kill: bool = False) -> int:
+    """Ask every worker to stop after its current experiments (`kill`: end those now too).
+
+    Returns the number of workers asked.
+    """
+    db = open_queue(project.xpt_dir)
+    try:
+        db.request_stop()
+        workers = db.workers()
+        running = db.entries((State.RUNNING,))
+    finally:
+        db.close()
+    if kill:
+        kill_entries(project, running)
+    return len(workers)
+
+
 def _is_group_leader(pid: int) -> bool:
     try:
         return os.getpgid(pid) == pid

@@ -1,0 +1,235 @@
+"""What the `xpt ui` page reads: the `exp show` rows, live metrics and the queue panel.
+
+The rows come from `experiments/show.py:show` (the code behind `exp show --json`), over
+every baseline that has experiments or queue entries. They are recomputed only when a
+cheap fingerprint moves: the refs, the queue database's rows, the workspace files the
+last pass read, and the metrics of running queue workspaces (read again on every poll,
+so a running experiment's step and metrics reach the page without any commit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xpt.errors import XptError
+from xpt.experiments.collect import cache_reader, collect_data
+from xpt.experiments.queue_show import queue_entries
+from xpt.experiments.show import ShowOptions, experiments_by_baseline, show
+from xpt.pipeline.parse import find_dvcfiles, workspace_reader
+from xpt.project import Project
+from xpt.scm.git import Git
+
+LOG_TAIL_BYTES = 4096
+
+
+class _ReadLog:
+    """A workspace reader that remembers what it read (its stats join the fingerprint)."""
+
+    def __init__(self, root: Path) -> None:
+        self._read = workspace_reader(root)
+        self.paths: set[str] = set()
+
+    def __call__(self, path: str) -> bytes | None:
+        self.paths.add(path)
+        return self._read(path)
+
+
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _queue_rows(project: Project) -> list[tuple[Any, ...]]:
+    """(id, state, pid, result) of every queue entry; [] without a queue database."""
+    if not (project.xpt_dir / "queue.db").exists():
+        return []
+    from xpt.experiments.queue_db import open_queue
+
+    db = open_queue(project.xpt_dir)
+    try:
+        return [(e.id, e.state.value, e.pid, e.result_sha) for e in db.entries()]
+    finally:
+        db.close()
+
+
+def _running_roots(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Path]]:
+    """(revision row, workspace folder) of each running queue entry in `rows`."""
+    found = []
+    for row in rows:
+        for exp in row.get("experiments") or []:
+            executor = exp.get("executor") or {}
+            root = (executor.get("local") or {}).get("root")
+            if executor.get("state") == "running" and root and exp.get("revs"):
+                found.append((exp["revs"][0], Path(root)))
+    return found
+
+
+@dataclass
+class Snapshot:
+    """One computed page state: `rows` is the `exp show --json` list, `version` its tag."""
+
+    version: str
+    rows: list[dict[str, Any]]
+    fingerprint: tuple[Any, ...] = ()
+    workspace_paths: tuple[str, ...] = field(default_factory=tuple)
+
+
+class ExperimentsView:
+    """The experiments of one project, recomputed when the repository changes."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._snapshot: Snapshot | None = None
+
+    def _fingerprint(self, git: Git, workspace_paths: tuple[str, ...]) -> tuple[Any, ...]:
+        refs = git.list_refs("refs/")
+        root = self.project.root
+        return (
+            git.head_sha(),
+            git.head_branch(),
+            tuple(sorted(refs.items())),
+            tuple(_queue_rows(self.project)),
+            tuple(_stat_key(root / p) for p in workspace_paths),
+            _stat_key(root),
+        )
+
+    def baselines(self, git: Git, extras: dict[str, Any]) -> tuple[str, ...]:
+        """HEAD, then every other commit that has experiments or queue entries."""
+        head = git.head_sha()
+        found = [head] if head else []
+        for sha in [*experiments_by_baseline(git), *extras]:
+            if sha not in found and git.resolve(sha) is not None:
+                found.append(sha)
+        return tuple(found)
+
+    def _compute(self, git: Git) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+        project = self.project
+        extras = queue_entries(project, git)
+        reads = _ReadLog(project.root)
+        rows = show(
+            project,
+            ShowOptions(revs=self.baselines(git, extras)),
+            extra_entries=lambda _git: extras,
+            workspace_read=reads,
+        )
+        return rows, tuple(sorted(reads.paths))
+
+    def snapshot(self) -> Snapshot:
+        """The current rows, recomputed only if the repository moved since the last call."""
+        git = Git(self.project.root)
+        old = self._snapshot
+        paths = old.workspace_paths if old else ()
+        fingerprint = self._fingerprint(git, paths)
+        if old is None or fingerprint != old.fingerprint:
+            rows, paths = self._compute(git)
+            fingerprint = self._fingerprint(git, paths)
+            digest = hashlib.sha1(repr(fingerprint).encode()).hexdigest()
+            old = Snapshot(digest[:16], rows, fingerprint, paths)
+            self._snapshot = old
+        live = self._live(old.rows)
+        if not live:
+            return old
+        tag = hashlib.sha1((old.version + json.dumps(live, sort_keys=True)).encode()).hexdigest()
+        return Snapshot(tag[:16], old.rows, old.fingerprint, old.workspace_paths)
+
+    def _live(self, rows: list[dict[str, Any]]) -> list[Any]:
+        """Overlay the current metrics of running queue workspaces onto `rows`."""
+        running = _running_roots(rows)
+        if not running:
+            return []
+        dvcfiles = find_dvcfiles(self.project.root) or ["dvc.yaml"]
+        cache_read = cache_reader(str(self.project.cache_dir))
+        live = []
+        for rev, root in running:
+            if not root.is_dir():
+                continue
+            data, _error = collect_data(
+                workspace_reader(root), rev["rev"], None, dvcfiles, cache_read
+            )
+            metrics = {p: m for p, m in data["metrics"].items() if "data" in m}
+            rev["data"]["metrics"] = metrics
+            rev["data"].setdefault("meta", {})["live"] = True
+            live.append(metrics)
+        return live
+
+
+def find_revision(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The row (baseline, experiment or checkpoint) called `name` or with sha `name`."""
+    for row in rows:
+        if name in (row.get("name"), row.get("rev")):
+            return row
+        for exp in row.get("experiments") or []:
+            for rev in exp.get("revs") or []:
+                if name in (exp.get("name"), rev.get("name"), rev.get("rev")):
+                    return rev
+    return None
+
+
+def queue_panel(project: Project) -> dict[str, Any]:
+    """Every queue entry with its state and the tail of its log, plus the live workers."""
+    if not (project.xpt_dir / "queue.db").exists():
+        return {"entries": [], "workers": 0}
+    from xpt.experiments.queue_db import log_path, open_queue
+
+    db = open_queue(project.xpt_dir)
+    try:
+        entries = db.entries()
+        workers = len(db.workers())
+    finally:
+        db.close()
+    out = []
+    for e in entries:
+        out.append(
+            {
+                "id": e.id,
+                "name": e.label,
+                "state": e.state.value,
+                "snapshot": e.snapshot,
+                "baseline": e.baseline,
+                "created": e.created,
+                "started": e.started,
+                "finished": e.finished,
+                "returncode": e.returncode,
+                "error": e.error,
+                "log_tail": _tail(log_path(project.xpt_dir, e.id)),
+            }
+        )
+    return {"entries": out, "workers": workers}
+
+
+def _tail(path: Path, size: int = LOG_TAIL_BYTES) -> str:
+    """The last `size` bytes of a log as text ('' when there is none)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            end = f.tell()
+            f.seek(max(0, end - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def check_rev(rows: list[dict[str, Any]], name: str) -> None:
+    """Raise a 404-worthy error for a name that is no row of the page."""
+    if not name or find_revision(rows, name) is None:
+        from xpt.errors import UnknownExperiment
+
+        raise UnknownExperiment(f"unknown experiment or revision '{name}'")
+
+
+__all__ = [
+    "ExperimentsView",
+    "Snapshot",
+    "XptError",
+    "check_rev",
+    "find_revision",
+    "queue_panel",
+]
