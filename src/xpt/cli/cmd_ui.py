@@ -89,15 +89,17 @@ def ui(args: argparse.Namespace) -> int:
             "authentication; anyone who can connect can read your experiments"
             + (" and run actions" if args.allow_actions else "")
         )
-    app = create_app(project, allow_actions=args.allow_actions, allowed_hosts=allowed)
-    app.state.ui.warm()
-    url = f"http://{shown}:{port}/"
-    mode = "actions allowed" if args.allow_actions else "read-only"
-    out(f"xpt ui: serving {project.root} at {url} ({mode}; Ctrl-C to stop)")
-    if not args.no_open:
-        _open_browser(url)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
-    try:
+    try:  # Ctrl-C may come at any moment from here on
+        app = create_app(project, allow_actions=args.allow_actions, allowed_hosts=allowed)
+        app.state.ui.warm()
+        url = f"http://{shown}:{port}/"
+        mode = "actions allowed" if args.allow_actions else "read-only"
+        out(f"xpt ui: serving {project.root} at {url} ({mode}; Ctrl-C to stop)")
+        if not args.no_open:
+            _open_browser(url)
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+        )
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         pass

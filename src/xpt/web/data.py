@@ -149,7 +149,8 @@ class ExperimentsView:
         cache_read = cache_reader(str(self.project.cache_dir))
         live = []
         for rev, root in running:
-            if not root.is_dir():
+            if not root.is_dir():  # not set up yet: the snapshot's metrics would mislead
+                rev["data"]["metrics"] = {}
                 continue
             data, _error = collect_data(
                 workspace_reader(root), rev["rev"], None, dvcfiles, cache_read

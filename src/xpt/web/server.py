@@ -10,7 +10,9 @@ or a 404, so no path a client sends is ever opened.
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,15 +39,15 @@ READ_ONLY = (
 )
 
 
-def load_assets() -> dict[str, tuple[bytes, str]]:
-    """Every file shipped in `xpt/web/static` (not following links), by name."""
+def load_assets(folder: Path | None = None) -> dict[str, tuple[bytes, str]]:
+    """Every regular file in `xpt/web/static` by name; symbolic links are left out."""
+    root = folder or Path(str(resources.files("xpt.web") / "static"))
     table: dict[str, tuple[bytes, str]] = {}
-    root = resources.files("xpt.web") / "static"
-    for item in root.iterdir():
-        name = item.name
-        suffix = name[name.rfind(".") :]
-        if item.is_file() and suffix in _TYPES:
-            table[name] = (item.read_bytes(), _TYPES[suffix])
+    for entry in os.scandir(root):
+        suffix = entry.name[entry.name.rfind(".") :]
+        if entry.is_file(follow_symlinks=False) and suffix in _TYPES:
+            with open(entry.path, "rb") as f:
+                table[entry.name] = (f.read(), _TYPES[suffix])
     return table
 
 

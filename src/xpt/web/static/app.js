@@ -34,16 +34,23 @@ function flatten(obj, prefix, out) {
   }
   return out;
 }
+// column key "section:file:path" -> its parts (keys are never split: names may hold ':')
+const COLS = new Map();
+function colKey(sec, file, path) {
+  const key = `${sec}:${file}:${path}`;
+  if (!COLS.has(key)) COLS.set(key, { key, sec, file, path });
+  return key;
+}
 function values(data) {
   const vals = {};
   if (!data) return vals;
   for (const sec of ["params", "metrics"]) {
     for (const [file, item] of Object.entries(data[sec] || {})) {
       if (!item || !item.data) continue;
-      for (const [k, v] of Object.entries(flatten(item.data, "", {}))) vals[`${sec}\u0000${file}\u0000${k}`] = v;
+      for (const [k, v] of Object.entries(flatten(item.data, "", {}))) vals[colKey(sec, file, k)] = v;
     }
   }
-  for (const [path, dep] of Object.entries(data.deps || {})) vals[`deps\u0000\u0000${path}`] = dep && dep.hash ? dep.hash.slice(0, 7) : null;
+  for (const [path, dep] of Object.entries(data.deps || {})) vals[colKey("deps", "", path)] = dep && dep.hash ? dep.hash.slice(0, 7) : null;
   return vals;
 }
 function toItems(rows) {
@@ -72,10 +79,7 @@ function columnsOf(items) {
   const seen = new Map();
   for (const it of items) for (const k of Object.keys(it.vals)) if (!seen.has(k)) seen.set(k, it.vals[k]);
   const order = { params: 0, metrics: 1, deps: 2 };
-  return [...seen.keys()].map((key) => {
-    const [sec, file, path] = key.split("\u0000");
-    return { key, sec, file, path };
-  }).sort((a, b) => (order[a.sec] - order[b.sec]) || 0);
+  return [...seen.keys()].map((key) => COLS.get(key)).sort((a, b) => (order[a.sec] - order[b.sec]) || 0);
 }
 function colLabel(c) { return c.sec === "deps" ? c.path : `${c.file}:${c.path}`; }
 
@@ -165,9 +169,9 @@ function renderThresholdControls() {
 }
 function renderColumnChooser() {
   const bySec = {};
-  for (const c of S.columns) (bySec[`${c.sec}\u0000${c.file}`] ||= []).push(c);
+  for (const c of S.columns) (bySec[`${c.sec}:${c.file}`] ||= []).push(c);
   $("#columns").innerHTML = Object.entries(bySec).map(([g, cols]) => {
-    const [sec, file] = g.split("\u0000");
+    const { sec, file } = cols[0];
     return `<fieldset><legend>${esc(sec)}${file ? " · " + esc(file) : ""} <button class="grp-all" data-g="${esc(g)}">all</button> <button class="grp-none" data-g="${esc(g)}">none</button></legend>`
       + cols.map((c) => `<label><input type="checkbox" data-key="${esc(c.key)}"${S.hidden.has(c.key) ? "" : " checked"}> ${esc(c.path)}</label>`).join("")
       + "</fieldset>";
@@ -414,7 +418,7 @@ function wire() {
   $("#columns").addEventListener("click", (e) => {
     const g = e.target.dataset.g;
     if (!g) return;
-    for (const c of S.columns) if (`${c.sec}\u0000${c.file}` === g) { if (e.target.classList.contains("grp-all")) S.hidden.delete(c.key); else S.hidden.add(c.key); }
+    for (const c of S.columns) if (`${c.sec}:${c.file}` === g) { if (e.target.classList.contains("grp-all")) S.hidden.delete(c.key); else S.hidden.add(c.key); }
     renderColumnChooser(); renderTable();
   });
   $("#act-apply").addEventListener("click", () => { const n = oneExperiment("apply"); if (n) act("apply", { experiment: n }, (r) => `applied ${r.applied}`); });
