@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xpt.errors import XptError
-from xpt.experiments.collect import cache_reader, collect_data
+from xpt.cache.odb import ODB
+from xpt.experiments.collect import collect_data
 from xpt.experiments.queue_show import queue_entries
 from xpt.experiments.show import ShowOptions, experiments_by_baseline, show
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
@@ -146,15 +146,13 @@ class ExperimentsView:
         if not running:
             return []
         dvcfiles = find_dvcfiles(self.project.root) or ["dvc.yaml"]
-        cache_read = cache_reader(str(self.project.cache_dir))
+        odb = ODB(self.project.cache_dir)
         live = []
         for rev, root in running:
             if not root.is_dir():  # not set up yet: the snapshot's metrics would mislead
                 rev["data"]["metrics"] = {}
                 continue
-            data, _error = collect_data(
-                workspace_reader(root), rev["rev"], None, dvcfiles, cache_read
-            )
+            data, _error = collect_data(workspace_reader(root), rev["rev"], None, dvcfiles, odb)
             metrics = {p: m for p, m in data["metrics"].items() if "data" in m}
             rev["data"]["metrics"] = metrics
             rev["data"].setdefault("meta", {})["live"] = True
@@ -224,13 +222,3 @@ def check_rev(rows: list[dict[str, Any]], name: str) -> None:
         from xpt.errors import UnknownExperiment
 
         raise UnknownExperiment(f"unknown experiment or revision '{name}'")
-
-
-__all__ = [
-    "ExperimentsView",
-    "Snapshot",
-    "XptError",
-    "check_rev",
-    "find_revision",
-    "queue_panel",
-]
