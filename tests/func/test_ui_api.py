@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests import ui_project
-from tests.ui_project import UiServer
 from tests.helpers import TmpRepo
+from tests.ui_project import UiServer
 
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402

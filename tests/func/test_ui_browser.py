@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from tests import ui_project
-from tests.ui_project import UiServer
-from tests.browser import browser_page, chromium  # noqa: F401 - fixtures
 from tests.helpers import TmpRepo
+from tests.ui_project import UiServer
 
 pytest.importorskip("playwright")
+pytest_plugins = ["tests.browser"]
 
 ACC = "metrics:dvclive/metrics.json:acc"
 STEP = "metrics:dvclive/metrics.json:step"
