@@ -61,6 +61,10 @@ class CacheError(XptError):
     """The object cache is missing an object or cannot be written."""
 
 
+class CorruptObject(CacheError):
+    """A cache object's bytes do not hash to its name (changed in place)."""
+
+
 class ScmError(XptError):
     """A git operation failed."""
 
@@ -95,3 +99,7 @@ class RemoteError(XptError):
 
 class LockBusy(XptError):
     """Another xpt (or DVC) process holds a lock we need."""
+
+
+class UnsafePath(XptError):
+    """A path would lead outside the repository (a symlink, `..`, a crafted tree entry)."""

@@ -111,11 +111,17 @@ def test_save_dir_and_check_it_out_again(env: Env, kind: str) -> None:
         assert_linked(env.root / rel, env.odb.oid_path(md5(data)), kind)
     remove_output(out)
     assert not out.exists()
-    assert checkout_output(env.odb, out, info, link_types(kind), hasher=env.hasher) is True
+    assert (
+        checkout_output(env.odb, out, info, link_types(kind), hasher=env.hasher, root=env.root)
+        is True
+    )
     for rel, data in files.items():
         assert (env.root / rel).read_bytes() == data
         assert_linked(env.root / rel, env.odb.oid_path(md5(data)), kind)
-    assert checkout_output(env.odb, out, info, link_types(kind), hasher=env.hasher) is False
+    assert (
+        checkout_output(env.odb, out, info, link_types(kind), hasher=env.hasher, root=env.root)
+        is False
+    )
 
 
 @pytest.mark.parametrize("kind", LINKS)
@@ -123,7 +129,9 @@ def test_checkout_file_restores_content_and_exec_bit(env: Env, kind: str) -> Non
     out = env.write("run.sh", b"#!/bin/sh\necho hi\n", exe=True)
     info, _ = save_output(env.odb, env.hasher, out, ("copy",))
     out.unlink()
-    assert checkout_output(env.odb, out, info, link_types(kind), isexec=True, hasher=env.hasher)
+    assert checkout_output(
+        env.odb, out, info, link_types(kind), isexec=True, hasher=env.hasher, root=env.root
+    )
     assert out.read_bytes() == b"#!/bin/sh\necho hi\n" and os.access(out, os.X_OK)
     assert_linked(out, env.odb.oid_path(info.md5), kind)
 
@@ -140,7 +148,9 @@ def test_hardlinks_like_dvc_empty_files_and_exec_bits_in_folders(env: Env) -> No
     assert mode(env.root / "d/run.sh") == 0o444  # trees carry no exec bit (as DVC leaves it)
     assert mode(lone) == 0o544  # a file output keeps owner +x on the shared inode
     remove_output(env.root / "d")
-    assert checkout_output(env.odb, env.root / "d", info, ("hardlink",), hasher=env.hasher)
+    assert checkout_output(
+        env.odb, env.root / "d", info, ("hardlink",), hasher=env.hasher, root=env.root
+    )
     assert (env.root / "d/empty").stat().st_nlink == 1
     assert (env.root / "d/run.sh").stat().st_nlink == 2
 
@@ -149,10 +159,10 @@ def test_checkout_replaces_a_modified_file_and_is_a_noop_when_equal(env: Env) ->
     out = env.write("o.txt", b"good")
     info, _ = save_output(env.odb, env.hasher, out, ("copy",))
     inode = out.stat().st_ino
-    assert checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher) is False
+    assert checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher, root=env.root) is False
     assert out.stat().st_ino == inode
     out.write_bytes(b"tampered")
-    assert checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher) is True
+    assert checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher, root=env.root) is True
     assert out.read_bytes() == b"good"
 
 
@@ -160,7 +170,9 @@ def test_exec_bit_alone_is_restored(env: Env) -> None:
     out = env.write("x.sh", b"echo\n", exe=True)
     info, _ = save_output(env.odb, env.hasher, out, ("copy",))
     out.chmod(0o644)
-    assert checkout_output(env.odb, out, info, ("copy",), isexec=True, hasher=env.hasher)
+    assert checkout_output(
+        env.odb, out, info, ("copy",), isexec=True, hasher=env.hasher, root=env.root
+    )
     assert mode(out) & stat.S_IXUSR
 
 
@@ -173,7 +185,7 @@ def test_tree_checkout_removes_extra_files_and_fixes_changed_ones(env: Env) -> N
     env.write("d/newdir/deeper/e", b"e")
     env.write("d/keep/c", b"modified")
     (env.root / "d/a").unlink()
-    assert checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher) is True
+    assert checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher, root=env.root) is True
     found = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
     assert found == ["a", "keep", "keep/c", "sub", "sub/b"]  # emptied folders go too, as in DVC
     assert (out / "keep/c").read_bytes() == b"3" and (out / "a").read_bytes() == b"1"
@@ -185,7 +197,7 @@ def test_tree_replaces_a_file_standing_where_the_folder_goes(env: Env) -> None:
     info, _ = save_output(env.odb, env.hasher, out, ("copy",))
     remove_output(out)
     env.write("d", b"a file, not a folder")
-    assert checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher)
+    assert checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher, root=env.root)
     assert (out / "x/y").read_bytes() == b"y"
 
 
@@ -197,11 +209,13 @@ def test_missing_objects_are_reported(env: Env) -> None:
     remove_output(out)
     env.odb.oid_path(md5(b"1")).unlink()
     with pytest.raises(CacheError, match=md5(b"1")):
-        checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher)
+        checkout_output(env.odb, out, info, ("copy",), hasher=env.hasher, root=env.root)
     with pytest.raises(CacheError, match="f" * 32):
-        checkout_output(env.odb, env.root / "g", HashInfo("f" * 32, 1), ("copy",))
+        checkout_output(env.odb, env.root / "g", HashInfo("f" * 32, 1), ("copy",), root=env.root)
     with pytest.raises(CacheError, match="e" * 32 + ".dir"):
-        checkout_output(env.odb, env.root / "h", HashInfo("e" * 32 + ".dir", 1, 1), ("copy",))
+        checkout_output(
+            env.odb, env.root / "h", HashInfo("e" * 32 + ".dir", 1, 1), ("copy",), root=env.root
+        )
 
 
 def test_saving_again_does_not_rewrite_objects(env: Env) -> None:

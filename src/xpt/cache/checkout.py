@@ -32,7 +32,7 @@ from xpt.cache.links import (
 )
 from xpt.cache.odb import ODB, copy_file, tmp_name
 from xpt.errors import CacheError
-from xpt.utils.fsutil import current_umask, remove
+from xpt.utils.fsutil import check_folders_inside, current_umask, remove, resolve_inside
 
 __all__ = [
     "DEFAULT_LINK_TYPES",
@@ -343,18 +343,21 @@ def checkout_output(
     *,
     hasher: Hasher | None = None,
     relink: bool = False,
+    root: str | os.PathLike[str],
 ) -> bool:
     """Make the workspace path equal to `info` from the cache; True if anything changed.
 
     Pass the command's `hasher` so unchanged files are recognised through the memo
-    (without it they are re-hashed). Raises CacheError naming missing objects.
+    (without it they are re-hashed). Raises CacheError naming missing objects, and
+    UnsafePath, before touching anything, when the path or a folder above it is a
+    symlink leading out of the repository `root`.
     """
-    path = os.path.abspath(os.fspath(abs_path))
+    path = resolve_inside(root, abs_path, allow=(os.fspath(odb.cache_dir),))
     hasher = hasher or Hasher(Path(os.path.dirname(path)), None)
     linker = Linker(odb, os.path.dirname(path), link_types)
     try:
         if info.is_dir:
-            return _checkout_tree(odb, hasher, linker, path, info, relink)
+            return _checkout_tree(odb, hasher, linker, path, info, relink, os.fspath(root))
         return _checkout_file(odb, hasher, linker, path, info, isexec or info.isexec, relink)
     except OSError as exc:
         raise _translate(exc, "check out") from exc
@@ -380,7 +383,7 @@ def _checkout_file(
         raise _missing_error(path, [info.md5])
     if os.path.isdir(path) and not os.path.islink(path):
         remove(path)
-    linker.link(odb.object_path(info.md5, info.legacy), path)
+    linker.link(odb.object_path(info.md5, info.legacy), path, _raw_md5(info.md5, info.legacy))
     if isexec:
         add_exec(path)
     with contextlib.suppress(OSError):
@@ -389,7 +392,7 @@ def _checkout_file(
 
 
 def _checkout_tree(
-    odb: ODB, hasher: Hasher, linker: Linker, path: str, info: HashInfo, relink: bool
+    odb: ODB, hasher: Hasher, linker: Linker, path: str, info: HashInfo, relink: bool, root: str
 ) -> bool:
     if not odb.exists(info.md5, info.legacy):
         raise _missing_error(path, [info.md5])
@@ -411,16 +414,23 @@ def _checkout_tree(
         missing = odb.missing_objects(sorted({desired[rel] for rel in todo}), info.legacy)
         if missing:
             raise _missing_error(path, missing)
+    check_folders_inside(root, path, [*todo, *extras])
     _remove_extras(path, extras)
 
     def link_one(rel: str) -> Scanned:
         dest = os.path.join(path, *rel.split("/"))
-        linker.link(odb.object_path(desired[rel], info.legacy), dest)
+        md5 = desired[rel]
+        linker.link(odb.object_path(md5, info.legacy), dest, _raw_md5(md5, info.legacy))
         return scanned(dest, rel, os.stat(dest))
 
     linked = parallel_map(link_one, todo, [CHUNK] * len(todo), hasher.jobs)
     hasher.remember(((f, desired[f.relpath]) for f in linked), legacy=info.legacy)
     return bool(todo or extras)
+
+
+def _raw_md5(md5: str, legacy: bool) -> str | None:
+    """The md5 an object's raw bytes must have; None for 2.x ids (dos2unix hashes)."""
+    return None if legacy else md5
 
 
 def _remove_extras(top: str, extras: list[str]) -> None:

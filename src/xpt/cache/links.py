@@ -96,11 +96,13 @@ class Linker:
             return
         raise exc
 
-    def link(self, obj: str, dest: str) -> str:
+    def link(self, obj: str, dest: str, md5: str | None = None) -> str:
         """Create `dest` from object file `obj` with the first type that works.
 
         Empty objects are copied instead of hardlinked, as DVC does. Where a copy is what
-        this makes, a spare copy of `obj` (see the module doc) is used when there is one.
+        this makes, a spare copy of `obj` (see the module doc) is used when there is one;
+        otherwise, given the object's raw `md5`, the copy is hashed while it is made and
+        refused (CorruptObject, `dest` untouched) if the bytes do not match.
         """
         usable = self.usable()
         if _SPARES and "copy" in usable and usable[0] in ("reflink", "copy"):
@@ -111,7 +113,7 @@ class Linker:
             if link_type == "hardlink" and os.stat(obj).st_size == 0:
                 link_type = "copy"
             try:
-                place(obj, dest, link_type)
+                place(obj, dest, link_type, md5)
                 return link_type
             except OSError as exc:
                 if exc.errno == errno.EMLINK:
@@ -162,17 +164,36 @@ def make(src: str, dst: str, link_type: str, mode: int = 0o666) -> None:
         copy_file(src, dst, mode)
 
 
-def place(obj: str, dest: str, link_type: str) -> None:
-    """Atomically make `dest` a link/copy of `obj` (temp name + rename over `dest`)."""
+def place(obj: str, dest: str, link_type: str, md5: str | None = None) -> None:
+    """Atomically make `dest` a link/copy of `obj` (temp name + rename over `dest`).
+
+    A copy of an object whose raw `md5` is given is verified while it is made.
+    """
     ensure_dir(os.path.dirname(dest))
     tmp = tmp_name(dest)
     try:
-        make(obj, tmp, link_type)
+        if link_type == "copy" and md5 is not None:
+            copy_verified(obj, tmp, md5)
+        else:
+            make(obj, tmp, link_type)
         replace_path(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def copy_verified(obj: str, dst: str, md5: str) -> None:
+    """Copy the object `obj` to the new file `dst`, hashing the bytes as they are read."""
+    from xpt.cache.remote import SourceChanged, copy_local, corrupt_object
+
+    with open(obj, "rb") as src, open(dst, "xb") as out:
+        try:
+            actual = copy_local(src, out)
+        except SourceChanged:
+            actual = "(it changed while it was read)"
+    if actual != md5:
+        raise corrupt_object(obj, md5, actual)
 
 
 def replace_path(tmp: str, dest: str) -> None:

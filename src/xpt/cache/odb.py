@@ -36,6 +36,7 @@ from xpt.cache.state import StateDB
 from xpt.cache.tmpfile import write_new
 from xpt.errors import CacheError
 from xpt.utils.fsutil import current_umask
+from xpt.utils.oids import bad_oid, is_oid, is_safe_relpath
 
 OBJECT_MODE = 0o444
 _TRUSTED_MODES = (OBJECT_MODE, OBJECT_MODE | stat.S_IEXEC)
@@ -80,14 +81,23 @@ def copy_fd(src: int, dst: int, direct: bool = False) -> None:
 
 def _suspicious(relpath: str) -> bool:
     """Cheap pre-check: only paths with these shapes can escape their folder."""
-    return not relpath or relpath[0] in "/." or "/." in relpath or "//" in relpath
+    return (
+        not relpath
+        or relpath[0] in "/."
+        or relpath[-1] == "/"
+        or "/." in relpath
+        or "//" in relpath
+        or "\\" in relpath
+        or "\x00" in relpath
+    )
 
 
-def _valid_relpath(relpath: str) -> bool:
-    """No empty, '.', '..' parts and not absolute: a tree cannot write outside its folder."""
-    if not relpath or relpath.startswith("/"):
-        return False
-    return all(part not in ("", ".", "..") for part in relpath.split("/"))
+def bad_object_id(md5: str, where: str = "") -> CacheError:
+    """The error for a hash that is not an object id (nothing is read or deleted)."""
+    return CacheError(
+        f"{where + ': ' if where else ''}{bad_oid(md5)}",
+        hint="the file that recorded it was edited or crafted: restore it from git",
+    )
 
 
 class ODB:
@@ -109,7 +119,13 @@ class ODB:
         return Path(self.object_path(md5, legacy))
 
     def object_path(self, md5: str, legacy: bool = False) -> str:
-        """`oid_path` as a str (cheaper in loops)."""
+        """`oid_path` as a str (cheaper in loops); a malformed id is refused (CacheError).
+
+        Every caller validates where it reads a hash; this is the last guard before a
+        hash becomes a path, so no `../..` ever reaches open, link or unlink.
+        """
+        if not is_oid(md5):
+            raise bad_object_id(md5)
         if legacy:
             return f"{self._root}/{md5[:2]}/{md5[2:]}"
         return f"{self._root}/files/md5/{md5[:2]}/{md5[2:]}"
@@ -134,9 +150,10 @@ class ODB:
             return None
         if stat.S_IMODE(st.st_mode) in _TRUSTED_MODES:
             return st
-        if not self._verify(path, md5, legacy):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        if not object_ok(path, md5, legacy):
+            if stat.S_ISREG(st.st_mode) and not os.path.islink(path):
+                with contextlib.suppress(OSError):  # a valid id: a real file of this cache
+                    os.unlink(path)
             return None
         with contextlib.suppress(OSError):
             os.chmod(path, OBJECT_MODE)
@@ -145,17 +162,6 @@ class ODB:
     def exists(self, md5: str, legacy: bool = False) -> bool:
         """Is the object present (and, unless its mode is 0444, does its content match)?"""
         return self.object_stat(md5, legacy) is not None
-
-    @staticmethod
-    def _verify(path: str, md5: str, legacy: bool) -> bool:
-        try:
-            if md5.endswith(DIR_SUFFIX):
-                with open(path, "rb") as f:
-                    return md5_bytes(f.read()) + DIR_SUFFIX == md5
-            actual = md5_file_dos2unix(path) if legacy else md5_file(path)
-        except OSError:
-            return False
-        return actual == md5
 
     def missing(self, info: HashInfo) -> list[str]:
         """Object ids of a file or tree that the cache lacks (the `.dir` first)."""
@@ -186,7 +192,7 @@ class ODB:
             with open(self.object_path(md5_dir, legacy), "rb") as f:
                 raw = json.loads(f.read())
             md5s = {item["md5"] for item in raw}
-            if all(isinstance(m, str) for m in md5s):
+            if all(is_oid(m, allow_dir=False) for m in md5s):
                 return md5s
         except (OSError, ValueError, TypeError, KeyError):
             pass
@@ -394,13 +400,38 @@ class ODB:
         except (TypeError, KeyError) as exc:
             raise CacheError(f"corrupt tree object '{path}': bad entry") from exc
         for relpath, md5 in tree:
-            if not (isinstance(relpath, str) and isinstance(md5, str)) or (
-                _suspicious(relpath) and not _valid_relpath(relpath)
+            if not isinstance(relpath, str) or (
+                _suspicious(relpath) and not is_safe_relpath(relpath)
             ):
-                raise CacheError(f"corrupt tree object '{path}': bad entry {relpath!r}")
+                raise CacheError(
+                    f"corrupt tree object '{path}': entry path {relpath!r} leaves its folder",
+                    hint="delete the object and fetch or reproduce it again",
+                )
+            if not is_oid(md5, allow_dir=False):
+                raise CacheError(
+                    f"corrupt tree object '{path}': entry {relpath!r}: "
+                    + bad_oid(md5, allow_dir=False),
+                    hint="delete the object and fetch or reproduce it again",
+                )
         tree.sort()
         self._trees[(md5_dir, legacy)] = tree
         return tree
+
+
+def object_hash(path: str, md5: str, legacy: bool) -> str:
+    """The id the bytes at `path` hash to, the way object `md5` was named (OSError)."""
+    if md5.endswith(DIR_SUFFIX):
+        with open(path, "rb") as f:
+            return md5_bytes(f.read()) + DIR_SUFFIX
+    return md5_file_dos2unix(path) if legacy else md5_file(path)
+
+
+def object_ok(path: str, md5: str, legacy: bool) -> bool:
+    """Do the bytes at `path` hash to the object id `md5`? (unreadable: no)"""
+    try:
+        return object_hash(path, md5, legacy) == md5
+    except OSError:
+        return False
 
 
 def copy_file(src: str, dst: str, mode: int = 0o666, direct: bool = False) -> None:

@@ -14,15 +14,15 @@ import contextlib
 import errno
 import hashlib
 import os
-import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
 
-from xpt.cache.hashing import CHUNK, md5_fd
-from xpt.cache.odb import copy_fd
-from xpt.errors import CacheError, RemoteError, XptError
+from xpt.cache.hashing import CHUNK, md5_fd, md5_file
+from xpt.cache.odb import bad_object_id, copy_fd
+from xpt.errors import CacheError, CorruptObject, RemoteError, XptError
+from xpt.utils.oids import is_oid
 
 REMOTE_CHUNK = 8 << 20
 """Read size when streaming from fsspec: one ranged GET per chunk on S3."""
@@ -30,7 +30,6 @@ REMOTE_CHUNK = 8 << 20
 KERNEL_COPY_ABOVE = 8 << 20
 """From this size a local download is copied by the kernel while Python hashes it."""
 
-_HEX = frozenset("0123456789abcdef")
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 Twin = Callable[[], "int | None"]
@@ -39,7 +38,9 @@ Twin = Callable[[], "int | None"]
 
 
 def object_relpath(md5: str, legacy: bool = False) -> str:
-    """Relative path of an object inside a cache or remote."""
+    """Relative path of an object inside a cache or remote (a malformed id: CacheError)."""
+    if not is_oid(md5):
+        raise bad_object_id(md5)
     rest = md5[2:]
     return f"{md5[:2]}/{rest}" if legacy else f"files/md5/{md5[:2]}/{rest}"
 
@@ -54,8 +55,7 @@ def relpath_oid(relpath: str) -> tuple[str, bool] | None:
     else:
         return None
     md5 = prefix + name
-    digest = md5.removesuffix(".dir")
-    if len(digest) != 32 or not set(digest) <= _HEX:
+    if len(prefix) != 2 or not is_oid(md5):
         return None
     return md5, legacy
 
@@ -86,6 +86,14 @@ def copy_hashing(src: IO[bytes], dst: IO[bytes], chunk: int = CHUNK) -> str:
         except OSError as exc:
             raise _cache_write_error(getattr(dst, "name", "?"), exc) from exc
     return h.hexdigest()
+
+
+def corrupt_object(path: str | os.PathLike[str], md5: str, actual: str) -> CorruptObject:
+    """A cache object whose bytes no longer match its name (changed in place)."""
+    return CorruptObject(
+        f"cache object '{path}' is corrupted: its content hashes to {actual}, not {md5}",
+        hint="run `xpt cache verify` to move bad objects aside, then `xpt pull` or `xpt repro`",
+    )
 
 
 class SourceChanged(Exception):
@@ -176,7 +184,13 @@ class Remote(Protocol):
 
     def exists(self, relpath: str) -> bool: ...
 
-    def upload(self, src: Path, relpath: str) -> None: ...
+    def upload(self, src: Path, relpath: str, md5: str | None = None) -> None:
+        """Store the file `src` at `relpath`; with `md5`, only if its bytes hash to it.
+
+        The bytes are hashed as they are read for the upload, so a cache object changed
+        in place (mode still read-only) never reaches the remote: CacheError instead.
+        """
+        ...
 
     def download(self, relpath: str, dest: Path, twin: Twin | None = None) -> str:
         """Write the object into `dest` and return the md5 of the bytes written.
@@ -205,15 +219,25 @@ class LocalRemote:
     def exists(self, relpath: str) -> bool:
         return (self.root / relpath).exists()
 
-    def upload(self, src: Path, relpath: str) -> None:
+    def upload(self, src: Path, relpath: str, md5: str | None = None) -> None:
         dest = self.root / relpath
+        tmp = dest.with_name(f".{dest.name}.xpt-tmp-{os.getpid()}")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.xpt-tmp-{os.getpid()}")
-            shutil.copyfile(src, tmp)
+            with open(src, "rb") as fin, open(tmp, "w+b") as fout:
+                actual = copy_local(fin, fout)
+            if md5 is not None and actual != md5:
+                os.unlink(tmp)
+                raise corrupt_object(src, md5, actual)
             os.chmod(tmp, 0o444)  # read-only like cache objects (DVC does the same)
             os.replace(tmp, dest)
+        except SourceChanged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise CacheError(f"cache object '{src}' changed while it was pushed") from None
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             raise RemoteError(
                 f"cannot write to remote '{self.url}': {exc.strerror or exc}"
             ) from exc
@@ -387,7 +411,14 @@ class FsspecRemote:
         except Exception as exc:  # noqa: BLE001 - fsspec backends raise anything
             self._fail(exc, "query")
 
-    def upload(self, src: Path, relpath: str) -> None:
+    def upload(self, src: Path, relpath: str, md5: str | None = None) -> None:
+        if md5 is not None:  # the network costs more than this second read of the file
+            try:
+                actual = md5_file(src)
+            except OSError as exc:
+                raise CacheError(f"cannot read cache object '{src}': {exc.strerror}") from exc
+            if actual != md5:
+                raise corrupt_object(src, md5, actual)
         try:
             self.fs.put_file(str(src), self._path(relpath))
         except Exception as exc:  # noqa: BLE001

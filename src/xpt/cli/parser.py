@@ -411,6 +411,11 @@ def _cache_commands(b: _Builder) -> None:
         ("--local", "local"),
     ):
         levels.add_argument(flag, dest="level", action="store_const", const=level)
+    verify = b.add(
+        "verify", "xpt.cli.cmd_cache:verify", "re-hash every cache object; move bad ones aside"
+    )
+    verify.add_argument("-j", "--jobs", type=int, help="objects hashed in parallel")
+    verify.add_argument("--json", action="store_true")
 
 
 def _project_commands(b: _Builder) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from xpt.errors import PipelineError
 from xpt.pipeline import yaml12
+from xpt.utils.oids import bad_oid, is_oid
 
 SCHEMA = "2.0"
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -92,6 +93,11 @@ def _check_entry(path: str, name: str, entry: Any) -> None:
         for i, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("path"), str):
                 raise PipelineError(f"{where}.{section}[{i}] must be a mapping with a `path`")
+            if "md5" in item and not is_oid(item["md5"]):
+                raise PipelineError(
+                    f"{where}.{section}[{i}] ('{item['path']}'): {bad_oid(item['md5'])}",
+                    hint=f"restore '{path}' from git, or delete the entry and run `xpt repro`",
+                )
     params = entry.get("params")
     if params is not None and not (
         isinstance(params, dict) and all(isinstance(v, dict) for v in params.values())

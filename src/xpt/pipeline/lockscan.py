@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xpt.utils.oids import is_oid
+
 _INT_KEYS = {"size", "nfiles"}
 _STR_KEYS = {"path", "hash", "md5"}
 
@@ -27,6 +29,8 @@ def _scalar(key: str, raw: str) -> Any:
         if raw in ("false", "False", "FALSE"):
             return False
         raise ValueError(raw)
+    if key == "md5" and not is_oid(raw):
+        raise ValueError(raw)  # the full parser names the entry
     if key in _STR_KEYS:
         return raw
     raise ValueError(key)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xpt.cache.checkout import checkout_output
-from xpt.errors import CacheError
+from xpt.errors import CacheError, CorruptObject
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, dump_stage, parse_lock
 from xpt.repro.reproduce import commit_outputs, dep_entries, info_from_entry, legacy_locks
@@ -54,8 +54,11 @@ def checkout(
                     ws.link_types,
                     isexec=bool(item.get("isexec")),
                     hasher=ws.hasher,
+                    root=ws.root,
                 ):
                     result.changed.append(repo_path)
+            except CorruptObject:
+                raise
             except CacheError:
                 result.missing.append(repo_path)
     if result.missing and not allow_missing:

@@ -209,6 +209,7 @@ def _restore_from_run_cache(
             ws.link_types,
             isexec=infos[out.path].isexec,
             hasher=ws.hasher,
+            root=ws.root,
         )
     _ignore_outputs(ws, stage)
     return build_entry(stage.cmd, deps, check.param_entries(), list(outs.values()))

@@ -8,6 +8,7 @@ same key restores the recorded outputs from the object cache instead of running.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from xpt.pipeline import yaml12
 from xpt.pipeline.lockfile import dump_entry, run_cache_key_value
 from xpt.pipeline.model import Stage
 from xpt.utils.fsutil import atomic_write_bytes
+from xpt.utils.oids import is_oid
 
 
 def eligible(stage: Stage, *, persist_ok: bool = False) -> bool:
@@ -52,8 +54,24 @@ def lookup(
         except (OSError, UnicodeDecodeError, yaml12.YAMLLoadError):
             continue
         if isinstance(data, dict) and isinstance(data.get("outs"), list):
-            return data
+            if _valid_outs(data["outs"]):
+                return data
+            print(
+                f"WARNING: ignoring run-cache entry '{cand.path}': an output's md5 is not a "
+                "valid hash (delete the file; it was edited or crafted)",
+                file=sys.stderr,
+            )
     return None
+
+
+def _valid_outs(outs: list[Any]) -> bool:
+    """Every recorded output names a path and a well-formed hash (or none, uncached)."""
+    return all(
+        isinstance(o, dict)
+        and isinstance(o.get("path"), str)
+        and ("md5" not in o or is_oid(o["md5"]))
+        for o in outs
+    )
 
 
 def save(cache_dir: Path, entry: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -105,7 +106,8 @@ def scan_revision(read: Reader, dvcfiles: list[str]) -> RevisionOutputs:
             found.stages.append(stage)
             try:
                 entry = parse_lock(read(stage.lockfile), stage.lockfile).get(stage.name) or {}
-            except XptError:
+            except XptError as exc:  # one broken revision must not stop the others
+                print(f"WARNING: {exc.message}; its outputs are skipped", file=sys.stderr)
                 continue
             recorded = {o.get("path"): o for o in entry.get("outs") or []}
             for out in stage.outs:
@@ -279,7 +281,9 @@ def used_objects(project: Project, readers: Iterable[Reader]) -> set[Oid]:
 
 def _upload(odb: ODB, remote: Remote, oid: Oid) -> None:
     md5, legacy = oid
-    remote.upload(odb.oid_path(md5, legacy=legacy), object_relpath(md5, legacy))
+    src = odb.oid_path(md5, legacy=legacy)
+    # legacy (2.x) ids hash dos2unix text, not the bytes sent: `cache verify` checks those
+    remote.upload(src, object_relpath(md5, legacy), None if legacy else md5.removesuffix(".dir"))
 
 
 def _download(odb: ODB, remote: Remote, oid: Oid, spares: _Spares | None = None) -> None:

@@ -32,8 +32,9 @@ from pygit2.enums import (
     SortMode,
 )
 
-from xpt.errors import ScmError
-from xpt.utils.fsutil import atomic_write_bytes, current_umask
+from xpt.errors import ScmError, UnsafePath
+from xpt.utils.fsutil import atomic_write_bytes, current_umask, resolve_inside
+from xpt.utils.oids import is_safe_tree_name
 
 Reader = Callable[[str], "bytes | None"]
 Expected = str | None | Literal["any"]
@@ -361,7 +362,14 @@ class Git:
         return out
 
     def _walk_tree(self, tree: pygit2.Tree, base: str, out: dict[str, tuple[str, int]]) -> None:
+        """Files of `tree`; a crafted entry name (`..`, `.git`, `a/b`, absolute) is refused."""
         for obj in tree:
+            if not is_safe_tree_name(obj.name):
+                raise UnsafePath(
+                    f"git tree {str(tree.id)[:7]} has an entry named {obj.name!r} at "
+                    f"'{base or './'}': refusing to write it into a work tree",
+                    hint="the commit was crafted; remove the experiment or branch holding it",
+                )
             path = base + (obj.name or "")
             if isinstance(obj, pygit2.Tree):
                 self._walk_tree(obj, path + "/", out)
@@ -637,8 +645,11 @@ class Git:
         index = {e.path: (str(e.id), int(e.mode)) for e in self._scratch_index()}
         with _translated("reading the workspace status"):
             dirty = set(self._repo.status(untracked_files="all", ignored=False))
+        gone = sorted((old.keys() | index.keys()) - target.keys(), reverse=True)
+        for path in gone:  # refuse before anything changes
+            resolve_inside(self.root, path, replace_leaf=True)
         with _translated(f"checking out the files of {sha[:7]}"):
-            for path in sorted((old.keys() | index.keys()) - target.keys(), reverse=True):
+            for path in gone:
                 self._delete_workfile(path)
             for path, (oid, mode) in sorted(target.items()):
                 if mode == MODE_GITLINK:
@@ -649,7 +660,7 @@ class Git:
                 self._write_workfile(path, oid, mode)
 
     def _delete_workfile(self, rel: str) -> None:
-        full = os.path.join(self.root, rel)
+        full = resolve_inside(self.root, rel, replace_leaf=True)
         if os.path.lexists(full) and not (os.path.isdir(full) and not os.path.islink(full)):
             os.unlink(full)
         parent = os.path.dirname(full)
@@ -661,8 +672,8 @@ class Git:
             parent = os.path.dirname(parent)
 
     def _write_workfile(self, rel: str, oid: str, mode: int) -> None:
-        full = os.path.join(self.root, rel)
         self._clear_parents(rel)
+        full = resolve_inside(self.root, rel, replace_leaf=True)
         if os.path.isdir(full) and not os.path.islink(full):
             shutil.rmtree(full)
         data = self._repo[oid].read_raw()
@@ -799,6 +810,7 @@ class Git:
         this repository's object store, so its commits can be referenced from here.
         """
         commit = self._commit(sha)
+        self.list_tree(sha)  # refuses crafted entry names before anything is written
         objects = self._objects_dir()
         with _translated(f"creating the workspace repository '{ws_root}'"):
             ws_root.mkdir(parents=True, exist_ok=True)

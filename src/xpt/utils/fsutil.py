@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -108,3 +108,69 @@ def is_inside(child: str, parent: str) -> bool:
 def posix_rel(path: str | os.PathLike[str], start: str | os.PathLike[str]) -> str:
     """Relative path from `start` to `path` with '/' separators."""
     return Path(os.path.relpath(path, start)).as_posix()
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+_ESCAPE_HINT = "remove or replace that symlink (or move the data inside the repository) and retry"
+
+
+def resolve_inside(
+    root: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    allow: Iterable[str] = (),
+    replace_leaf: bool = False,
+) -> str:
+    """`path` (absolute, or relative to `root`) if writing or deleting it stays inside `root`.
+
+    The one check before xpt writes or deletes a path a repository names: the path must
+    lie inside `root`, no folder above it may be a symlink leading out of `root`, and the
+    path itself may be a symlink only to somewhere inside `root` or one of the `allow`
+    folders (the cache, for symlink-type checkouts). With `replace_leaf` the caller only
+    unlinks or renames over the path itself, never follows it, so any symlink there is
+    fine. Otherwise UnsafePath; nothing is touched. Returns the absolute path, with
+    `root` as given.
+    """
+    from xpt.errors import UnsafePath
+
+    top = os.path.abspath(root)
+    full = os.path.abspath(os.path.join(top, path))
+    rel = os.path.relpath(full, top)
+    if not _under(full, top) or rel == ".":
+        raise UnsafePath(f"'{path}' is outside the repository '{top}'")
+    real_top = os.path.realpath(top)
+    parent = os.path.realpath(os.path.dirname(full))
+    if not _under(parent, real_top):
+        raise UnsafePath(
+            f"'{rel}': a folder above it is a symlink leading outside the repository "
+            f"(to '{parent}'); refusing to write or delete through it",
+            hint=_ESCAPE_HINT,
+        )
+    if not replace_leaf and os.path.islink(full):
+        target = os.path.realpath(full)
+        if not _under(target, real_top) and not any(
+            _under(target, os.path.realpath(a)) for a in allow
+        ):
+            raise UnsafePath(
+                f"'{rel}' is a symlink leading outside the repository (to '{target}'); "
+                "refusing to write or delete through it",
+                hint=_ESCAPE_HINT,
+            )
+    return full
+
+
+def check_folders_inside(root: str | os.PathLike[str], top: str, relpaths: Iterable[str]) -> None:
+    """`resolve_inside` for the folders holding `relpaths` ('/'-separated, under `top`).
+
+    Each distinct folder is resolved once, so a tree of many files in few folders is cheap.
+    """
+    seen: set[str] = set()
+    for rel in relpaths:
+        folder = rel.rpartition("/")[0]
+        while folder and folder not in seen:
+            seen.add(folder)
+            resolve_inside(root, os.path.join(top, *folder.split("/")))
+            folder = folder.rpartition("/")[0]
