@@ -15,6 +15,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import TmpRepo
 
@@ -456,3 +458,54 @@ def test_item4_cache_verify_text_output(pipe: TmpRepo, xpt) -> None:  # type: ig
     assert f"corrupted: files/md5/{md5(b'bbb')[:2]}/{md5(b'bbb')[2:]}" in res.err
     assert "1 of 4 cache objects were corrupted and moved to" in res.out
     assert ".dvc/tmp/xpt/quarantine" in res.out
+
+
+# -- property: hostile values anywhere in a lock or manifest touch nothing outside ------------
+
+hostile_md5 = st.one_of(
+    st.text(st.sampled_from([*"0123456789abcdef", ".", "/", "d", "i", "r", "v"]), max_size=40),
+    st.sampled_from([ESCAPE_MD5, ESCAPE_MD5 + ".dir", "../" * 8 + "victim.txt", "/tmp", ".."]),
+)
+hostile_rel = st.one_of(
+    st.lists(st.sampled_from(["a", ".", "..", "", "\\", "victim.txt"]), max_size=5).map("/".join),
+    st.sampled_from(["../../victim.txt", "../../../victim.txt", "/abs", ".git/config"]),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    md5_value=hostile_md5,
+    rel=hostile_rel,
+    tree_md5=hostile_md5,
+    command=st.sampled_from(["checkout", "status", "push"]),
+)
+def test_property_hostile_lock_and_manifest_touch_nothing_outside(
+    pipe: TmpRepo, tmp_path: Path, xpt, md5_value: str, rel: str, tree_md5: str, command: str
+) -> None:  # type: ignore[no-untyped-def]
+    victim = tmp_path / "victim.txt"
+    if not victim.exists():
+        victim.write_bytes(PRECIOUS)
+        xpt("remote", "add", "-d", "store", str(tmp_path / "storage"))
+        (pipe / "dvc.lock.orig").write_bytes((pipe / "dvc.lock").read_bytes())
+    lock = (pipe / "dvc.lock.orig").read_text()
+    data = json.dumps([{"md5": tree_md5, "relpath": rel}], sort_keys=True).encode()
+    oid = md5(data) + ".dir"
+    obj = pipe / ".dvc" / "cache" / "files" / "md5" / oid[:2] / oid[2:]
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    if not obj.exists():
+        obj.write_bytes(data)
+        obj.chmod(0o444)
+    old_tree = [ln for ln in lock.splitlines() if ".dir" in ln][0].split()[-1]
+    text = lock.replace(md5(b"model"), md5_value.replace("\n", "")).replace(old_tree, oid)
+    (pipe / "dvc.lock").write_text(text)
+    before = outside_snapshot(tmp_path)
+    res = xpt(command, ok=None)
+    assert res.rc in (0, 1), res
+    assert "Traceback" not in res.err
+    assert victim.read_bytes() == PRECIOUS
+    assert outside_snapshot(tmp_path) == before
+    storage = tmp_path / "storage"
+    if storage.exists():
+        assert all(os.path.realpath(p).startswith(str(storage) + "/") for p in storage.rglob("*"))

@@ -142,5 +142,5 @@ def load(text: str) -> Any:
         if mark is None:
             raise YAMLLoadError(problem) from exc
         raise YAMLLoadError(problem, mark.line, mark.column) from exc
-    except YAMLError as exc:
-        raise YAMLLoadError(f"invalid YAML: {exc}") from exc
+    except YAMLError as exc:  # one line: ruamel puts the position on a second one
+        raise YAMLLoadError("invalid YAML: " + " ".join(str(exc).split())) from exc
