@@ -509,3 +509,19 @@ def test_property_hostile_lock_and_manifest_touch_nothing_outside(
     storage = tmp_path / "storage"
     if storage.exists():
         assert all(os.path.realpath(p).startswith(str(storage) + "/") for p in storage.rglob("*"))
+
+
+def test_item2a_dvc_file_md5_traversal_refused(pipe: TmpRepo, victim: Path, xpt) -> None:  # type: ignore[no-untyped-def]
+    """Hashes of `.dvc` files go through the same validation as dvc.lock's."""
+    victim.chmod(0o644)
+    pipe.gen(
+        {
+            "data.txt.dvc": "outs:\n- md5: ../../../../../victim.txt\n  size: 20\n"
+            "  hash: md5\n  path: data.txt\n"
+        }
+    )
+    res = xpt("checkout", ok=False)
+    assert "data.txt.dvc" in res.err and "not a valid hash" in res.err
+    assert "Traceback" not in res.err
+    assert victim.read_bytes() == PRECIOUS
+    assert not (pipe / "data.txt").exists()

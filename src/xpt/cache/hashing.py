@@ -110,15 +110,6 @@ def md5_bytes_dos2unix(data: bytes) -> str:
     return digest.hexdigest()
 
 
-def is_oid(value: object, allow_dir: bool = True) -> bool:
-    """32 lowercase hex digits (plus `.dir` for trees when allowed): safe to use in a path."""
-    if not isinstance(value, str):
-        return False
-    if allow_dir and value.endswith(DIR_SUFFIX):
-        value = value[: -len(DIR_SUFFIX)]
-    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
-
-
 def tree_object(entries: Iterable[TreeEntry]) -> tuple[bytes, str]:
     """The exact `.dir` bytes for `entries` and the tree id `<md5>.dir` (spec §4.2)."""
     listing = sorted((e.relpath, e.md5) for e in entries)

@@ -25,7 +25,6 @@ from xpt.cache.hashing import (
     DIR_SUFFIX,
     HashInfo,
     TreeEntry,
-    is_oid,
     md5_bytes,
     md5_bytes_dos2unix,
     md5_file,

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xpt.cache.hashing import DIR_SUFFIX, is_oid
+from xpt.cache.hashing import DIR_SUFFIX
 from xpt.cache.odb import ODB
 from xpt.errors import CacheError, XptError
 from xpt.pipeline.model import Pipeline, Reader
 from xpt.project import Project
+from xpt.utils.oids import is_oid
 
 WORKSPACE = "workspace"
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xpt.errors import PipelineError
 from xpt.pipeline.model import OutSpec, Reader, Stage
+from xpt.utils.oids import bad_oid, is_oid
 
 SUFFIX = ".dvc"
 _TOP_KEYS = ("md5", "cmd", "wdir", "frozen", "deps", "outs", "always_changed", "meta", "desc")
-_HASH_RE = re.compile(r"[0-9a-f]{32}(\.dir)?")
 _HASH_FIELDS = ("md5", "size", "nfiles", "isexec", "hash", "path")
 
 
@@ -183,7 +182,7 @@ def _build(doc: Any, path: str) -> DvcFile:
     if wdir is not None and not isinstance(wdir, str):
         raise _Bad(("wdir",), "must be a string")
     md5 = doc.get("md5")
-    if md5 is not None and not (isinstance(md5, str) and _HASH_RE.fullmatch(md5)):
+    if md5 is not None and not is_oid(md5, allow_dir=False):
         raise _Bad(("md5",), "must be 32 lowercase hex digits")
     desc = doc.get("desc")
     if desc is not None and not isinstance(desc, str):
@@ -235,8 +234,8 @@ def _item(entry: Any, where: tuple[str | int, ...], dep: bool) -> DvcItem:
     if not isinstance(path, str) or not path:
         raise _Bad(where, "needs a `path` string")
     md5 = entry.get("md5")
-    if md5 is not None and not (isinstance(md5, str) and _HASH_RE.fullmatch(md5)):
-        raise _Bad((*where, "md5"), "must be 32 lowercase hex digits (`.dir` for a folder)")
+    if md5 is not None and not is_oid(md5):
+        raise _Bad((*where, "md5"), bad_oid(md5))
     hash_name = entry.get("hash")
     if hash_name is not None and hash_name != "md5":
         raise _Bad((*where, "hash"), f"unsupported hash '{hash_name}' (xpt reads md5)")
