@@ -17,7 +17,7 @@ from typing import Any
 
 from xpt.errors import PipelineError
 from xpt.pipeline.model import OutSpec, Reader, Stage
-from xpt.utils.oids import bad_oid, is_oid
+from xpt.utils.oids import is_oid
 
 SUFFIX = ".dvc"
 _TOP_KEYS = ("md5", "cmd", "wdir", "frozen", "deps", "outs", "always_changed", "meta", "desc")
@@ -235,7 +235,7 @@ def _item(entry: Any, where: tuple[str | int, ...], dep: bool) -> DvcItem:
         raise _Bad(where, "needs a `path` string")
     md5 = entry.get("md5")
     if md5 is not None and not is_oid(md5):
-        raise _Bad((*where, "md5"), bad_oid(md5))
+        raise _Bad((*where, "md5"), "must be 32 lowercase hex digits (`.dir` for a folder)")
     hash_name = entry.get("hash")
     if hash_name is not None and hash_name != "md5":
         raise _Bad((*where, "hash"), f"unsupported hash '{hash_name}' (xpt reads md5)")
