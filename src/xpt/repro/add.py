@@ -25,7 +25,7 @@ from xpt.pipeline.parse import find_dvcfiles, load_pipelines
 from xpt.project import Project
 from xpt.repro.workspace import Workspace, open_workspace
 from xpt.scm.gitignore import ignore_output
-from xpt.utils.fsutil import remove
+from xpt.utils.fsutil import remove, resolve_inside
 from xpt.utils.lock import file_lock
 
 
@@ -177,10 +177,10 @@ def _store(ws: Workspace, plans: list[_Plan], options: AddOptions) -> list[HashI
         (info, _tree), *_ = save_outputs(
             ws.odb, ws.hasher, [plan.source], ws.link_types, relink=False
         )
-        dest = os.path.join(ws.root, plan.out)
+        dest = resolve_inside(ws.root, plan.out)  # nothing deleted through a symlink out
         if os.path.lexists(dest):
             remove(dest)
-        checkout_output(ws.odb, dest, info, ws.link_types, hasher=ws.hasher)
+        checkout_output(ws.odb, dest, info, ws.link_types, hasher=ws.hasher, root=ws.root)
         return [info]
     saved = save_outputs(ws.odb, ws.hasher, [p.source for p in plans], ws.link_types)
     return [info for info, _tree in saved]
