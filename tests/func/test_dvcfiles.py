@@ -3,6 +3,7 @@ checkout, commit, repro, dag, push/pull/fetch, gc, exp run/show/apply, the queue
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -173,6 +174,22 @@ def test_gc_all_commits_keeps_old_data(dp: TmpRepo, xpt) -> None:  # type: ignor
     dp.git("checkout", "-q", "HEAD~1", "--", "data/data.xml.dvc")
     xpt("checkout", "data/data.xml.dvc")
     assert (dp / "data/data.xml").read_text() == "<xml>one</xml>\n"
+
+
+def test_gc_reads_dvc_files_of_each_revision(dp: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    content = b"only in some commits\n"
+    md5 = hashlib.md5(content).hexdigest()
+    obj = dp / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    dp.gen({"extra/more.bin": content})
+    xpt("add", "extra/more.bin")
+    dp.commit("more data")
+    dp.git("rm", "-q", "extra/more.bin.dvc")
+    dp.commit("stop tracking more.bin")
+    xpt("gc", "-A", "-f")  # an older commit still has the .dvc file: kept
+    assert obj.exists()
+    xpt("gc", "-a", "-f")  # the branch tip no longer has it: gone
+    assert not obj.exists()
+    assert len(_objects(dp)) == 2  # data.xml and prepared.txt stay
 
 
 def test_exp_show_marks_data_sources(dp: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]

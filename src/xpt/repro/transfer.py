@@ -96,11 +96,16 @@ class RevisionOutputs:
 def scan_revision(read: Reader, dvcfiles: list[str]) -> RevisionOutputs:
     """Stages and recorded cached, pushable outputs of the revision readable through `read`."""
     found = RevisionOutputs()
+    own = getattr(read, "pipeline_files", None)  # a git revision lists its own files
+    if own is not None:
+        dvcfiles = list(dict.fromkeys([*dvcfiles, *own()]))
     present = [p for p in dvcfiles if read(p) is not None]
-    try:
-        pipelines = load_pipelines(read, present)
-    except XptError:
-        pipelines = []
+    pipelines = []
+    for path in present:  # one unreadable file does not hide the others' data
+        try:
+            pipelines.extend(load_pipelines(read, [path]))
+        except XptError:
+            continue
     for pipeline in pipelines:
         for stage in pipeline.stages.values():
             found.stages.append(stage)

@@ -69,6 +69,8 @@ _DELETED = FileStatus.INDEX_DELETED | FileStatus.WT_DELETED
 
 # blob oid -> content; blobs are immutable so the memo never goes stale
 _BLOB_MEMO: dict[bytes, bytes] = {}
+_PIPELINE_FILES_MEMO: dict[bytes, tuple[str, ...]] = {}
+"""tree oid -> the dvc.yaml and `.dvc` files below it (trees never change: shared by commits)."""
 _BLOB_MEMO_MAX_ENTRIES = 4096
 _BLOB_MEMO_MAX_SIZE = 1 << 20
 _HEX = frozenset("0123456789abcdef")
@@ -341,7 +343,28 @@ class Git:
                     _BLOB_MEMO[key] = data
             return data
 
+        # the revision's own pipeline files, for data commands covering many revisions
+        read.pipeline_files = lambda: self._pipeline_files(tree, "")  # type: ignore[attr-defined]
         return read
+
+    def _pipeline_files(self, tree: pygit2.Tree, base: str) -> tuple[str, ...]:
+        """Paths of `dvc.yaml` and `.dvc` files in `tree` (sub-repos and `.dvc/` skipped)."""
+        key = tree.id.raw
+        memo = _PIPELINE_FILES_MEMO.get(key)
+        if memo is None:
+            found: list[str] = []
+            for obj in tree:
+                name = obj.name or ""
+                if isinstance(obj, pygit2.Tree):
+                    if name not in (".dvc", ".git"):
+                        found.extend(f"{name}/{p}" for p in self._pipeline_files(obj, ""))
+                elif name == "dvc.yaml" or (name.endswith(".dvc") and name != ".dvc"):
+                    found.append(name)
+            memo = tuple(found)
+            if len(_PIPELINE_FILES_MEMO) > 65536:
+                _PIPELINE_FILES_MEMO.clear()
+            _PIPELINE_FILES_MEMO[key] = memo
+        return tuple(base + p for p in memo)
 
     def list_tree(self, rev: str, prefix: str = "") -> dict[str, tuple[str, int]]:
         """path -> (blob oid hex, mode) for every file of commit `rev` under `prefix`."""
