@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `tests` impor
 from tests.oracle import DEFAULT_VERSION, ensure_dvc  # noqa: E402
 
 from bench import (  # noqa: E402
+    fig_add,
     fig_checkpoints,
     fig_data,
     fig_exp_run,
@@ -49,6 +50,7 @@ FIGURES: list[tuple[str, Callable[[Harness], None]]] = [
     ("7", fig_checkpoints.figure_latency),
     ("8", fig_checkpoints.figure_show),
     ("9", fig_transfer.figure),
+    ("14", fig_add.figure),
 ]
 
 
