@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xpt.errors import ConfigError
+from xpt.utils import readlog
 from xpt.utils.fsutil import atomic_write_text
 
 Sections = dict[str, dict[str, str]]
@@ -132,6 +133,7 @@ def dvc_order(sections: Sections) -> Sections:
 
 def read_config_file(path: Path) -> Sections:
     """Sections of one config file; a missing file is empty."""
+    readlog.note(str(path))
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -10,6 +10,7 @@ The next identical command in the same folder takes one snapshot again; if it is
 equal, nothing can have changed and the recorded output is printed. Anything unusual
 (another flag, a different xpt, a busy workspace, a changed stat, an unreadable memo)
 falls through to the full command, so the memo can make a command faster, never wrong.
+`XPT_NO_MEMO=1` turns the memo off (nothing replayed, nothing recorded).
 
 This module must stay import-light: only builtins and `os`.
 """
@@ -38,6 +39,10 @@ _COMMANDS: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {
     ("exp", "show"): (frozenset({"--json"}), frozenset({"--json"})),
 }
 FIRST_WORDS = frozenset(cmd[0] for cmd in _COMMANDS)
+NO_MEMO_VAR = "XPT_NO_MEMO"
+_KEY_VARS = ("HOME", "XDG_CONFIG_HOME", "TZ")
+"""Variables that locate files a command reads (the global config) or shape its output;
+every `DVC_*` and `XPT_*` variable is part of the key as well."""
 
 
 def memo_key(argv: list[str], cwd: str) -> str | None:
@@ -46,15 +51,22 @@ def memo_key(argv: list[str], cwd: str) -> str | None:
     if words is None:
         return None
     allowed, required = _COMMANDS[words]
-    if os.environ.get("GIT_DIR") or os.environ.get("GIT_WORK_TREE"):
+    env = os.environ
+    if env.get("GIT_DIR") or env.get("GIT_WORK_TREE"):
         return None  # the repository is not the one the memo's paths describe
+    if env.get(NO_MEMO_VAR, "") not in ("", "0"):
+        return None
     rest = argv[len(words) :]
     if any(a.startswith("-") and a not in allowed for a in rest) or not required <= set(rest):
         return None
-    from xpt import __version__
+    import xpt
 
-    context = (__version__, sys.version_info[:2], os.environ.get("TZ"), cwd)
-    return "\0".join([repr(context), *argv])
+    # The build: this install's version and folder (its source files are watched).
+    build = (xpt.__version__, os.path.dirname(xpt.__file__ or ""), sys.version_info[:2])
+    variables = sorted(
+        (k, v) for k, v in env.items() if k in _KEY_VARS or k.startswith(("DVC_", "XPT_"))
+    )
+    return "\0".join([repr((build, variables, cwd)), *argv])
 
 
 def find_root(start: str) -> str | None:

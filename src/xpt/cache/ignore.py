@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xpt.errors import CacheError
+from xpt.utils import readlog
 
 IGNORE_FILE = ".dvcignore"
 
@@ -180,6 +181,7 @@ class DvcIgnore:
         rules = self._rules.get(reldir)
         if rules is None:
             path = os.path.join(self.root, reldir, IGNORE_FILE)
+            readlog.note(path)
             try:
                 with open(path, encoding="utf-8", errors="surrogateescape") as f:
                     rules = parse_ignore_text(f.read(), posixpath.join(reldir, IGNORE_FILE))
@@ -198,7 +200,9 @@ class DvcIgnore:
     def _is_subrepo(self, reldir: str) -> bool:
         found = self._subrepo.get(reldir)
         if found is None:
-            found = os.path.isdir(os.path.join(self.root, reldir, ".dvc"))
+            marker = os.path.join(self.root, reldir, ".dvc")
+            readlog.note(marker)
+            found = os.path.isdir(marker)
             self._subrepo[reldir] = found
         return found
 

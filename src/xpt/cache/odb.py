@@ -34,6 +34,7 @@ from xpt.cache.hashing import (
 from xpt.cache.state import StateDB
 from xpt.cache.tmpfile import write_new
 from xpt.errors import CacheError
+from xpt.utils import readlog
 from xpt.utils.fsutil import current_umask
 from xpt.utils.oids import bad_oid, is_oid, is_safe_relpath
 
@@ -366,8 +367,10 @@ class ODB:
         """
         if not is_oid(md5, allow_dir=False):
             return None
+        path = self.object_path(md5, legacy)
+        readlog.note(path)
         try:
-            with open(self.object_path(md5, legacy), "rb") as f:
+            with open(path, "rb") as f:
                 data = f.read()
         except OSError:
             return None
@@ -376,6 +379,7 @@ class ODB:
 
     def load_tree(self, md5_dir: str, legacy: bool = False) -> list[tuple[str, str]]:
         """(relpath, md5) of every file of a tree object, sorted by relpath."""
+        readlog.note(self.object_path(md5_dir, legacy))
         cached = self._trees.get((md5_dir, legacy))
         if cached is not None:
             return cached

@@ -57,9 +57,9 @@ def status(args: argparse.Namespace) -> int:
     if args.cloud or args.remote:
         return cloud_status(args)
     project = Project.find()
+    key: str | None = getattr(args, "memo_key", None)
+    since = verdict.started()  # before the config is read
     with open_workspace(project) as ws:
-        key: str | None = getattr(args, "memo_key", None)
-        since = verdict.started()
         reads = verdict.track_reads(ws) if key else None
         data = project_status(ws, list(args.targets))
         if key and reads is not None and not data:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -109,8 +110,13 @@ def _checkpoint_recorder(
     )
 
 
-def run_isolated(main: Project, entry: Entry) -> ExecResult:
-    """Run `entry` in a fresh isolated workspace and record the experiment."""
+def run_isolated(
+    main: Project, entry: Entry, on_recorded: Callable[[ExecResult], None] | None = None
+) -> ExecResult:
+    """Run `entry` in a fresh isolated workspace and record the experiment.
+
+    `on_recorded` is called as soon as the experiment's ref is set, before the clean-up.
+    """
     main_git = Git(main.root)
     ws_root = workspace_path(main.xpt_dir, entry.id)
     remove(ws_root)
@@ -143,18 +149,22 @@ def run_isolated(main: Project, entry: Entry) -> ExecResult:
             if recorder is not None:
                 sha = recorder()
                 assert recorder.ref is not None
-                return ExecResult(recorder.ref, sha)
-            ref, sha, _left = record_experiment(
-                ws,
-                ws_git,
-                entry.baseline,
-                reproduced=result.reproduced,
-                name=entry.name,
-                message=entry.options.get("message"),
-                force=options.force,
-                ref_git=main_git,
-            )
-        return ExecResult(ref, sha)
+                done = ExecResult(recorder.ref, sha)
+            else:
+                ref, sha, _left = record_experiment(
+                    ws,
+                    ws_git,
+                    entry.baseline,
+                    reproduced=result.reproduced,
+                    name=entry.name,
+                    message=entry.options.get("message"),
+                    force=options.force,
+                    ref_git=main_git,
+                )
+                done = ExecResult(ref, sha)
+            if on_recorded is not None:
+                on_recorded(done)
+        return done
     finally:
         remove(ws_root)
         with StateDB(main.state_db) as state:  # its memo rows would never be used again

@@ -20,6 +20,9 @@ FORBIDDEN_CHARS = "~^:?*[\\"
 DEFAULT_PREFIX = "exp-"
 _HEX = frozenset(string.hexdigits.lower())
 _MAX_CHAIN = 10_000
+MAX_NAME_BYTES = 250
+"""A name is a file name in `.git/refs/`, and git writes `<name>.lock` first: file systems
+stop at 255 bytes, so 250 is the longest name git can store as a loose ref."""
 
 
 def default_name(exp_hash: str) -> str:
@@ -44,6 +47,9 @@ def _problem(name: str) -> str | None:
     """What makes `name` unusable as a ref component, or None."""
     if not name:
         return "it is empty"
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        return f"it is {size} bytes long (at most {MAX_NAME_BYTES})"
     if "/" in name:
         return "it contains '/'"
     if any(c.isspace() for c in name):

@@ -273,6 +273,20 @@ class QueueDB:
                 ),
             )
 
+    def fail_running(self, entry_id: int, *, returncode: int, error: str) -> Entry | None:
+        """Mark an entry failed unless it recorded an outcome already; its final state.
+
+        A worker that lost its child calls this: the child may have recorded its result
+        (success or failure) just before dying, and that result must stand.
+        """
+        with self._tx() as c:
+            c.execute(
+                "UPDATE entries SET state = 'failed', finished = ?, returncode = ?, error = ?"
+                " WHERE id = ? AND state = 'running'",
+                (time.time(), returncode, error, entry_id),
+            )
+        return self.get(entry_id)
+
     def set_options(self, entry_id: int, options: dict[str, Any]) -> None:
         """Replace an entry's options (e.g. the distributed backend's task id)."""
         with self._tx() as c:
@@ -338,6 +352,22 @@ class QueueDB:
 def open_queue(xpt_dir: Path) -> QueueDB:
     """The queue database of a project (created on first use)."""
     return QueueDB(xpt_dir / "queue.db")
+
+
+@contextlib.contextmanager
+def queue_session(xpt_dir: Path) -> Iterator[QueueDB]:
+    """The queue database for one short step, closed after it.
+
+    A process that forks must hold no SQLite connection at the fork: the child would
+    inherit SQLite's in-process lock bookkeeping without the locks themselves, and once
+    the parent died another process could take the database over and drop the WAL
+    holding the child's last writes.
+    """
+    db = open_queue(xpt_dir)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def log_path(xpt_dir: Path, entry_id: int) -> Path:

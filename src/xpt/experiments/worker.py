@@ -2,9 +2,11 @@
 
 A worker keeps up to `jobs` children. Each child gets its own process group (so
 `queue kill` and Ctrl-C can stop an experiment with its commands), writes its output
-to the entry's log and records its own outcome. The worker records a failure for a
-child that died without recording one; Ctrl-C kills the children and puts their
-entries back in the queue. Detached workers (`queue start`) are this same loop in a
+to the entry's log and records its own outcome, right after its experiment's ref is
+set: a child outlives a SIGKILLed worker and its result stands. The worker records a
+failure only for a child that died without recording an outcome, and holds no queue.db
+connection while it forks (see `queue_session`). Ctrl-C kills the children and puts
+their entries back in the queue. Detached workers (`queue start`) are this same loop in a
 new session (`python -m xpt.experiments.worker ROOT -j N [--gpus 0,1 --gpus-per-exp K]`).
 With GPU slots each claim also takes devices no live entry holds (queue_db.claim),
 and the child runs with exactly those in CUDA_VISIBLE_DEVICES.
@@ -23,7 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xpt.experiments.gpus import GpuPlan, parse_list, use_devices
-from xpt.experiments.queue_db import Entry, State, ensure_dirs, log_path, open_queue
+from xpt.experiments.queue_db import (
+    Entry,
+    State,
+    ensure_dirs,
+    log_path,
+    open_queue,
+    queue_session,
+)
 from xpt.project import Project
 
 Report = Callable[[str, Entry], None]
@@ -55,31 +64,35 @@ def _child(project: Project, entry: Entry) -> int:
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
     from xpt.errors import XptError
-    from xpt.experiments.executor import run_isolated
+    from xpt.experiments.executor import ExecResult, run_isolated
 
     db = open_queue(project.xpt_dir)
+    db.set_pid(entry.id, os.getpid())  # before the worker does: it may be killed first
     use_devices(entry.devices)
+
+    def recorded(result: ExecResult) -> None:  # as soon as the ref is set
+        db.finish(
+            entry.id, ok=True, returncode=0, result_sha=result.sha, result_name=result.ref.name
+        )
+
     try:
         on = f" on GPU {','.join(entry.devices)}" if entry.devices else ""
         print(
             f"Running experiment '{entry.label}' from snapshot {entry.snapshot[:7]}{on}", flush=True
         )
-        result = run_isolated(project, entry)
+        result = run_isolated(project, entry, on_recorded=recorded)
         print(f"\nRan experiment(s): {result.ref.name}", flush=True)
-        db.finish(
-            entry.id, ok=True, returncode=0, result_sha=result.sha, result_name=result.ref.name
-        )
         from xpt.experiments.autopush import push_queued
 
         push_queued(project, result.ref, worker_stderr)  # after finish: it cannot fail the run
         return 0
     except XptError as exc:
         print(f"ERROR: {exc.message}", flush=True)
-        db.finish(entry.id, ok=False, returncode=1, error=exc.message)
+        db.fail_running(entry.id, returncode=1, error=exc.message)
         return 1
     except BaseException as exc:  # noqa: BLE001 - a child must always record its outcome
         traceback.print_exc()
-        db.finish(entry.id, ok=False, returncode=1, error=f"unexpected error: {exc!r}")
+        db.fail_running(entry.id, returncode=1, error=f"unexpected error: {exc!r}")
         return 1
     finally:
         db.close()
@@ -136,7 +149,6 @@ def run_queue(
     while other workers hold the devices it needs.
     """
     ensure_dirs(project.xpt_dir)
-    db = open_queue(project.xpt_dir)
     me = worker_pid or os.getpid()
     limit = gpus.concurrency(jobs) if gpus else max(jobs, 1)
     children: dict[int, Entry] = {}
@@ -146,13 +158,16 @@ def run_queue(
     try:
         while True:
             waiting = False  # queued entries wait for devices held elsewhere
-            while len(children) < limit and not db.stopping(me):
-                entry = db.claim(me, only, gpus)
+            while len(children) < limit:
+                with queue_session(project.xpt_dir) as db:
+                    entry = None if db.stopping(me) else db.claim(me, only, gpus)
+                    if entry is None:
+                        waiting = gpus is not None and only is None and db.has_queued()
                 if entry is None:
-                    waiting = gpus is not None and only is None and db.has_queued()
                     break
-                pid = _fork(project, entry)
-                db.set_pid(entry.id, pid)
+                pid = _fork(project, entry)  # no queue.db connection is open here
+                with queue_session(project.xpt_dir) as db:
+                    db.set_pid(entry.id, pid)
                 children[pid] = entry
                 emit("running", entry)
             if not children and not waiting:
@@ -167,28 +182,27 @@ def run_queue(
             entry = children.pop(pid, None)
             if entry is None:
                 continue
-            final = db.get(entry.id)
-            if final is not None and final.state == State.RUNNING:
-                code = os.waitstatus_to_exitcode(status)
-                why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-                db.finish(entry.id, ok=False, returncode=code, error=f"experiment process {why}")
-                final = db.get(entry.id)
+            code = os.waitstatus_to_exitcode(status)
+            why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            with queue_session(project.xpt_dir) as db:
+                final = db.fail_running(
+                    entry.id, returncode=code, error=f"experiment process {why}"
+                )
             if final is not None:
                 summary.done.append(final)
                 emit(final.state.value, final)
     except KeyboardInterrupt:
         for pid in children:
             _kill_group(pid)
-        for pid, entry in list(children.items()):
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-            db.requeue(entry.id)
-            emit("requeued", entry)
+        with queue_session(project.xpt_dir) as db:
+            for pid, entry in list(children.items()):
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+                db.requeue(entry.id)
+                emit("requeued", entry)
         raise
-    finally:
-        db.close()
     return summary
 
 

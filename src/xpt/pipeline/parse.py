@@ -30,6 +30,7 @@ from xpt.pipeline.templating import (
     resolve,
 )
 from xpt.pipeline.yaml12 import YAMLLoadError
+from xpt.utils import readlog
 
 DVCFILE = "dvc.yaml"
 TOP_KEYS = ("stages", "vars", "params", "metrics", "plots", "artifacts", "datasets")
@@ -62,8 +63,10 @@ def workspace_reader(root: Path) -> Reader:
     """A Reader over the working tree at `root` (missing files and directories -> None)."""
 
     def read(path: str) -> bytes | None:
+        full = root / path
+        readlog.note(str(full))
         try:
-            return (root / path).read_bytes()
+            return full.read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 
@@ -96,8 +99,10 @@ def _scan(root: Path, rel: str) -> tuple[list[str] | None, list[str]]:
     a sub-repo."""
     subdirs: list[str] = []
     files: list[str] = []
+    folder = root / rel if rel else root
+    readlog.note(str(folder))
     try:
-        with os.scandir(root / rel if rel else root) as entries:
+        with os.scandir(folder) as entries:
             for entry in entries:
                 name = entry.name
                 if (name == DVCFILE or name.endswith(".dvc")) and entry.is_file():

@@ -547,12 +547,13 @@ def run_repro(project: Project, options: ReproOptions, memo_key: str | None = No
     With `memo_key` (a plain command line, see `xpt.fastpath`), a run that finds every
     stage up to date records its verdict so the same command can be answered from stats.
     """
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-        if memo_key is None:
+    if memo_key is None:
+        with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
             return reproduce(ws, options)
-        from xpt.repro import verdict
+    from xpt.repro import verdict
 
-        since = verdict.started()
+    since = verdict.started()  # before the config is read
+    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
         reads = verdict.track_reads(ws)
         result = reproduce(ws, options)
         if result.results and all(r.outcome == "skipped" for r in result.results):

@@ -2,15 +2,19 @@
 
 After a `repro` or `status` found every selected stage up to date, this module lists
 everything that verdict rests on and stores it with the printed output, keyed by the
-command line. What it watches, and why each matters:
+command line (with the variables that locate config files, see `fastpath.memo_key`).
+What it watches, and why each matters:
 
-- every file the command read through the workspace reader (dvc.yaml, dvc.lock,
-  params and vars files), present or absent;
-- every folder searched for dvc.yaml files (a new pipeline file changes the graph);
+- every path the command read, as noted by the readers themselves (`utils/readlog.py`):
+  files read through the workspace reader (dvc.yaml, dvc.lock, params and vars files),
+  the folders searched for dvc.yaml, every `.dvcignore` consulted (nested ones too),
+  every config file (global, repo, local and xpt's siblings), cache objects read;
+  present or absent;
 - each stage's dependencies and outputs, recursively;
 - the cache objects of cached outputs (a deleted object makes a stage "not in cache"):
   the object file, and for directories every cache prefix folder its files live in;
-- `.dvc/config`, `.dvc/config.local` and `.dvcignore`.
+- the source files of every xpt module the command ran (the build identity: an
+  edited or reinstalled xpt never replays an older build's verdict).
 
 A verdict is not recorded if any watched path changed in the last moments (a later
 change could then keep the same mtime), so replaying it can never hide a change.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import sys
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -38,6 +43,7 @@ from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles
 from xpt.project import Project
+from xpt.utils import readlog
 from xpt.utils.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:  # the workspace (hasher, state DB) is not needed to record exp show
@@ -97,12 +103,7 @@ def watch_list(ws: Workspace, stages: Iterable[Stage], reads: ReadLog) -> list[W
     def add(path: str, recursive: bool) -> None:
         watch[path] = watch.get(path, False) or recursive
 
-    for name in (".dvc/config", ".dvc/config.local", ".dvcignore"):
-        add(os.path.join(root, name), False)
-    visited: list[str] = []
-    find_dvcfiles(ws.root, visited=visited)
-    for rel in visited:
-        add(os.path.join(root, rel) if rel else root, False)
+    find_dvcfiles(ws.root)  # noted: the folders where a new dvc.yaml would matter
     locks: dict[str, dict[str, Any]] = {}
     for stage in stages:
         for dep in stage.deps:
@@ -119,8 +120,22 @@ def watch_list(ws: Workspace, stages: Iterable[Stage], reads: ReadLog) -> list[W
 
 
 def started() -> int:
-    """The clock reading to pass to `record`/`store`: take it before reading anything."""
+    """Start noting reads; the clock reading to pass to `record`/`store`.
+
+    Call it before the command reads anything (before the workspace or config is opened).
+    """
+    readlog.start()
     return time.time_ns()
+
+
+def code_watch() -> list[Watch]:
+    """The source files of the xpt modules loaded now (the verdict's build identity)."""
+    files = (
+        getattr(module, "__file__", None)
+        for name, module in list(sys.modules.items())
+        if name == "xpt" or name.startswith("xpt.")
+    )
+    return [(path, False) for path in sorted({f for f in files if f})]
 
 
 def store(root: str, key: str, watch: list[Watch], stdout: str, since_ns: int) -> bool:
@@ -129,6 +144,7 @@ def store(root: str, key: str, watch: list[Watch], stdout: str, since_ns: int) -
     A watched path that changed after `since_ns - RACY_NS` may have changed while the
     verdict was computed, or may change again without its mtime moving: not kept.
     """
+    watch = list(dict.fromkeys([*watch, *readlog.stop().items(), *code_watch()]))
     rows = snapshot(watch)
     if newest_change_ns(rows) > since_ns - RACY_NS:
         return False

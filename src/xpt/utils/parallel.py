@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
+from xpt.utils import readlog
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -53,9 +55,10 @@ class Forked(Generic[R]):
         finally:
             self.close()
         try:
-            status, value = pickle.loads(data) if data else ("error", "worker died")
+            status, value, reads = pickle.loads(data) if data else ("error", "worker died", {})
         except Exception:  # noqa: BLE001 - a truncated payload: the worker died
             return None
+        readlog.merge(reads)  # the child's reads count as this command's
         return cast(list[R], value) if status == "ok" else None
 
     def close(self) -> None:
@@ -86,9 +89,9 @@ def fork_start(fn: Callable[[T], R], items: Sequence[T]) -> Forked[R] | None:
         os.close(rfd)
         code = 0
         try:
-            payload: Any = ("ok", [fn(x) for x in items])
+            payload: Any = ("ok", [fn(x) for x in items], readlog.noted())
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            payload = ("error", repr(exc))
+            payload = ("error", repr(exc), {})
             code = 1
         try:
             data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
