@@ -71,6 +71,7 @@ def _child(project: Project, entry: Entry) -> int:
     use_devices(entry.devices)
 
     def recorded(result: ExecResult) -> None:  # as soon as the ref is set
+        print(f"\nRan experiment(s): {result.ref.name}", flush=True)
         db.finish(
             entry.id, ok=True, returncode=0, result_sha=result.sha, result_name=result.ref.name
         )
@@ -81,7 +82,6 @@ def _child(project: Project, entry: Entry) -> int:
             f"Running experiment '{entry.label}' from snapshot {entry.snapshot[:7]}{on}", flush=True
         )
         result = run_isolated(project, entry, on_recorded=recorded)
-        print(f"\nRan experiment(s): {result.ref.name}", flush=True)
         from xpt.experiments.autopush import push_queued
 
         push_queued(project, result.ref, worker_stderr)  # after finish: it cannot fail the run
@@ -210,7 +210,8 @@ def kill_entries(project: Project, entries: list[Entry], sig: int = signal.SIGTE
     """Stop running entries (their process groups); the worker records them as failed.
 
     Right after a claim the row still holds the worker's pid until the forked child's
-    is recorded; wait for the child (a process-group leader) rather than signal the worker.
+    is recorded; wait for the child (a process-group leader, unlike a `queue start`
+    worker not a session leader) rather than signal the worker.
     """
     import time
 
@@ -248,7 +249,7 @@ def stop_queue(project: Project, kill: bool = False) -> int:
 
 def _is_group_leader(pid: int) -> bool:
     try:
-        return os.getpgid(pid) == pid
+        return os.getpgid(pid) == pid and os.getsid(pid) != pid
     except (ProcessLookupError, PermissionError):
         return False
 
