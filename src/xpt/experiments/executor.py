@@ -149,7 +149,7 @@ def run_isolated(
             if recorder is not None:
                 sha = recorder()
                 assert recorder.ref is not None
-                done = ExecResult(recorder.ref, sha)
+                outcome = ExecResult(recorder.ref, sha)
             else:
                 ref, sha, _left = record_experiment(
                     ws,
@@ -161,10 +161,10 @@ def run_isolated(
                     force=options.force,
                     ref_git=main_git,
                 )
-                done = ExecResult(ref, sha)
+                outcome = ExecResult(ref, sha)
             if on_recorded is not None:
-                on_recorded(done)
-        return done
+                on_recorded(outcome)
+        return outcome
     finally:
         remove(ws_root)
         with StateDB(main.state_db) as state:  # its memo rows would never be used again
