@@ -525,3 +525,32 @@ def test_item2a_dvc_file_md5_traversal_refused(pipe: TmpRepo, victim: Path, xpt)
     assert "Traceback" not in res.err
     assert victim.read_bytes() == PRECIOUS
     assert not (pipe / "data.txt").exists()
+
+
+def test_item4_big_object_changed_in_place_caught_despite_verified_memo(
+    project: TmpRepo, tmp_path: Path, xpt
+) -> None:  # type: ignore[no-untyped-def]
+    """Big objects remember the stat they were hashed with (no second md5 on push); a change
+    in place, same size and mtime put back, still moves the ctime and is caught."""
+    big = bytes(range(256)) * (9 << 12)  # 9 MiB, above the memo's threshold
+    project.gen({"make_big.py": f"open('big.bin', 'wb').write(bytes(range(256)) * {9 << 12})\n"})
+    project.gen({"dvc.yaml": "stages:\n  big:\n    cmd: python make_big.py\n    outs: [big.bin]\n"})
+    xpt("repro")
+    project.commit("big")
+    xpt("remote", "add", "-d", "store", str(tmp_path / "storage"))
+    oid = md5(big)
+    obj = project / ".dvc" / "cache" / "files" / "md5" / oid[:2] / oid[2:]
+    st = obj.stat()
+    obj.chmod(0o644)
+    with open(obj, "r+b") as f:
+        f.seek(1 << 20)
+        f.write(b"X")
+    os.utime(obj, ns=(st.st_atime_ns, st.st_mtime_ns))
+    obj.chmod(0o444)
+    res = xpt("push", ok=False)
+    assert "corrupted" in res.err
+    assert not (tmp_path / "storage" / "files" / "md5" / oid[:2] / oid[2:]).exists()
+    xpt("config", "cache.type", "copy")
+    (project / "big.bin").unlink()
+    res = xpt("checkout", ok=False)
+    assert "corrupted" in res.err and not (project / "big.bin").exists()

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Sequence
 
 from xpt.cache import tmpfile
-from xpt.cache.odb import ODB, copy_file, tmp_name
+from xpt.cache.odb import ODB, copy_fd, copy_file, tmp_name
 from xpt.errors import CacheError
 from xpt.utils.fsutil import remove
 
@@ -113,7 +113,7 @@ class Linker:
             if link_type == "hardlink" and os.stat(obj).st_size == 0:
                 link_type = "copy"
             try:
-                place(obj, dest, link_type, md5)
+                place(obj, dest, link_type, md5, self.odb)
                 return link_type
             except OSError as exc:
                 if exc.errno == errno.EMLINK:
@@ -164,16 +164,19 @@ def make(src: str, dst: str, link_type: str, mode: int = 0o666) -> None:
         copy_file(src, dst, mode)
 
 
-def place(obj: str, dest: str, link_type: str, md5: str | None = None) -> None:
+def place(
+    obj: str, dest: str, link_type: str, md5: str | None = None, odb: ODB | None = None
+) -> None:
     """Atomically make `dest` a link/copy of `obj` (temp name + rename over `dest`).
 
-    A copy of an object whose raw `md5` is given is verified while it is made.
+    A copy of an object whose raw `md5` is given is verified while it is made, unless
+    `odb` knows the object file is unchanged since xpt last hashed it.
     """
     ensure_dir(os.path.dirname(dest))
     tmp = tmp_name(dest)
     try:
         if link_type == "copy" and md5 is not None:
-            copy_verified(obj, tmp, md5)
+            copy_verified(obj, tmp, md5, odb)
         else:
             make(obj, tmp, link_type)
         replace_path(tmp, dest)
@@ -183,11 +186,16 @@ def place(obj: str, dest: str, link_type: str, md5: str | None = None) -> None:
         raise
 
 
-def copy_verified(obj: str, dst: str, md5: str) -> None:
-    """Copy the object `obj` to the new file `dst`, hashing the bytes as they are read."""
+def copy_verified(obj: str, dst: str, md5: str, odb: ODB | None = None) -> None:
+    """Copy the object `obj` to the new file `dst`, hashing the bytes as they are read
+    (CorruptObject if they do not hash to `md5`); a big object `odb` knows intact is
+    copied by the kernel alone."""
     from xpt.cache.remote import SourceChanged, copy_local, corrupt_object
 
     with open(obj, "rb") as src, open(dst, "xb") as out:
+        if odb is not None and odb.known_intact(obj, os.fstat(src.fileno()), md5):
+            copy_fd(src.fileno(), out.fileno())
+            return
         try:
             actual = copy_local(src, out)
         except SourceChanged:

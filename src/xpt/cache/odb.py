@@ -49,6 +49,10 @@ _SETTLED_NS = 50_000_000
 
 _counter = itertools.count()
 
+VERIFIED_MEMO_MIN = 8 << 20
+"""Objects this big remember the stat they had when xpt last hashed their bytes, so a push
+or a copy checkout need not hash them again: any change to the file moves its ctime."""
+
 
 def tmp_name(target: str) -> str:
     """A unique temp name next to `target` (same folder, so rename is atomic)."""
@@ -292,7 +296,28 @@ class ODB:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise CacheError(f"cannot write cache object '{md5}': {exc.strerror}") from exc
+        self.mark_verified(md5)  # the caller hashed these very bytes
         return True
+
+    # -- verified objects (the bytes were hashed by xpt and the file has not changed) ---------
+
+    def mark_verified(self, md5: str, legacy: bool = False) -> None:
+        """Remember that object `md5` as it is now hashes to its name (big objects only)."""
+        if self.state is None:
+            return
+        path = self.object_path(md5, legacy)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if st.st_size >= VERIFIED_MEMO_MIN:
+            self.state.put_value(f"verified:{path}", _stamp(st, md5))
+
+    def known_intact(self, path: str, st: os.stat_result, md5: str) -> bool:
+        """Was the object file at `path` (whose stat is `st`) verified, and unchanged since?"""
+        if self.state is None or st.st_size < VERIFIED_MEMO_MIN:
+            return False
+        return self.state.get_value(f"verified:{path}") == _stamp(st, md5)
 
     def add_bytes(self, md5: str, data: bytes, legacy: bool = False) -> bool:
         """Store an in-memory object; False if it was already there.
@@ -419,6 +444,10 @@ class ODB:
         tree.sort()
         self._trees[(md5_dir, legacy)] = tree
         return tree
+
+
+def _stamp(st: os.stat_result, md5: str) -> str:
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{md5}"
 
 
 def object_hash(path: str, md5: str, legacy: bool) -> str:

@@ -29,6 +29,7 @@ from typing import TypeVar
 from xpt.cache import links
 from xpt.cache.odb import OBJECT_MODE, ODB, tmp_name
 from xpt.cache.remote import Remote, object_relpath, open_remote, relpath_oid
+from xpt.cache.state import StateDB
 from xpt.errors import CacheError, PipelineError, RemoteError, XptError
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader, Stage
@@ -286,9 +287,15 @@ def used_objects(project: Project, readers: Iterable[Reader]) -> set[Oid]:
 
 def _upload(odb: ODB, remote: Remote, oid: Oid) -> None:
     md5, legacy = oid
-    src = odb.oid_path(md5, legacy=legacy)
+    src = odb.object_path(md5, legacy=legacy)
+    # the bytes are hashed while sent, unless xpt hashed this very file before (big objects);
     # legacy (2.x) ids hash dos2unix text, not the bytes sent: `cache verify` checks those
-    remote.upload(src, object_relpath(md5, legacy), None if legacy else md5.removesuffix(".dir"))
+    expected = None if legacy else md5.removesuffix(".dir")
+    if expected is not None:
+        with contextlib.suppress(OSError):
+            if odb.known_intact(src, os.stat(src), md5):
+                expected = None
+    remote.upload(Path(src), object_relpath(md5, legacy), expected)
 
 
 def _download(odb: ODB, remote: Remote, oid: Oid, spares: _Spares | None = None) -> None:
@@ -326,6 +333,8 @@ def _download(odb: ODB, remote: Remote, oid: Oid, spares: _Spares | None = None)
         os.chmod(tmp, OBJECT_MODE)
         size = os.stat(tmp).st_size if made else -1
         os.replace(tmp, dest)
+        if not legacy:
+            odb.mark_verified(md5)
         if made and os.fstat(made[0]).st_size == size:  # else the twin failed: short
             links.offer_spare(dest, made.pop())
     finally:
@@ -355,7 +364,7 @@ def push(
     project: Project, remote: Remote, oids: set[Oid], jobs: int | None = None
 ) -> TransferResult:
     """Upload the objects of `oids` (and their trees' files) the remote lacks."""
-    odb = ODB(project.cache_dir)
+    odb = ODB(project.cache_dir, StateDB(project.state_db))  # opened only for big objects
     everything = expand_dirs(odb, oids)
     result = TransferResult()
     local = []
@@ -436,7 +445,7 @@ def fetch(
     project: Project, remote: Remote, oids: set[Oid], jobs: int | None = None
 ) -> TransferResult:
     """Download (and verify) the objects of `oids` missing from the local cache."""
-    odb = ODB(project.cache_dir)
+    odb = ODB(project.cache_dir, StateDB(project.state_db))  # remembers big verified objects
     result = TransferResult()
     dirs = [o for o in oids if o[0].endswith(".dir") and not odb.exists(o[0], legacy=o[1])]
     result.failed.update(_run(lambda o: _download(odb, remote, o), dirs, jobs))
