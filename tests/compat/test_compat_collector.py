@@ -136,3 +136,69 @@ def test_missing_cache_objects_give_dvcs_error_entries(
         assert mine == theirs, argv
     errors = json.loads(xpt(*COMMANDS["metrics"]).out)["main"]["data"]["eval/metrics.json"]
     assert errors["error"]["type"] == "FileNotFoundError"
+
+
+def build_gated(xpt: Xpt) -> Builder:
+    def build(repo: TmpRepo) -> None:
+        from tests.func.test_exp_show_running import DVC_YAML, GATED_PY
+
+        repo.gen({"train.py": GATED_PY, "params.yaml": "foo: 1\n", "dvc.yaml": DVC_YAML})
+        xpt("init")
+        repo.commit("gated")
+
+    return build
+
+
+def _running_show(argv: list[str], show: Any, gate: Path, cwd: Path, env: dict[str, str]) -> Any:
+    """`exp show --json` (by `show`) taken while `argv` runs an experiment held at the gate."""
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            rows = json.loads(show())
+            exps = rows[-1]["experiments"] or []
+            live = [e for e in exps if (e.get("executor") or {}).get("state") == "running"]
+            datas = [rows[0]["data"], *(e["revs"][0]["data"] for e in live)]
+            if live and all("data" in d["metrics"].get("metrics.json", {}) for d in datas):
+                return rows  # sampled once the stage wrote its first metrics
+            time.sleep(0.1)
+        raise AssertionError("no running experiment shown")
+    finally:
+        gate.touch()
+        proc.wait(timeout=120)
+
+
+def _normalised(rows: Any, repo: Path) -> Any:
+    text = json.dumps(rows).replace(str(repo), "<root>")
+    rows = json.loads(text)
+    for exp in rows[-1]["experiments"]:
+        exp["executor"]["local"]["pid"] = "<pid>"
+    return rows
+
+
+def test_running_workspace_experiment_shown_like_dvc(
+    goldens: Goldens, xpt: Xpt, xpt_cmd: Any, dvc_oracle: DvcOracle, tmp_path: Path
+) -> None:
+    repo_x = goldens.copy("gated", build_gated(xpt), name="x")
+    repo_d = goldens.copy("gated", build_gated(xpt), name="d")
+    gate_x, gate_d = tmp_path / "gate-x", tmp_path / "gate-d"
+    env_x = {**os.environ, "XPT_TEST_GATE": str(gate_x)}
+    shown_x = _running_show(
+        [str(xpt_cmd.exe), "exp", "run", "-n", "live"],
+        lambda: xpt_cmd("exp", "show", "--json", cwd=repo_x).stdout,
+        gate_x,
+        repo_x,
+        env_x,
+    )
+    env_d = dvc_oracle.env({"XPT_TEST_GATE": str(gate_d)})
+    shown_d = _running_show(
+        [str(dvc_oracle.exe), "exp", "run", "-n", "live"],
+        lambda: dvc_oracle("exp", "show", "--json", cwd=repo_d).stdout,
+        gate_d,
+        repo_d,
+        env_d,
+    )
+    assert _normalised(shown_x, repo_x) == _normalised(shown_d, repo_d)

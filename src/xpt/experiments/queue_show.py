@@ -12,7 +12,7 @@ from xpt.cache.odb import ODB
 from xpt.errors import ScmError
 from xpt.experiments.collect import collect_data
 from xpt.experiments.dvc_queue import DvcQueued, dvc_queued
-from xpt.pipeline.parse import find_dvcfiles
+from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
 
@@ -45,7 +45,7 @@ def _executor(project: Project, entry: Entry) -> dict[str, Any]:
 
 def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
     """Queued, running and failed entries as `exp show` experiment ranges, by baseline."""
-    from xpt.experiments.queue_db import State, open_queue
+    from xpt.experiments.queue_db import State, open_queue, workspace_path
 
     db = open_queue(project.xpt_dir)
     try:
@@ -58,9 +58,12 @@ def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
     odb = ODB(project.cache_dir)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
-        data, error = collect_data(
-            git.reader(entry.snapshot), entry.snapshot, int(entry.created), dvcfiles, odb
-        )
+        read = git.reader(entry.snapshot)
+        if entry.state == State.RUNNING:  # live: params and metrics as in its workspace now
+            root = workspace_path(project.xpt_dir, entry.id)
+            if (root / ".git").exists():
+                read = workspace_reader(root)
+        data, error = collect_data(read, entry.snapshot, int(entry.created), dvcfiles, odb)
         if entry.state == State.QUEUED:
             data["metrics"] = {}
         if entry.state == State.FAILED:

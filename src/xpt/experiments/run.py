@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xpt.errors import ExperimentError, ExperimentExists, ParamsError
+from xpt.experiments.active import running_in_workspace
 from xpt.experiments.checkpoint import (
     CheckpointRecorder,
     reset_checkpoint_outputs,
@@ -248,7 +249,8 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
         write_files(str(project.root), new_files)
         index_before = git.index_state()
         try:
-            return _run_and_record(ws, git, baseline, request, options, recorder, name)
+            with running_in_workspace(project, name or "", baseline):
+                return _run_and_record(ws, git, baseline, request, options, recorder, name)
         finally:
             git.restore_index(index_before)
 

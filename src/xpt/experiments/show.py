@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xpt.cache.odb import ODB
+from xpt.experiments.active import ActiveRun, active_run
 from xpt.experiments.collect import collect_data
 from xpt.experiments.refs import EXPS_PREFIX, ExpRef
 from xpt.pipeline.model import Reader
@@ -105,6 +106,17 @@ def _state(rev: str, name: str | None, data: dict[str, Any], error: Any) -> dict
     return {"rev": rev, "name": name, "data": data, "error": error, "experiments": None}
 
 
+def _running_entry(
+    project: Project, run: ActiveRun, workspace_row: dict[str, Any]
+) -> dict[str, Any]:
+    """The workspace run in progress, shaped as DVC shows it (metrics so far, live)."""
+    rev = {**workspace_row, "name": run.name, "data": dict(workspace_row["data"])}
+    local = {"root": str(project.root), "log": None, "pid": run.pid}
+    local.update({"returncode": None, "task_id": None})
+    executor = {"state": "running", "name": "workspace", "local": local}
+    return {"revs": [rev], "executor": executor, "name": run.name}
+
+
 def show(
     project: Project,
     opts: ShowOptions,
@@ -126,7 +138,8 @@ def show(
     rows: list[dict[str, Any]] = []
     if git.head_sha() is None:
         return rows
-    if not opts.hide_workspace:
+    running = active_run(project)
+    if not opts.hide_workspace or running is not None:
         data, error = collect_data(
             workspace_read or workspace_reader(project.root),
             "workspace",
@@ -135,9 +148,15 @@ def show(
             odb,
             param_deps=opts.param_deps,
         )
-        rows.append(
-            {"rev": "workspace", "name": None, "data": data, "error": error, "experiments": None}
-        )
+        workspace_row = {
+            "rev": "workspace",
+            "name": None,
+            "data": data,
+            "error": error,
+            "experiments": None,
+        }
+        if not opts.hide_workspace:
+            rows.append(workspace_row)
     names = _names_for(git)
     grouped = experiments_by_baseline(git)
     extras = extra_entries(git) if extra_entries else {}
@@ -174,6 +193,8 @@ def show(
         exps = fork_map(one, grouped.get(baseline, []), min_items=200)
         exps.sort(key=lambda pair: pair[0], reverse=True)
         entries = [e for _t, e in exps]
+        if running is not None and running.baseline == baseline:
+            entries.insert(0, _running_entry(project, running, workspace_row))
         for extra in extras.get(baseline, []):
             state = (extra.get("executor") or {}).get("state")
             if (state == "queued" and opts.hide_queued) or (state == "failed" and opts.hide_failed):
