@@ -554,3 +554,41 @@ def test_item4_big_object_changed_in_place_caught_despite_verified_memo(
     (project / "big.bin").unlink()
     res = xpt("checkout", ok=False)
     assert "corrupted" in res.err and not (project / "big.bin").exists()
+
+
+def test_item3_repro_does_not_delete_through_parent_symlink(
+    pipe: TmpRepo, outside: Path, tmp_path: Path, xpt
+) -> None:  # type: ignore[no-untyped-def]
+    """repro (and `exp run` in the workspace) deletes outputs before running a stage."""
+    import shutil
+
+    shutil.rmtree(pipe / "sub")
+    (pipe / "sub").symlink_to(outside)
+    (pipe / "make.py").write_text(MAKE_PY + "# changed\n")
+    before = outside_snapshot(tmp_path)
+    res = xpt("repro", ok=False)
+    assert "symlink leading outside the repository" in res.err
+    assert outside_snapshot(tmp_path) == before
+
+
+def test_item1_duplicate_entry_symlink_and_folder_refused(
+    pipe: TmpRepo, outside: Path, tmp_path: Path, xpt
+) -> None:  # type: ignore[no-untyped-def]
+    """A tree naming `sub` twice: a symlink out, and a folder whose file would go through it."""
+    from xpt.errors import UnsafePath
+    from xpt.scm.git import Git
+
+    inner = raw_tree(pipe, [("100644", b"model.bin", write_blob(pipe, b"pwned\n"))])
+    entries = [e for e in head_entries(pipe) if e[1] != b"sub"]
+    entries += [
+        ("120000", b"sub", write_blob(pipe, str(outside).encode())),
+        ("40000", b"sub", inner),
+    ]
+    sha = exp_commit(pipe, raw_tree(pipe, entries))
+    before = outside_snapshot(tmp_path)
+    res = xpt("exp", "apply", "evil", ok=False)
+    assert "refusing to write it" in res.err
+    with pytest.raises(UnsafePath):
+        Git(pipe).make_executor_repo(pipe / ".dvc" / "tmp" / "xpt" / "ws" / "x2", sha)
+    assert outside_snapshot(tmp_path) == before
+    assert (outside / "model.bin").read_bytes() == PRECIOUS

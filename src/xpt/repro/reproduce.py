@@ -39,7 +39,7 @@ from xpt.repro.runner import run_stage_commands
 from xpt.repro.status import StageCheck, check_stage
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.gitignore import ignore_output
-from xpt.utils.fsutil import atomic_write_bytes
+from xpt.utils.fsutil import atomic_write_bytes, resolve_inside
 from xpt.utils.lock import file_lock
 
 Outcome = Literal["ran", "restored", "skipped", "failed", "frozen", "dry", "blocked"]
@@ -177,8 +177,14 @@ def _ignore_outputs(ws: Workspace, stage: Stage) -> None:
 def _prepare_outputs(ws: Workspace, stage: Stage) -> None:
     """Delete outputs before running; persistent ones are made writable instead."""
     for out in stage.outs:
-        path = _abs(ws, stage, out.path)
-        if out.persist or out.checkpoint:
+        keep = out.persist or out.checkpoint  # kept outputs are followed, others unlinked
+        path = resolve_inside(
+            ws.root,
+            _abs(ws, stage, out.path),
+            allow=(str(ws.odb.cache_dir),),
+            replace_leaf=not keep,
+        )
+        if keep:
             if os.path.lexists(path):
                 unprotect(path)
         else:

@@ -385,14 +385,17 @@ class Git:
         return out
 
     def _walk_tree(self, tree: pygit2.Tree, base: str, out: dict[str, tuple[str, int]]) -> None:
-        """Files of `tree`; a crafted entry name (`..`, `.git`, `a/b`, absolute) is refused."""
+        """Files of `tree`; a crafted entry name (`..`, `.git`, `a/b`, absolute, twice) is refused."""
+        seen: set[str | None] = set()
         for obj in tree:
-            if not is_safe_tree_name(obj.name):
+            if not is_safe_tree_name(obj.name) or obj.name in seen:
+                twice = " twice" if obj.name in seen else ""
                 raise UnsafePath(
-                    f"git tree {str(tree.id)[:7]} has an entry named {obj.name!r} at "
+                    f"git tree {str(tree.id)[:7]} has an entry named {obj.name!r}{twice} at "
                     f"'{base or './'}': refusing to write it into a work tree",
                     hint="the commit was crafted; remove the experiment or branch holding it",
                 )
+            seen.add(obj.name)
             path = base + (obj.name or "")
             if isinstance(obj, pygit2.Tree):
                 self._walk_tree(obj, path + "/", out)
