@@ -271,3 +271,52 @@ def test_killed_run_all_parent_keeps_finished_results(project, xpt, tmp_path) ->
     ]
     assert sorted(_exp_show_names(xpt)) == [("three", None), ("two", None)]
     assert sorted(xpt("exp", "list", "--name-only").out.split()) == ["three", "two"]
+
+
+# -- item 9: a broken queue.db is moved aside and rebuilt from git ------------------------
+
+
+def _break(db: Path, how: str) -> None:
+    if how == "garbage":
+        db.write_bytes(b"this is not a database\n" * 300)
+    else:
+        size = db.stat().st_size
+        assert size >= 8192
+        with open(db, "r+b") as f:
+            f.truncate(4096)  # the schema page survives, the rows are gone
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage"])
+def test_broken_queue_db_is_moved_aside_and_rebuilt(f1, xpt, how) -> None:  # type: ignore[no-untyped-def]
+    xpt("exp", "run", "--queue", "-S", "foo=2", "-n", "done")
+    xpt("exp", "run", "--run-all")
+    xpt("exp", "run", "--queue", "-S", "foo=3", "-n", "alpha")
+    xpt("exp", "run", "--queue", "-S", "foo=4", "-n", "beta")
+    db = Path(".dvc/tmp/xpt/queue.db")
+    for extra in ("-wal", "-shm"):
+        assert not Path(f"{db}{extra}").exists()  # every connection closed: all rows in the file
+    _break(db, how)
+
+    res = xpt("queue", "status", "--json")
+    assert res.err.startswith("WARNING: the queue database") and res.err.count("\n") == 1
+    aside = Path(res.err.split("moved it to '")[1].split("'")[0])
+    assert aside.parent.resolve() == db.parent.resolve() and aside.exists()
+    rows = {r["name"]: r["status"] for r in json.loads(res.out)}
+    assert rows == {"done": "Success", "alpha": "Queued", "beta": "Queued"}
+
+    again = xpt("exp", "show", "--json")
+    assert again.err == ""  # rebuilt once
+    assert sorted(_exp_show_names(xpt)) == [("alpha", "queued"), ("beta", "queued"), ("done", None)]
+    xpt("exp", "remove", "alpha")
+    xpt("exp", "run", "--queue", "-S", "foo=5", "-n", "gamma")
+    xpt("exp", "run", "--run-all")
+    assert sorted(xpt("exp", "list", "--name-only").out.split()) == ["beta", "done", "gamma"]
+    rows = {r["name"]: r["status"] for r in json.loads(xpt("queue", "status", "--json").out)}
+    assert rows == {"done": "Success", "beta": "Success", "gamma": "Success"}
+    shown = json.loads(xpt("exp", "show", "--json").out)
+    metrics = {
+        exp["name"]: exp["revs"][0]["data"]["metrics"]["metrics.yaml"]["data"]["foo"]
+        for row in shown
+        for exp in row.get("experiments") or []
+    }
+    assert metrics == {"done": 2, "beta": 4, "gamma": 5}

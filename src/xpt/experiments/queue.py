@@ -21,6 +21,7 @@ from xpt.experiments.checkpoint import ResumeFrom, resolve_checkpoint
 from xpt.experiments.distributed.status import forget_remote, is_remote
 from xpt.experiments.names import auto_name
 from xpt.experiments.queue_db import Entry, State, open_queue, status_rows
+from xpt.experiments.queue_rebuild import snapshot_message
 from xpt.experiments.run import ExpRunRequest, check_name, open_git, prepare_overrides
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.graph import Graph
@@ -167,7 +168,7 @@ def enqueue(
             options["resume"] = resume_options(resume, continues)
         entries = []
         for name, files in zip(names, rendered, strict=True):
-            message = f"xpt: queued experiment {name or ''}".rstrip()
+            message = snapshot_message(name, baseline, options)
             extra = {prefix + p: d for p, d in files.items()}
             if resume is None:
                 sha = git.snapshot_commit(

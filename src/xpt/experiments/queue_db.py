@@ -3,6 +3,9 @@
 SQLite gives the queue what DVC's file broker lacks: atomic claims (BEGIN IMMEDIATE),
 durability across crashes, and cheap status reads. A "running" entry whose process is
 gone is reaped to "failed" on every read, so a dead worker never looks alive.
+A database SQLite calls corrupt (truncated, garbage) is moved aside with a warning and
+rebuilt from what the queue keeps in git (`queue_rebuild.py`): the queue never blocks
+the commands that read it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -94,6 +98,14 @@ class Entry:
         return f"refs/xpt/queue/{self.id}"
 
 
+def _corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """SQLITE_CORRUPT or SQLITE_NOTADB (a locked or read-only database is not corrupt)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (11, 26)
+    return "malformed" in str(exc) or "not a database" in str(exc)
+
+
 def _entry(row: sqlite3.Row) -> Entry:
     data = dict(row)
     data["state"] = State(data["state"])
@@ -109,17 +121,82 @@ class QueueDB:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self._connect()
+        except sqlite3.DatabaseError as exc:
+            if not _corrupt(exc):
+                raise QueueError(f"cannot open the queue database '{path}': {exc}") from exc
+            self._recover(exc)
+
+    def _connect(self) -> None:
+        self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        try:
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(_SCHEMA)
             self._add_devices_column()
-        except sqlite3.DatabaseError as exc:
-            raise QueueError(f"cannot open the queue database '{path}': {exc}") from exc
+            check = self.conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if check != "ok":  # a truncated file can open and fail only when rows are read
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        """Move a corrupt database aside (with its WAL) and rebuild it; one process at a time."""
+        from xpt.utils.lock import file_lock
+
+        with file_lock(f"{self.path}.lock", "the queue database", timeout=60):
+            try:
+                self._connect()  # another process may have rebuilt it meanwhile
+                return
+            except sqlite3.DatabaseError as again:
+                if not _corrupt(again):
+                    raise QueueError(
+                        f"cannot open the queue database '{self.path}': {again}"
+                    ) from again
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            aside = self.path.with_name(f"{self.path.name}.broken-{stamp}-{os.getpid()}")
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+            self._connect()
+            from xpt.experiments.queue_rebuild import rebuild
+
+            count = rebuild(self)
+        print(
+            f"WARNING: the queue database '{self.path}' was unreadable ({exc}); moved it to "
+            f"'{aside}' and rebuilt {count} entr{'y' if count == 1 else 'ies'} from "
+            "refs/xpt/queue/ and the queue logs",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def close(self) -> None:
         self.conn.close()
+
+    def restore(self, entry: Entry) -> None:
+        """Insert an entry rebuilt from git, under its old id (its snapshot ref's name)."""
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO entries (id, name, baseline, snapshot, state, created,"
+                " finished, returncode, result_sha, result_name, error, options)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.id,
+                    entry.name,
+                    entry.baseline,
+                    entry.snapshot,
+                    entry.state.value,
+                    entry.created,
+                    entry.finished,
+                    entry.returncode,
+                    entry.result_sha,
+                    entry.result_name,
+                    entry.error,
+                    json.dumps(entry.options),
+                ),
+            )
 
     def _add_devices_column(self) -> None:
         """Databases made before GPU slots lack `entries.devices`."""

@@ -33,6 +33,7 @@ from xpt.experiments.queue_db import (
     open_queue,
     queue_session,
 )
+from xpt.experiments.queue_rebuild import RAN
 from xpt.project import Project
 
 Report = Callable[[str, Entry], None]
@@ -71,7 +72,7 @@ def _child(project: Project, entry: Entry) -> int:
     use_devices(entry.devices)
 
     def recorded(result: ExecResult) -> None:  # as soon as the ref is set
-        print(f"\nRan experiment(s): {result.ref.name}", flush=True)
+        print(f"\n{RAN}{result.ref.name}", flush=True)
         db.finish(
             entry.id, ok=True, returncode=0, result_sha=result.sha, result_name=result.ref.name
         )

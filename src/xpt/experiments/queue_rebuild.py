@@ -1,0 +1,107 @@
+"""Rebuild queue.db rows from git after the database was lost (`QueueDB._recover`).
+
+An entry's snapshot commit stays under `refs/xpt/queue/<id>` until the entry is removed,
+and its message carries the entry's name, baseline and options (`snapshot_message`);
+its log (`logs/<id>.log`) tells whether it ran and how it ended. That is enough to list,
+run, show and remove every entry; start and finish times are lost.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xpt.errors import ScmError
+from xpt.experiments.queue_db import Entry, State, log_path
+from xpt.experiments.refs import XPT_QUEUE_PREFIX, ExpRef
+
+if TYPE_CHECKING:
+    from xpt.experiments.queue_db import QueueDB
+
+TITLE = "xpt: queued experiment"
+TRAILER = "xpt-queue-entry: "
+RAN = "Ran experiment(s): "
+"""The line a queue child logs once its experiment is recorded (worker.py)."""
+LOST = "its outcome was lost with the queue database"
+
+
+def snapshot_message(name: str | None, baseline: str, options: dict[str, Any]) -> str:
+    """The message of a queued snapshot commit: what a rebuild needs to restore its row."""
+    data = json.dumps({"baseline": baseline, "options": options}, sort_keys=True)
+    return f"{TITLE} {name or ''}".rstrip() + f"\n\n{TRAILER}{data}\n"
+
+
+def _from_message(message: str) -> tuple[str | None, str | None, dict[str, Any]]:
+    """(name, baseline, options) from a snapshot message (older ones carry the name only)."""
+    lines = message.splitlines()
+    title = lines[0] if lines else ""
+    name = title[len(TITLE) :].strip() or None if title.startswith(TITLE) else None
+    for line in lines:
+        if line.startswith(TRAILER):
+            try:
+                data = json.loads(line[len(TRAILER) :])
+            except ValueError:
+                break
+            if isinstance(data, dict) and isinstance(data.get("options"), dict):
+                baseline = data.get("baseline")
+                return name, baseline if isinstance(baseline, str) else None, data["options"]
+    return name, None, {}
+
+
+def _outcome(log: Path) -> tuple[State, str | None, str | None]:
+    """(state, result name, error) as the entry's log tells it."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return State.QUEUED, None, None
+    except OSError:
+        return State.FAILED, None, LOST
+    lines = text.splitlines()
+    ran = [line[len(RAN) :].strip() for line in lines if line.startswith(RAN)]
+    if ran:
+        return State.SUCCESS, ran[-1], None
+    errors = [line[len("ERROR: ") :] for line in lines if line.startswith("ERROR: ")]
+    return State.FAILED, None, errors[-1] if errors else LOST
+
+
+def rebuild(db: QueueDB) -> int:
+    """Restore one row per `refs/xpt/queue/<id>` into the (empty) database; how many."""
+    from xpt.scm.git import Git
+
+    xpt_dir = db.path.parent
+    try:
+        git = Git(xpt_dir.parents[2])  # <root>/.dvc/tmp/xpt
+        refs = git.list_refs(XPT_QUEUE_PREFIX)
+    except ScmError:
+        return 0
+    count = 0
+    for ref, sha in refs.items():
+        tail = ref[len(XPT_QUEUE_PREFIX) :]
+        if not tail.isdigit():
+            continue
+        try:
+            info = git.commit_info(sha)
+        except ScmError:
+            continue
+        name, baseline, options = _from_message(info.message)
+        baseline = baseline or (info.parents[0] if info.parents else sha)
+        state, result_name, error = _outcome(log_path(xpt_dir, int(tail)))
+        result_sha = git.get_ref(ExpRef(baseline, result_name).ref) if result_name else None
+        db.restore(
+            Entry(
+                id=int(tail),
+                name=name,
+                baseline=baseline,
+                snapshot=sha,
+                state=state,
+                created=float(info.time),
+                finished=None if state == State.QUEUED else float(info.time),
+                result_sha=result_sha,
+                result_name=result_name,
+                error=error,
+                options=options,
+            )
+        )
+        count += 1
+    return count
