@@ -320,3 +320,79 @@ def test_broken_queue_db_is_moved_aside_and_rebuilt(f1, xpt, how) -> None:  # ty
         for exp in row.get("experiments") or []
     }
     assert metrics == {"done": 2, "beta": 4, "gamma": 5}
+
+
+# -- item 10: temp files of dead writers are cleaned up -----------------------------------
+
+HOUR = 3600.0
+
+
+def _dead_pid() -> int:
+    """The pid of a process that was SIGKILLed (and reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return proc.pid
+
+
+def _litter(path: Path, age: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"half-written object\n" * 100)
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path
+
+
+BIG_OUTPUT = (
+    "stages:\n"
+    "  make:\n"
+    "    cmd: python -c \"open('big.bin','wb').write(bytes(range(256)) * 4096)\"\n"
+    "    outs: [big.bin]\n"
+)
+
+
+def test_gc_removes_cache_temp_files_of_dead_writers(project, xpt) -> None:  # type: ignore[no-untyped-def]
+    project.gen({"dvc.yaml": BIG_OUTPUT})
+    xpt("repro")
+    project.commit("pipeline")
+    md5 = Path("dvc.lock").read_text().split("md5: ")[1].split()[0]
+    files = Path(".dvc/cache/files/md5")
+    obj = files / md5[:2] / md5[2:]
+    dead, me = _dead_pid(), os.getpid()
+    gone = [
+        _litter(files / f".staging.{dead}-1-0.tmp", 120),  # a killed repro's output copy
+        _litter(files / md5[:2] / f"{md5[2:]}.{dead}-1-1.tmp", 120),
+        _litter(files / f".staging.{me}-1-2.tmp", 2 * 24 * HOUR),  # nobody wrote for 2 days
+    ]
+    kept = [
+        _litter(files / f".staging.{dead}-1-3.tmp", 5),  # its writer may be on another host
+        _litter(files / f".staging.{me}-1-4.tmp", 120),  # a live writer
+        _litter(files / md5[:2] / f"{md5[2:]}.{me}-1-5.tmp", 120),
+    ]
+    xpt("gc", "-w", "-f")
+    assert [p for p in gone if p.exists()] == []
+    assert [p for p in kept if not p.exists()] == []
+    assert obj.exists() and xpt("status").out == "Data and pipelines are up to date.\n"
+
+
+def test_push_rerun_and_gc_cloud_remove_remote_temp_files_of_dead_pushes(
+    project, xpt, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    remote = tmp_path / "remote"
+    xpt("remote", "add", "-d", "store", str(remote))
+    project.gen({"dvc.yaml": BIG_OUTPUT})
+    xpt("repro")
+    project.commit("pipeline")
+    md5 = Path("dvc.lock").read_text().split("md5: ")[1].split()[0]
+    folder = remote / "files" / "md5" / md5[:2]
+    dead = _dead_pid()
+    killed_push = _litter(folder / f".{md5[2:]}.xpt-tmp-{dead}", 120)
+    fresh = _litter(folder / f".{md5[2:]}.xpt-tmp-{_dead_pid()}", 1)
+    xpt("push")
+    assert not killed_push.exists() and fresh.exists()
+    assert (folder / md5[2:]).read_bytes() == Path("big.bin").read_bytes()
+    elsewhere = _litter(remote / "files" / "md5" / "ff" / f".{'0' * 30}.xpt-tmp-{dead}", 120)
+    os.utime(fresh, (time.time() - 120, time.time() - 120))
+    xpt("gc", "-w", "-c", "-f")
+    assert not elsewhere.exists() and not fresh.exists()
+    assert (folder / md5[2:]).exists()

@@ -22,6 +22,7 @@ from typing import IO, Any, NoReturn, Protocol
 from xpt.cache.hashing import CHUNK, md5_fd, md5_file
 from xpt.cache.odb import bad_object_id, copy_fd
 from xpt.errors import CacheError, CorruptObject, RemoteError, XptError
+from xpt.utils.litter import remove_litter, temp_owner
 from xpt.utils.oids import is_oid
 
 REMOTE_CHUNK = 8 << 20
@@ -208,6 +209,14 @@ class Remote(Protocol):
         """Delete these files; ones already gone are fine."""
         ...
 
+    def litter_in(self, folders: set[str]) -> list[str]:
+        """Relative paths of xpt temp files in these folders (`utils/litter.py`)."""
+        ...
+
+    def remove_litter(self, relpaths: list[str]) -> list[str]:
+        """Delete the temp files among `relpaths` whose writers are gone; those removed."""
+        ...
+
 
 class LocalRemote:
     """A folder (local disk or mounted share)."""
@@ -285,6 +294,20 @@ class LocalRemote:
                 raise RemoteError(
                     f"cannot delete '{relpath}' from remote '{self.url}': {exc.strerror or exc}"
                 ) from exc
+
+    def litter_in(self, folders: set[str]) -> list[str]:
+        found: list[str] = []
+        for folder in sorted(folders):
+            try:
+                names = os.listdir(self.root / folder)
+            except OSError:
+                continue
+            found.extend(f"{folder}/{n}" for n in names if temp_owner(n) is not None)
+        return found
+
+    def remove_litter(self, relpaths: list[str]) -> list[str]:
+        removed = remove_litter([str(self.root / r) for r in relpaths])
+        return [os.path.relpath(p, self.root).replace(os.sep, "/") for p in removed]
 
 
 _UNREACHABLE = frozenset(
@@ -466,6 +489,12 @@ class FsspecRemote:
             self._remove_each(relpaths)  # a backend that stops at the first missing file
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, "delete from")
+
+    def litter_in(self, folders: set[str]) -> list[str]:
+        return []  # uploads to object stores are atomic: no temp files
+
+    def remove_litter(self, relpaths: list[str]) -> list[str]:
+        return []
 
     def _remove_each(self, relpaths: list[str]) -> None:
         for relpath in relpaths:

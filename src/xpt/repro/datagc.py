@@ -19,6 +19,7 @@ from xpt.project import Project
 from xpt.repro.revisions import revision_readers
 from xpt.repro.transfer import Oid, expand_from, get_remote, used_objects
 from xpt.repro.workspace import open_git
+from xpt.utils.litter import remove_litter, temp_owner
 
 
 @dataclass(frozen=True)
@@ -41,17 +42,27 @@ class GcScope:
         )
 
 
-def _cache_objects(cache_dir: str) -> dict[str, tuple[str, bool]]:
-    """path -> (md5, legacy) of every object file in the cache."""
+def _cache_objects(cache_dir: str, temps: list[str] | None = None) -> dict[str, tuple[str, bool]]:
+    """path -> (md5, legacy) of every object file in the cache.
+
+    Writers' temp files (`.staging…tmp`, `<object>.<pid>-….tmp`) are not objects: they
+    are added to `temps` instead, for `utils/litter.py` to judge.
+    """
     found: dict[str, tuple[str, bool]] = {}
+    temps = [] if temps is None else temps
     for base, legacy in ((os.path.join(cache_dir, "files", "md5"), False), (cache_dir, True)):
         if not os.path.isdir(base):
             continue
         for prefix in os.listdir(base):
             folder = os.path.join(base, prefix)
+            if temp_owner(prefix) is not None:
+                temps.append(folder)
             if len(prefix) != 2 or not os.path.isdir(folder):
                 continue
             for name in os.listdir(folder):
+                if temp_owner(name) is not None:
+                    temps.append(os.path.join(folder, name))
+                    continue
                 if name.startswith("."):
                     continue
                 found[os.path.join(folder, name)] = (prefix + name, legacy)
@@ -92,15 +103,22 @@ def gc(
         )
     backend = get_remote(project, remote) if cloud else None
     keep, unknown = _kept(project, scope, backend, jobs)
-    local = [(path, oid) for path, oid in _cache_objects(str(project.cache_dir)).items()]
+    temps: list[str] = []
+    local = [(path, oid) for path, oid in _cache_objects(str(project.cache_dir), temps).items()]
     doomed = [(path, oid[1]) for path, oid in local if oid not in keep]
     on_remote: list[tuple[str, bool]] = []
+    remote_temps: list[str] = []
     if backend is not None:
         for rel in backend.list_files():
             oid = relpath_oid(rel)
             if oid is not None and oid not in keep:
                 on_remote.append((rel, oid[1]))
+            elif oid is None and temp_owner(rel.rsplit("/", 1)[-1]) is not None:
+                remote_temps.append(rel)
     if not dry:
+        remove_litter(temps)  # temp files of killed writers (repro, pull)
+        if backend is not None:
+            backend.remove_litter(remote_temps)  # of killed pushes
         for path, _legacy in doomed:
             os.chmod(path, 0o644)
             os.unlink(path)

@@ -380,6 +380,8 @@ def push(
     todo.sort(key=lambda o: o[0].endswith(".dir"))
     files = [o for o in todo if not o[0].endswith(".dir")]
     dirs = [o for o in todo if o[0].endswith(".dir")]
+    folders = {posixpath.dirname(object_relpath(*o)) for o in todo}
+    remote.remove_litter(remote.litter_in(folders))  # temp files of killed pushes
     result.failed.update(_run(lambda o: _upload(odb, remote, o), files, jobs))
     if not result.failed:
         result.failed.update(_run(lambda o: _upload(odb, remote, o), dirs, jobs))
