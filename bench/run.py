@@ -33,6 +33,7 @@ from bench import (  # noqa: E402
     fig_exp_run,
     fig_exp_show_many,
     fig_noop_repro,
+    fig_plots,
     fig_queue,
     fig_startup,
     fig_transfer,
@@ -50,6 +51,7 @@ FIGURES: list[tuple[str, Callable[[Harness], None]]] = [
     ("7", fig_checkpoints.figure_latency),
     ("8", fig_checkpoints.figure_show),
     ("9", fig_transfer.figure),
+    ("12", fig_plots.figure),
     ("14", fig_add.figure),
 ]
 

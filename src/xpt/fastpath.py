@@ -37,6 +37,8 @@ _COMMANDS: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {
     ("repro",): (frozenset(), frozenset()),
     ("status",): (frozenset({"--json"}), frozenset()),
     ("exp", "show"): (frozenset({"--json"}), frozenset({"--json"})),
+    # recorded only when every revision is a commit (no workspace) and nothing failed
+    ("plots", "diff"): (frozenset({"--json"}), frozenset({"--json"})),
 }
 FIRST_WORDS = frozenset(cmd[0] for cmd in _COMMANDS)
 NO_MEMO_VAR = "XPT_NO_MEMO"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,28 @@ def test_modify_keeps_comments_and_moves_outs(plots_repo: TmpRepo, xpt) -> None:
     assert "Unable to find DVC file with output 'nothere'" in res.err
     res = xpt("plots", "modify", "roc.csv", "--template", "nope", ok=False)
     assert "Template 'nope' not found." in res.err
+
+
+def test_diff_json_of_commits_is_replayed_until_something_moves(
+    plots_repo: TmpRepo, xpt, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    from xpt import fastpath
+
+    argv = ["plots", "diff", "--json", "low", "high"]
+    time.sleep(0.2)  # refs older than the racy window
+    first = xpt(*argv).out
+    assert fastpath.replay(argv) == 0
+    assert capsys.readouterr().out == first
+    # an image the command wrote is gone: the full command runs and writes it again
+    image = Path(json.loads(first)["data"]["eval/plots/images/misclassified.png"][0]["url"])
+    image.unlink()
+    assert fastpath.replay(argv) is None
+    assert xpt(*argv).out == first and image.exists()
+    # the experiments' refs move: no replay
+    xpt("exp", "remove", "high")
+    assert fastpath.replay(argv) is None
+    assert "high" in xpt(*argv, ok=False).err
+    # anything reading the workspace is never recorded
+    time.sleep(0.2)
+    xpt("plots", "diff", "--json", "low")
+    assert fastpath.replay(["plots", "diff", "--json", "low"]) is None

@@ -11,6 +11,7 @@ from xpt.cli.ui import note, out
 from xpt.errors import XptError
 from xpt.project import Project
 
+MEMO_MAX_CHARS = 4_000_000
 PROP_FLAGS = ("template", "x", "y", "x_label", "y_label", "title", "header")
 
 
@@ -43,7 +44,7 @@ def _write(path: str, data: bytes) -> None:
 
 
 def _run(args: argparse.Namespace, revs: list[str] | None) -> int:
-    from xpt.experiments.plots import collect
+    from xpt.experiments.plots import WORKSPACE, collect
     from xpt.report.plots import build_renderers, html_page, to_json
 
     project = Project.find()
@@ -54,6 +55,11 @@ def _run(args: argparse.Namespace, revs: list[str] | None) -> int:
             raise XptError("you can only specify one target for `--show-vega`")
         if args.json:
             raise XptError("'--show-vega' and '--json' are mutually exclusive options.")
+    since = 0
+    if args.json and getattr(args, "memo_key", None):
+        from xpt.repro.verdict import started
+
+        since = started()  # notes what is read from here on (config, cache objects)
     collected = collect(project, revs, args.targets or [], _props(args))
     has_plots = any(r.definitions for r in collected)
     out_dir = args.out or project.config.get("plots", "out_dir") or "dvc_plots"
@@ -65,7 +71,15 @@ def _run(args: argparse.Namespace, revs: list[str] | None) -> int:
         rev_errors = {r.rev: r.error for r in collected if r.error is not None}
         from xpt.report.json import dumps_json
 
-        out(dumps_json(to_json(renders, args.split, rev_errors)))
+        text = dumps_json(to_json(renders, args.split, rev_errors))
+        out(text)
+        key = getattr(args, "memo_key", None)
+        clean = not rev_errors and not any(r.source_errors for r in collected)
+        small = len(text) < MEMO_MAX_CHARS  # every fast-path replay loads the whole memo
+        if key and clean and small and revs and WORKSPACE not in revs:
+            from xpt.repro.verdict import record_commits
+
+            record_commits(project, key, [i.path for i in images], text + "\n", since)
         return 0
     failed = [r.rev for r in collected if r.error is not None or r.source_errors]
     if failed:

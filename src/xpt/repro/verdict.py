@@ -138,15 +138,24 @@ def code_watch() -> list[Watch]:
     return [(path, False) for path in sorted({f for f in files if f})]
 
 
-def store(root: str, key: str, watch: list[Watch], stdout: str, since_ns: int) -> bool:
+def store(
+    root: str,
+    key: str,
+    watch: list[Watch],
+    stdout: str,
+    since_ns: int,
+    written: frozenset[str] = frozenset(),
+) -> bool:
     """Keep a verdict computed from reads made after `since_ns`; False if unsafe (racy).
 
     A watched path that changed after `since_ns - RACY_NS` may have changed while the
     verdict was computed, or may change again without its mtime moving: not kept.
+    Paths in `written` are the command's own output files (watched only so that a
+    replay happens while they still exist unchanged): they are exempt from that check.
     """
     watch = list(dict.fromkeys([*watch, *readlog.stop().items(), *code_watch()]))
     rows = snapshot(watch)
-    if newest_change_ns(rows) > since_ns - RACY_NS:
+    if newest_change_ns([r for r in rows if r[0] not in written]) > since_ns - RACY_NS:
         return False
     entries = load(root)
     entries.pop(key, None)
@@ -196,3 +205,20 @@ def record_show(
     watch += [(queue_db + suffix, False) for suffix in ("", "-wal", "-journal")]
     watch += refs
     return store(root, key, list(dict.fromkeys(watch)), stdout, since_ns)
+
+
+def record_commits(
+    project: Project, key: str, written: list[str], stdout: str, since_ns: int
+) -> bool:
+    """Store a result computed from commits only (`plots diff --json REV...`): it rests on
+    git refs, the config and plot templates, and the files the command wrote."""
+    root = str(project.root)
+    refs = git_watch(root)
+    if refs is None:
+        return False
+    dvc_dir = str(project.dvc_dir)
+    watch: list[Watch] = [(os.path.join(dvc_dir, n), False) for n in ("config", "config.local")]
+    watch += [(os.path.join(dvc_dir, "plots"), True)]
+    watch += [(path, False) for path in written]
+    watch += refs
+    return store(root, key, list(dict.fromkeys(watch)), stdout, since_ns, frozenset(written))

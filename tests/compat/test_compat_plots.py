@@ -1,0 +1,97 @@
+"""`plots show/diff --json` of xpt equal DVC's on the same repository.
+
+The project is dvclive-style (tests/plots_project.py): plots inside the cached directory
+output `eval/`, top-level definitions with x/y across files, a nested `dvclive/dvc.yaml`,
+an image, a stage plot. Built once by DVC and once by xpt; both tools run on each.
+The only normalisation: image URLs are absolute paths of files each tool writes itself,
+so they are compared after checking that the files exist with the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import TmpRepo
+from tests.oracle_fixtures import DvcOracle
+from tests.plots_project import PLOT_IDS, build
+
+pytestmark = pytest.mark.compat
+
+EXPS = {"low": 0.2, "high": 0.3}
+COMMANDS = [
+    ("diff", "--json", "low", "high"),
+    ("diff", "--json", "high", "HEAD"),
+    ("diff", "--json"),
+    ("show", "--json"),
+    ("show", "--json", "--split", "loss_and_acc", "eval/plots/confusion.json"),
+    ("diff", "--json", "low", "--targets", "roc.csv", "-x", "tpr", "--title", "t"),
+]
+
+
+def _images(doc: dict[str, Any]) -> dict[str, bytes]:
+    out = {}
+    for entries in doc.get("data", {}).values():
+        for entry in entries:
+            if entry["type"] == "image":
+                out[entry["url"]] = Path(entry["url"]).read_bytes()
+    return out
+
+
+def _compare(repo: TmpRepo, xpt, dvc: DvcOracle) -> None:  # type: ignore[no-untyped-def]
+    for args in COMMANDS:
+        shutil.rmtree(repo / "dvc_plots", ignore_errors=True)
+        theirs = json.loads(dvc("plots", *args, cwd=repo).stdout)
+        their_images = _images(theirs)
+        shutil.rmtree(repo / "dvc_plots", ignore_errors=True)
+        ours = json.loads(xpt("plots", *args).out)
+        assert _images(ours) == their_images, args
+        assert ours == theirs, args
+    assert list(ours["data"]) == ["roc.csv"]
+
+
+@pytest.fixture
+def dvc_built(tmp_repo: TmpRepo, dvc_oracle: DvcOracle) -> TmpRepo:
+    def run(*args: str) -> None:
+        dvc_oracle(*args, cwd=tmp_repo)
+
+    run("init", "-q")
+    tmp_repo.commit("init dvc")
+    build(tmp_repo, run, EXPS)
+    return tmp_repo
+
+
+@pytest.fixture
+def xpt_built(tmp_repo: TmpRepo, xpt) -> TmpRepo:  # type: ignore[no-untyped-def]
+    xpt("init")
+    tmp_repo.commit("init xpt")
+    build(tmp_repo, xpt, EXPS)
+    return tmp_repo
+
+
+def test_plots_json_equal_on_dvc_repo(dvc_built: TmpRepo, xpt, dvc_oracle: DvcOracle) -> None:  # type: ignore[no-untyped-def]
+    doc = json.loads(xpt("plots", "diff", "--json", "low", "high").out)
+    assert list(doc["data"]) == PLOT_IDS and "errors" not in doc
+    _compare(dvc_built, xpt, dvc_oracle)
+
+
+def test_plots_json_equal_on_xpt_repo(xpt_built: TmpRepo, xpt, dvc_oracle: DvcOracle) -> None:  # type: ignore[no-untyped-def]
+    # the experiments' plot files exist only in the cache: both tools read them there
+    shutil.rmtree(xpt_built / "eval")
+    _compare(xpt_built, xpt, dvc_oracle)
+
+
+def test_plots_errors_equal(xpt_built: TmpRepo, xpt, dvc_oracle: DvcOracle) -> None:  # type: ignore[no-untyped-def]
+    with (xpt_built / "dvc.yaml").open("a") as f:
+        f.write("- missing.json\n- notes.txt\n- broken.json:\n    y: acc\n")
+    (xpt_built / "notes.txt").write_text("hello\n")
+    (xpt_built / "broken.json").write_text('{"acc": [1,')
+    args = ("diff", "--json", "HEAD")
+    theirs = json.loads(dvc_oracle("plots", *args, cwd=xpt_built).stdout)
+    ours = json.loads(xpt("plots", *args).out)
+    assert len(ours["errors"]) == 3
+    assert ours == theirs
