@@ -14,8 +14,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bench.common import Case, Harness, Tool, faster, scaled
 from tests.plots_project import DVC_YAML, DVCLIVE_YAML, TRAIN_PY
+
+from bench.common import Case, Harness, Tool, faster, scaled
 
 STEPS = scaled(500, 50)
 EXPS = 10
