@@ -19,12 +19,13 @@ from typing import Any
 from xpt.cache.odb import ODB
 from xpt.errors import XptError
 from xpt.experiments.collect import load_pipelines_at, lock_entries
-from xpt.experiments.diff import WORKSPACE, _Revisions
-from xpt.experiments.revfiles import RevisionFiles, cached_outs
+from xpt.experiments.names import resolve_rev
+from xpt.experiments.revfiles import WORKSPACE, RevisionFiles, cached_outs
 from xpt.pipeline.metrics import load_metrics
 from xpt.pipeline.model import Pipeline, Reader
 from xpt.pipeline.parse import DVCFILE, find_dvcfiles, workspace_reader
 from xpt.project import Project
+from xpt.scm.git import Git
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".gif", ".png", ".svg")
 DATA_EXTENSIONS = (".json", ".yaml", ".yml", ".toml", ".csv", ".tsv")
@@ -178,15 +179,12 @@ def parse_plot_file(data: bytes, path: str, props: dict[str, Any]) -> Any:
     return load_metrics(data, path)
 
 
-def _rev_files(revs: _Revisions, rev: str) -> tuple[Reader, dict[str, Any]]:
-    """The revision's reader and how to list it, with the dvc.yaml files it has."""
-    if rev == WORKSPACE:
-        return workspace_reader(revs.project.root), {
-            "root": revs.project.root,
-            "dvcfiles": revs.dvcfiles,
-        }
-    sha = revs.sha(rev)
-    tree = revs.git.list_tree(sha)
+def _rev_files(project: Project, git: Git, sha: str | None) -> tuple[Reader, dict[str, Any]]:
+    """The revision's reader (None: the workspace) and how to list it, with its dvc.yaml files."""
+    if sha is None:
+        dvcfiles = find_dvcfiles(project.root)
+        return workspace_reader(project.root), {"root": project.root, "dvcfiles": dvcfiles}
+    tree = git.list_tree(sha)
     dvcfiles = sorted(
         (p for p in tree if posixpath.basename(p) == DVCFILE), key=lambda p: (p != DVCFILE, p)
     )
@@ -194,20 +192,22 @@ def _rev_files(revs: _Revisions, rev: str) -> tuple[Reader, dict[str, Any]]:
     def listing(path: str) -> list[str]:
         return [p for p in tree if p == path or p.startswith(path + "/")]
 
-    return revs.git.reader(sha), {"list_tree": listing, "dvcfiles": dvcfiles}
+    return git.reader(sha), {"list_tree": listing, "dvcfiles": dvcfiles}
 
 
 def collect_rev(
-    revs: _Revisions,
+    project: Project,
+    git: Git,
     odb: ODB,
     rev: str,
+    sha: str | None,
     targets: list[str],
     props: dict[str, Any],
 ) -> RevPlots:
     """Definitions and data of one revision; problems are recorded, not raised."""
     result = RevPlots(rev)
     try:
-        read, where = _rev_files(revs, rev)
+        read, where = _rev_files(project, git, sha)
         dvcfiles = where.pop("dvcfiles")
         pipelines = load_pipelines_at(read, dvcfiles)
     except XptError as exc:
@@ -244,7 +244,7 @@ def collect_rev(
 def diff_revisions(project: Project, revs: list[str], experiment: bool = False) -> list[str]:
     """The revisions `plots diff` compares (DVC's defaults: HEAD and the workspace)."""
     revisions = list(revs)
-    git = _Revisions(project).git
+    git = Git(project.root)
     if experiment and len(revisions) == 1:
         from xpt.experiments.names import resolve
 
@@ -271,11 +271,10 @@ def collect(
     if WORKSPACE in order:
         order.remove(WORKSPACE)
         order.insert(0, WORKSPACE)
-    revisions = _Revisions(project)
-    if not revisions.dvcfiles or revisions.dvcfiles == ["dvc.yaml"]:
-        revisions.dvcfiles = find_dvcfiles(project.root)
-    for rev in order:
-        if rev != WORKSPACE:
-            revisions.sha(rev)  # an unknown revision fails the command, as in DVC
+    git = Git(project.root)
+    # an unknown revision fails the whole command, as in DVC
+    shas = {rev: None if rev == WORKSPACE else resolve_rev(git, rev) for rev in order}
     odb = ODB(project.cache_dir)
-    return [collect_rev(revisions, odb, rev, targets or [], props or {}) for rev in order]
+    return [
+        collect_rev(project, git, odb, rev, shas[rev], targets or [], props or {}) for rev in order
+    ]

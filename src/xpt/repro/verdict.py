@@ -221,4 +221,6 @@ def record_commits(
     watch += [(os.path.join(dvc_dir, "plots"), True)]
     watch += [(path, False) for path in written]
     watch += refs
-    return store(root, key, list(dict.fromkeys(watch)), stdout, since_ns, frozenset(written))
+    # the command wrote these files, and so changed the folders holding them
+    ours = frozenset(written) | {os.path.dirname(path) for path in written}
+    return store(root, key, list(dict.fromkeys(watch)), stdout, since_ns, ours)
