@@ -30,6 +30,7 @@ from bench import (  # noqa: E402
     fig_add,
     fig_checkpoints,
     fig_data,
+    fig_data_status,
     fig_exp_run,
     fig_exp_show_many,
     fig_noop_repro,
@@ -53,6 +54,7 @@ FIGURES: list[tuple[str, Callable[[Harness], None]]] = [
     ("9", fig_transfer.figure),
     ("12", fig_plots.figure),
     ("14", fig_add.figure),
+    ("14b", fig_data_status.figure),
 ]
 
 

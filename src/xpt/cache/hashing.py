@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 CHUNK = 1 << 20
 """Read size; hashlib releases the GIL for buffers this big, so threads hash in parallel."""
@@ -40,6 +40,17 @@ class HashInfo:
     @property
     def is_dir(self) -> bool:
         return self.md5.endswith(DIR_SUFFIX)
+
+
+def info_from_entry(item: dict[str, Any]) -> HashInfo:
+    """HashInfo of a dvc.lock / `.dvc` dep or out item (no `hash` key = legacy 2.x entry)."""
+    return HashInfo(
+        md5=item["md5"],
+        size=item.get("size") or 0,
+        nfiles=item.get("nfiles"),
+        isexec=bool(item.get("isexec", False)),
+        legacy="hash" not in item,
+    )
 
 
 class TreeEntry(NamedTuple):

@@ -94,6 +94,7 @@ def data_status(args: argparse.Namespace) -> int:
             granular=args.granular,
             unchanged=args.unchanged,
             untracked=args.untracked_files == "all",
+            git_status=not args.json,
         )
     data = result.to_dict()
     if args.json:

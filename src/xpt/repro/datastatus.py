@@ -8,16 +8,16 @@ stat memo, so a warm run stats files and reads no data; folders are expanded fil
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from xpt.cache.hashing import HashInfo
+from xpt.cache.hashing import HashInfo, info_from_entry
 from xpt.errors import CacheError, ScmError
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines
-from xpt.repro.reproduce import info_from_entry
 from xpt.repro.workspace import Workspace
 
 Recorded = dict[str, "HashInfo | None"]
@@ -64,6 +64,33 @@ def recorded_at(ws: Workspace, rev: str | None) -> Recorded:
     if sha is None:
         raise ScmError(f"unknown Git revision '{rev}'")
     return recorded_outputs(git.reader(sha), _dvcfiles_in_tree(list(git.list_tree(sha))))
+
+
+_HEAD_MEMO = "data-status-head:v1:"
+
+
+def recorded_at_head(ws: Workspace) -> Recorded:
+    """HEAD's recorded outputs; memoised by HEAD's commit id, found without pygit2."""
+    from xpt.scm.head import head_sha
+
+    sha = head_sha(ws.root)
+    state = ws.hasher.state
+    if sha is not None and state is not None:
+        stored = state.get_value(_HEAD_MEMO + sha)
+        if stored is not None:
+            return {p: None if v is None else HashInfo(*v) for p, v in json.loads(stored).items()}
+    git = ws.git
+    if git is None or git.head_sha() is None:
+        return {}
+    sha = git.head_sha()
+    found = recorded_at(ws, sha)
+    if state is not None and sha is not None:
+        plain = {
+            p: None if i is None else [i.md5, i.size, i.nfiles, i.isexec, i.legacy]
+            for p, i in found.items()
+        }
+        state.put_value(_HEAD_MEMO + sha, json.dumps(plain))
+    return found
 
 
 def workspace_hashes(ws: Workspace, paths: list[str]) -> dict[str, HashInfo]:
@@ -189,15 +216,19 @@ def _compare(
 
 
 def data_status(
-    ws: Workspace, *, granular: bool = False, unchanged: bool = False, untracked: bool = False
+    ws: Workspace,
+    *,
+    granular: bool = False,
+    unchanged: bool = False,
+    untracked: bool = False,
+    git_status: bool = True,
 ) -> DataStatus:
-    """HEAD vs the index ("committed"), the index vs the workspace ("uncommitted")."""
+    """HEAD vs the index ("committed"), the index vs the workspace ("uncommitted").
+
+    `git_status` asks git whether anything else changed (the text output's last line)."""
     result = DataStatus()
     index = recorded_at(ws, None)
-    git = ws.git
-    head: Recorded = {}
-    if git is not None and git.head_sha() is not None:
-        head = recorded_at(ws, "HEAD")
+    head = recorded_at_head(ws)
     for path, info in sorted(index.items()):
         if info is not None and ws.odb.missing(info):
             result.not_in_cache.append(_shown(path, info))
@@ -219,11 +250,12 @@ def data_status(
         unchanged=result.unchanged if unchanged else None,
         new_files=lambda path, _info: index_files.setdefault(path, _workspace_files(ws, path)),
     )
-    if git is not None:
-        status = git.status()
-        result.git_dirty = bool(status.modified or status.deleted or status.added)
-        if untracked:
-            result.untracked = list(status.untracked)
+    if git_status or untracked:
+        git = ws.git
+        status = git.status() if git is not None else None
+        if status is not None:
+            result.git_dirty = bool(status.modified or status.deleted or status.added)
+            result.untracked = list(status.untracked) if untracked else []
     return result
 
 

@@ -26,7 +26,7 @@ from xpt.cache.checkout import (
     save_outputs,
     unprotect,
 )
-from xpt.cache.hashing import HashInfo
+from xpt.cache.hashing import HashInfo, info_from_entry
 from xpt.errors import ReproError, StageFailed
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, dump_stage, hash_entry, parse_lock
@@ -105,17 +105,6 @@ class _Locks:
 
 def _abs(ws: Workspace, stage: Stage, path: str) -> str:
     return os.path.join(ws.root, stage.repo_path(path))
-
-
-def info_from_entry(item: dict[str, Any]) -> HashInfo:
-    """HashInfo of a dvc.lock dep/out item (no `hash` key = legacy 2.x entry)."""
-    return HashInfo(
-        md5=item["md5"],
-        size=item.get("size") or 0,
-        nfiles=item.get("nfiles"),
-        isexec=bool(item.get("isexec", False)),
-        legacy="hash" not in item,
-    )
 
 
 def legacy_locks(graph: Graph) -> bool:
