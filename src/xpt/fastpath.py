@@ -39,6 +39,7 @@ _COMMANDS: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {
     ("exp", "show"): (frozenset({"--json"}), frozenset({"--json"})),
     # recorded only when every revision is a commit (no workspace) and nothing failed
     ("plots", "diff"): (frozenset({"--json"}), frozenset({"--json"})),
+    ("data", "status"): (frozenset({"--json", "--granular", "--unchanged"}), frozenset({"--json"})),
 }
 FIRST_WORDS = frozenset(cmd[0] for cmd in _COMMANDS)
 NO_MEMO_VAR = "XPT_NO_MEMO"

@@ -121,3 +121,19 @@ def test_diff_workspace_and_revisions(proj: TmpRepo, xpt) -> None:
 def test_diff_bad_revision(proj: TmpRepo, xpt) -> None:
     res = xpt("diff", "nope", ok=False)
     assert "failed to get diff - unknown Git revision 'nope'" in res.err
+
+
+def test_json_answer_is_replayed_until_something_changes(proj: TmpRepo, xpt) -> None:
+    import time
+
+    time.sleep(0.2)  # files written just now make a memo unsafe to keep
+    assert status(xpt) == {}
+    assert (proj / ".dvc/tmp/xpt/verdicts.marshal").exists()
+    assert status(xpt) == {}
+    (proj / "data/dir/b").write_text("changed\n")
+    assert status(xpt) == {"uncommitted": {"modified": ["data/dir/"]}}
+    xpt("commit", "-f", "data/dir.dvc")
+    time.sleep(0.2)
+    assert status(xpt) == {"committed": {"modified": ["data/dir/"]}}
+    proj.commit("dir changed")
+    assert status(xpt) == {}

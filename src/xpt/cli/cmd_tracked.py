@@ -88,7 +88,12 @@ def data_status(args: argparse.Namespace) -> int:
             "xpt data status --not-in-remote is not supported", hint="use `xpt status -c`"
         )
     project = Project.find()
+    key = getattr(args, "memo_key", None) if args.json else None
     with open_workspace(project) as ws:
+        from xpt.repro import verdict
+
+        since = verdict.started()
+        reads = verdict.track_reads(ws) if key else None
         result = do_status(
             ws,
             granular=args.granular,
@@ -96,7 +101,11 @@ def data_status(args: argparse.Namespace) -> int:
             untracked=args.untracked_files == "all",
             git_status=not args.json,
         )
-    data = result.to_dict()
+        data = result.to_dict()
+        if key and reads is not None:
+            from xpt.repro.datastatus import record_verdict
+
+            record_verdict(ws, key, reads, json.dumps(data) + "\n", since)
     if args.json:
         out(json.dumps(data))
         return 0

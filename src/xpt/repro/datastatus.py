@@ -259,6 +259,19 @@ def data_status(
     return result
 
 
+def record_verdict(ws: Workspace, key: str, reads: Any, stdout: str, since_ns: int) -> bool:
+    """Let `xpt.fastpath` replay this `data status --json` output while nothing it rests
+    on changes: the files read, every output, their cache objects and git's refs."""
+    from xpt.repro import verdict
+    from xpt.repro.workspace import load_graph
+
+    refs = verdict.git_watch(str(ws.root))
+    if refs is None or not find_dvcfiles(ws.root):
+        return False
+    watch = verdict.watch_list(ws, load_graph(ws).stages(), reads) + refs
+    return verdict.store(str(ws.root), key, list(dict.fromkeys(watch)), stdout, since_ns)
+
+
 # --- diff -----------------------------------------------------------------------------------
 
 

@@ -1011,3 +1011,23 @@ def _drop_paths(idx: pygit2.Index, paths: list[str]) -> None:
     doomed = [str(e.path) for e in idx if str(e.path) in wanted or str(e.path).startswith(dirs)]
     for path in doomed:
         idx.remove(path)
+
+
+def clone(url: str, dest: Path) -> Git:
+    """`git clone --no-checkout` of a repository URL (the git CLI: users' credentials)."""
+    env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        res = subprocess.run(
+            ["git", "clone", "--quiet", "--no-checkout", url, str(dest)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ScmError("the `git` executable was not found", hint="install git") from exc
+    if res.returncode != 0:
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        detail = lines[-1] if lines else f"exit {res.returncode}"
+        raise ScmError(f"failed to clone '{url}': {detail}", hint="check the URL and your access")
+    return Git(dest)
