@@ -57,7 +57,7 @@ def _figure(h: Harness, scratch: Scratch) -> None:
 
     h.compare(
         Case(
-            "14",
+            "14b",
             f"data status, warm, 1 small file changed, {size}",
             prepare,
             one_changed,

@@ -212,7 +212,7 @@ def _place(project: Project, target: Path, info: HashInfo, force: bool) -> None:
     if force and os.path.lexists(target):
         remove_output(target)
     with open_workspace(project) as ws:
-        checkout_output(ws.odb, target, info, ws.link_types, hasher=ws.hasher)
+        checkout_output(ws.odb, target, info, ws.link_types, hasher=ws.hasher, root=project.root)
 
 
 def _finish(project: Project, dvc: DvcFile, rel: str) -> list[str]:
@@ -283,7 +283,7 @@ def get_repo(
         info = locate(source, git, path, scratch)
         if os.path.lexists(target):
             remove_output(target)
-        checkout_output(ODB(scratch.cache_dir), target, info, ("copy",))
+        checkout_output(ODB(scratch.cache_dir), target, info, ("copy",), root=target.parent)
     return target
 
 
@@ -424,7 +424,7 @@ def get_url(
         info = fetch_url(odb, url, cwd, fs_config)
         if os.path.lexists(target):
             remove_output(target)
-        checkout_output(odb, target, info, ("copy",))
+        checkout_output(odb, target, info, ("copy",), root=target.parent)
     return target
 
 
