@@ -47,6 +47,7 @@ FIGURES: list[tuple[str, Callable[[Harness], None]]] = [
     ("2", fig_exp_run.figure),
     ("3", fig_noop_repro.figure),
     ("4", fig_exp_show_many.figure),
+    ("4c", fig_exp_show_many.figure_cached),
     ("5", fig_queue.figure),
     ("6", fig_data.figure),
     ("7", fig_checkpoints.figure_latency),

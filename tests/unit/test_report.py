@@ -550,3 +550,26 @@ def test_table_fits_the_width_without_pager() -> None:
         table.to_rich(Console(file=buf, width=1000, color_system=None), width=width)
         assert max(len(line.rstrip()) for line in buf.getvalue().splitlines()) <= width
     assert [f.header for f in table.fitted_fields(1000)] == full
+
+
+def test_parallel_coordinates_page_is_offline_svg() -> None:
+    import re
+
+    from xpt.report.pcp import render_pcp
+
+    table = render_exp_show(_rows(queue=False), today=TODAY, drop="data/raw|src/train.py")
+    page = render_pcp(table)
+    assert "<script" not in page and "cdn" not in page.lower()
+    assert re.findall(r"https?://[^\"]+", page) == ["http://www.w3.org/2000/svg"]
+    headers = re.findall(r'font-weight="bold">([^<]+)</text>', page)
+    assert headers == [
+        "acc",
+        "loss",
+        "metrics.json:name",
+        "lr",
+        "epochs",
+        "params.yaml:name",
+        "layers",
+    ]
+    lines = re.findall(r"<polyline [^>]*><title>([^<]+)</title>", page)
+    assert len(lines) == len(table.rows) and "main" in lines

@@ -19,8 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xpt.cache.direct import copy_direct
 from xpt.cache.hashing import (
     DIR_SUFFIX,
     HashInfo,
@@ -31,12 +31,14 @@ from xpt.cache.hashing import (
     md5_file_dos2unix,
     tree_info,
 )
-from xpt.cache.state import StateDB
 from xpt.cache.tmpfile import write_new
 from xpt.errors import CacheError
 from xpt.utils import readlog
 from xpt.utils.fsutil import current_umask
 from xpt.utils.oids import bad_oid, is_oid, is_safe_relpath
+
+if TYPE_CHECKING:  # sqlite3 and mmap stay unloaded for readers such as `exp show`
+    from xpt.cache.state import StateDB
 
 OBJECT_MODE = 0o444
 _TRUSTED_MODES = (OBJECT_MODE, OBJECT_MODE | stat.S_IEXEC)
@@ -70,7 +72,12 @@ def copy_fd(src: int, dst: int, direct: bool = False) -> None:
     meanwhile (a download hashes the bytes while they are copied). `direct`: a big
     file's bulk may go around the page cache (`cache/direct.py`).
     """
-    offset = copy_direct(src, dst, os.fstat(src).st_size) if direct else 0
+    if direct:
+        from xpt.cache.direct import copy_direct
+
+        offset = copy_direct(src, dst, os.fstat(src).st_size)
+    else:
+        offset = 0
     try:
         while n := os.copy_file_range(src, dst, 1 << 30, offset, offset):
             offset += n

@@ -121,7 +121,9 @@ def show(args: argparse.Namespace) -> int:
         precision=args.precision,
         param_deps=args.param_deps,
     )
-    if args.csv:
+    if args.pcp:
+        _write_pcp(table, args.out or "dvc_plots", args.open)
+    elif args.csv:
         sys.stdout.write(table.to_csv())
     elif args.md:
         out(table.to_markdown())
@@ -135,6 +137,23 @@ def show(args: argparse.Namespace) -> int:
     else:
         show_wide(table.to_rich, no_pager=args.no_pager, text=table.to_text(sys.stdout.isatty()))
     return 0
+
+
+def _write_pcp(table, folder: str, open_it: bool) -> None:  # type: ignore[no-untyped-def]
+    """`--pcp`: the parallel-coordinates page in `folder/index.html` (offline, no CDN)."""
+    from pathlib import Path
+
+    from xpt.report.pcp import render_pcp
+    from xpt.utils.fsutil import atomic_write_bytes
+
+    path = Path(folder).resolve() / "index.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(str(path), render_pcp(table).encode())
+    out(f"file://{path}")
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(path.as_uri())
 
 
 def show_wide(render, *, no_pager: bool = False, text: str | None = None) -> None:  # type: ignore[no-untyped-def]

@@ -236,6 +236,9 @@ def _exp_commands(b: _Builder) -> None:
     show.add_argument("--hide-workspace", action="store_true")
     show.add_argument("--hide-queued", action="store_true")
     show.add_argument("--hide-failed", action="store_true")
+    show.add_argument("--pcp", action="store_true", help="write a parallel-coordinates page")
+    show.add_argument("-o", "--out", default=None, help="folder for --pcp (dvc_plots/)")
+    show.add_argument("--open", action="store_true", help="open the --pcp page in a browser")
     show.add_argument("-f", "--force", action="store_true", help="ignored (DVC compatibility)")
     _json_md(show)
 
