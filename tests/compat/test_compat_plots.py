@@ -10,6 +10,7 @@ so they are compared after checking that the files exist with the same bytes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,25 @@ def test_plots_errors_equal(xpt_built: TmpRepo, xpt, dvc_oracle: DvcOracle) -> N
     ours = json.loads(xpt("plots", *args).out)
     assert len(ours["errors"]) == 3
     assert ours == theirs
+
+
+@pytest.fixture
+def live_repo(goldens, xpt, dvc_oracle: DvcOracle, monkeypatch: pytest.MonkeyPatch) -> TmpRepo:  # type: ignore[no-untyped-def]
+    """A copy of the collector's golden project that logs through the real dvclive
+    (experiments by `xpt exp run`, xpt's queue and `dvc exp run`)."""
+    from tests.compat.test_compat_collector import build_live
+    from tests.oracle import oracle_python
+
+    monkeypatch.setenv("PATH", str(oracle_python().parent) + os.pathsep + os.environ["PATH"])
+    return goldens.copy("dvclive", build_live(xpt, dvc_oracle))  # type: ignore[no-any-return]
+
+
+def test_plots_json_equal_with_real_dvclive(live_repo: TmpRepo, xpt, dvc_oracle: DvcOracle) -> None:  # type: ignore[no-untyped-def]
+    for args in (("diff", "--json", "xa", "xq", "da"), ("show", "--json"), ("diff", "--json")):
+        theirs = json.loads(dvc_oracle("plots", *args, cwd=live_repo).stdout)
+        ours = json.loads(xpt("plots", *args).out)
+        assert ours == theirs, args
+    # dvclive's own plots (nested dvclive/dvc.yaml) are there for every experiment
+    doc = json.loads(xpt("plots", "diff", "--json", "xa", "xq", "da").out)
+    live = [k for k in doc["data"] if k.startswith("dvclive/plots/metrics/")]
+    assert live and all(doc["data"][k][0]["revisions"] == ["xa", "xq", "da"] for k in live)

@@ -37,8 +37,16 @@ def _html_template(project: Project, args: argparse.Namespace) -> str | None:
 
 
 def _write(path: str, data: bytes) -> None:
+    """Write an output file, leaving one that already holds these bytes alone."""
     from xpt.utils.fsutil import atomic_write_bytes
 
+    try:
+        if os.path.getsize(path) == len(data):
+            with open(path, "rb") as f:
+                if f.read() == data:
+                    return
+    except OSError:
+        pass
     os.makedirs(os.path.dirname(path), exist_ok=True)
     atomic_write_bytes(Path(path), data)
 

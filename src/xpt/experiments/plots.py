@@ -155,12 +155,27 @@ def data_sources(plot_id: str, props: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(sources))
 
 
-def _load_sv(text: str, delimiter: str, header: bool) -> list[dict[str, str]]:
+def _load_sv(text: str, delimiter: str, header: bool) -> list[dict[str, Any]]:
+    """Rows as `csv.DictReader` gives them (blank lines skipped, short rows padded with
+    None, extra cells under the key None), without its per-row overhead."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     if header:
-        return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
-    first = next(csv.reader(io.StringIO(text)), [])
-    names = [str(i) for i in range(len(first))]
-    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter, fieldnames=names))
+        names = next(reader, [])
+    else:  # DVC counts the columns of the first line with a comma, whatever the delimiter
+        first = next(csv.reader(io.StringIO(text)), [])
+        names = [str(i) for i in range(len(first))]
+    width = len(names)
+    rows: list[dict[str, Any]] = []
+    for row in reader:
+        if not row:
+            continue
+        point: dict[str, Any] = dict(zip(names, row, strict=False))
+        if len(row) > width:
+            point[None] = row[width:]  # type: ignore[index]
+        elif len(row) < width:
+            point.update(dict.fromkeys(names[len(row) :]))
+        rows.append(point)
+    return rows
 
 
 def parse_plot_file(data: bytes, path: str, props: dict[str, Any]) -> Any:

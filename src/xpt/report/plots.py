@@ -62,13 +62,15 @@ def _is_datapoints(items: list[Any]) -> bool:
 
 def datapoints_of(content: Any) -> list[dict[str, Any]]:
     """Rows of a plot file: every list of uniform records, merged row by row."""
+    found = [items for items in _lists(content) if _is_datapoints(items)]
+    if len(found) == 1:
+        return found[0]  # shared with the parsed file: callers copy before changing rows
     rows: list[dict[str, Any]] = []
-    for items in _lists(content):
-        if _is_datapoints(items):
-            for index, point in enumerate(items):
-                if len(rows) <= index:
-                    rows.append({})
-                rows[index].update(point)
+    for items in found:
+        for index, point in enumerate(items):
+            if len(rows) <= index:
+                rows.append({})
+            rows[index].update(point)
     return rows
 
 
@@ -194,8 +196,9 @@ def vega_datapoints(
                     f"Cannot join '{x_field}' from '{x_file}' and "
                     f"'{y_field}' from '{y_file}'. They have to have same length."
                 ) from None
+        tag = {"rev": rev, "filename": short(y_file), "field": y_field}
         for p in series:
-            p.update({"rev": rev, "filename": short(y_file), "field": y_field})
+            p.update(tag)
         points.extend(series)
     if not points:
         return [], {}
