@@ -67,3 +67,16 @@ def test_bad_hashes_and_corrupt_objects_read_as_missing(live: TmpRepo) -> None:
 def _tree(path: object) -> list[tuple[str, str]]:
     with open(path, "rb") as f:  # type: ignore[call-overload]
         return [(i["relpath"], i["md5"]) for i in json.loads(f.read())]
+
+
+def test_metrics_show_targets(live: TmpRepo, xpt, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    shown = json.loads(xpt("metrics", "show", "eval/metrics.json", "--json").out)
+    assert list(shown[""]["data"]) == ["eval/metrics.json"]
+    assert shown[""]["data"]["eval/metrics.json"]["data"]["epochs"] == 3
+    folder = json.loads(xpt("metrics", "show", "dvclive", "--json").out)[""]["data"]
+    assert sorted(folder) == ["dvclive/metrics.json", "dvclive/plots/metrics/acc.tsv"]
+    missing = json.loads(xpt("metrics", "show", "nothere.json", "--json").out)[""]["data"]
+    assert missing["nothere.json"]["error"]["type"] == "FileNotFoundError"
+    monkeypatch.chdir(live / "dvclive")
+    inside = json.loads(xpt("metrics", "show", "metrics.json", "-a", "--json").out)
+    assert inside["main"]["data"]["dvclive/metrics.json"]["data"]["step"] == 2

@@ -14,6 +14,14 @@ def _print_json(data: object) -> None:
     out(dumps_json(data))
 
 
+def _repo_path(project: Project, target: str) -> str:
+    """A command-line path (relative to cwd) as a repo-relative posix path."""
+    import os
+
+    path = os.path.relpath(os.path.abspath(target), project.root)
+    return path.replace(os.sep, "/")
+
+
 def params_diff(args: argparse.Namespace) -> int:
     from xpt.experiments.diff import params_diff as do_diff
 
@@ -54,7 +62,8 @@ def metrics_show(args: argparse.Namespace) -> int:
             revs.extend(git.tags())
         if args.all_commits:
             revs.extend(git.all_commits())
-    data = do_show(project, revs or None)
+    targets = [_repo_path(project, t) for t in args.targets]
+    data = do_show(project, revs or None, targets)
     if args.json:
         _print_json(data)
         return 0

@@ -177,27 +177,35 @@ def metrics_paths(pipelines: list[Pipeline]) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def _metrics_data(files: RevisionFiles, pipelines: list[Pipeline]) -> dict[str, Any]:
+def metrics_entry(files: RevisionFiles, path: str, declared: bool = True) -> dict[str, Any]:
+    """`{"data": ...}` or DVC's `{"error": ...}` for one metrics file of a revision.
+
+    A declared file held by a cached output but absent is "No storage files available",
+    as DVC says; anything else missing is "No such file or directory".
+    """
+    data = files.read(path)
+    if data is None:
+        cached = declared and files.is_cached(path)
+        why = "No storage files available" if cached else "No such file or directory"
+        return {"error": {"type": "FileNotFoundError", "msg": f"[Errno 2] {why}: '{path}'"}}
+    try:
+        return {"data": _memo("metrics:" + path, data, _clean_metrics_of, data, path)}
+    except XptError as exc:
+        return {"error": _error(exc)}
+
+
+def target_metrics(files: RevisionFiles, targets: list[str]) -> dict[str, Any]:
+    """`metrics show TARGETS`: each file target, or every file under a folder target."""
     result: dict[str, Any] = {}
-    for path in metrics_paths(pipelines):
-        data = files.read(path)
-        if data is None:
-            # what DVC reports for a declared metrics file that is not there
-            why = (
-                "No storage files available"
-                if files.is_cached(path)
-                else "No such file or directory"
-            )
-            error = {"type": "FileNotFoundError", "msg": f"[Errno 2] {why}: '{path}'"}
-            result[path] = {"error": error}
-            continue
-        try:
-            parsed = _memo("metrics:" + path, data, _clean_metrics_of, data, path)
-        except XptError as exc:
-            result[path] = {"error": _error(exc)}
-            continue
-        result[path] = {"data": parsed}
+    for target in targets:
+        found = [p for p in files.files_under(target) if p.rsplit("/", 1)[-1] != "dvc.yaml"]
+        for path in found or [target]:  # a folder lists its files but no dvc.yaml, like DVC
+            result[path] = metrics_entry(files, path, declared=False)
     return result
+
+
+def _metrics_data(files: RevisionFiles, pipelines: list[Pipeline]) -> dict[str, Any]:
+    return {path: metrics_entry(files, path) for path in metrics_paths(pipelines)}
 
 
 def _deps_outs(

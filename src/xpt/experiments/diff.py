@@ -14,6 +14,8 @@ from xpt.errors import XptError
 from xpt.experiments.collect import (
     collect_data,
     load_pipelines_at,
+    revision_files,
+    target_metrics,
     tracked_params,
 )
 from xpt.experiments.names import resolve_rev
@@ -147,9 +149,20 @@ def exp_diff(
     }
 
 
-def metrics_show(project: Project, revs_wanted: list[str] | None = None) -> dict[str, Any]:
-    """`metrics show --json` data: {"": {...}} for the workspace, else per revision."""
+def metrics_show(
+    project: Project, revs_wanted: list[str] | None = None, targets: list[str] | None = None
+) -> dict[str, Any]:
+    """`metrics show --json` data: {"": {...}} for the workspace, else per revision.
+
+    `targets` (repo-relative) replace the declared metrics files, as in DVC.
+    """
     revs = _Revisions(project)
+
+    def metrics(rev: str) -> dict[str, Any]:
+        if not targets:
+            return revs.data(rev).metrics
+        return target_metrics(revision_files(project, rev), targets)
+
     if not revs_wanted:
-        return {"": {"data": revs.data(WORKSPACE).metrics}}
-    return {rev: {"data": revs.data(rev).metrics} for rev in revs_wanted}
+        return {"": {"data": metrics(WORKSPACE)}}
+    return {rev: {"data": metrics(rev)} for rev in revs_wanted}
