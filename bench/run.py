@@ -1,6 +1,7 @@
 """`make bench`: time xpt against real DVC on the same work, print one table.
 
     .venv/bin/python bench/run.py [FIGURE ...]      # e.g. `bench/run.py 1 3`
+    .venv/bin/python bench/run.py --large [10]      # also the rows at 10× scale (fig 10)
 
 Environment: BENCH_QUICK=1 scales sizes down, BENCH_REPEAT=N rounds per case (default 5),
 BENCH_BUDGET=S seconds after which a case stops repeating (default 90), BENCH_OUT=PATH
@@ -36,6 +37,7 @@ from bench import (  # noqa: E402
     fig_noop_repro,
     fig_plots,
     fig_queue,
+    fig_scale,
     fig_startup,
     fig_transfer,
 )
@@ -56,6 +58,10 @@ FIGURES: list[tuple[str, Callable[[Harness], None]]] = [
     ("12", fig_plots.figure),
     ("14", fig_add.figure),
     ("14b", fig_data_status.figure),
+]
+# Only with `--large`: minutes each, and tens of GB of inodes churn.
+LARGE_FIGURES: list[tuple[str, Callable[[Harness], None]]] = [
+    ("10", fig_scale.figure),
 ]
 
 
@@ -142,8 +148,10 @@ def markdown(rows: list[Row], elapsed: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="xpt vs DVC benchmarks")
     parser.add_argument("figures", nargs="*", help="figure numbers to run (default: all)")
+    parser.add_argument("--large", action="store_true", help="add the 10×-scale rows (fig 10)")
     args = parser.parse_args(argv)
-    selected = [(n, f) for n, f in FIGURES if not args.figures or n in args.figures]
+    known = FIGURES + (LARGE_FIGURES if args.large else [])
+    selected = [(n, f) for n, f in known if not args.figures or n in args.figures]
     xpt = Path(sys.executable).parent / "xpt"
     if not xpt.exists():
         print(f"ERROR: {xpt} not found: run `make bench` (it installs xpt)", file=sys.stderr)

@@ -68,12 +68,16 @@ def select_baselines(git: Git, opts: ShowOptions) -> list[str]:
     return [s for s in chosen if not (s in seen or seen.add(s))]  # type: ignore[func-returns-value]
 
 
-def _names_for(git: Git) -> dict[str, str]:
+def _names_for(git: Git, refs: dict[str, str] | None = None) -> dict[str, str]:
+    """Commit sha -> the tag or branch naming it; `refs` is a listing already made."""
+    refs = git.list_refs("refs/") if refs is None else refs
     names: dict[str, str] = {}
-    for tag, sha in git.tags().items():
-        names.setdefault(sha, tag)
-    for branch, sha in git.branches().items():
-        names[sha] = branch
+    if any(name.startswith("refs/tags/") for name in refs):
+        for tag, sha in git.tags().items():  # annotated tags need peeling
+            names.setdefault(sha, tag)
+    for name, sha in refs.items():
+        if name.startswith("refs/heads/"):
+            names[sha] = name[len("refs/heads/") :]
     head_branch = git.head_branch()
     head = git.head_sha()
     if head_branch and head:
@@ -81,10 +85,16 @@ def _names_for(git: Git) -> dict[str, str]:
     return names
 
 
-def experiments_by_baseline(git: Git) -> dict[str, list[tuple[ExpRef, str]]]:
-    """All experiment refs grouped by baseline sha (one refs listing)."""
+def experiments_by_baseline(
+    git: Git, refs: dict[str, str] | None = None
+) -> dict[str, list[tuple[ExpRef, str]]]:
+    """All experiment refs grouped by baseline sha (one refs listing, or `refs`)."""
     grouped: dict[str, list[tuple[ExpRef, str]]] = {}
-    for refname, sha in git.list_refs(EXPS_PREFIX + "/").items():
+    prefix = EXPS_PREFIX + "/"
+    listed = git.list_refs(prefix) if refs is None else refs
+    for refname, sha in listed.items():
+        if not refname.startswith(prefix):
+            continue
         ref = ExpRef.parse(refname)
         if ref is not None:
             grouped.setdefault(ref.baseline, []).append((ref, sha))
@@ -157,8 +167,9 @@ def show(
         }
         if not opts.hide_workspace:
             rows.append(workspace_row)
-    names = _names_for(git)
-    grouped = experiments_by_baseline(git)
+    refs = git.list_refs("refs/")  # loose refs are files: list them once, not three times
+    names = _names_for(git, refs)
+    grouped = experiments_by_baseline(git, refs)
     extras = extra_entries(git) if extra_entries else {}
     for baseline in select_baselines(git, opts):
         info = git.commit_info(baseline)

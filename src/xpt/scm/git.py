@@ -190,6 +190,7 @@ class Git:
             raise ScmError(f"'{path}' is not a git repository", hint="run `git init`")
         with _translated(f"opening the repository at '{path}'"):
             self._repo = pygit2.Repository(gitdir)
+        self._infos: dict[str, CommitInfo] = {}
         workdir = self._repo.workdir
         if self._repo.is_bare or not workdir:
             raise ScmError(
@@ -247,6 +248,15 @@ class Git:
             ) from exc
 
     def commit_info(self, sha: str) -> CommitInfo:
+        """A commit's metadata; memoised by full sha (commits never change)."""
+        info = self._infos.get(sha)
+        if info is None:
+            info = self._commit_info(sha)
+            if info.sha == sha:
+                self._infos[sha] = info
+        return info
+
+    def _commit_info(self, sha: str) -> CommitInfo:
         commit = self._commit(sha)
         return CommitInfo(
             sha=str(commit.id),
