@@ -50,7 +50,12 @@ QUEUE_STAGE = {
 
 
 def figure(h: Harness) -> None:
-    for part in (show_json, show_table, queue, s3_transfer, status):
+    """All rows; `BENCH_SCALE_ROWS=show_json,queue` runs only those parts."""
+    parts = [show_json, show_table, queue, s3_transfer, status]
+    only = [p for p in os.environ.get("BENCH_SCALE_ROWS", "").split(",") if p]
+    for part in parts:
+        if only and part.__name__ not in only:
+            continue
         try:
             part(h)
         except Exception as exc:  # one broken row must not hide the others
@@ -152,8 +157,8 @@ _STAGE = "sh -c 'cp /etc/hostname /dev/null'"
 
 def s3_transfer(h: Harness) -> None:
     """push into an empty bucket, then pull into a fresh clone, of S3_FILES small files."""
-    dvc_s3 = _dvc_with_s3(h)
     server = _moto_server(h)
+    dvc_s3 = _dvc_with_s3(h)
     scratch = Scratch(h.new_dir("trash-s3"))
     buckets = iter(range(1_000_000))
     tools = {"xpt": h.xpt, "dvc": dvc_s3}

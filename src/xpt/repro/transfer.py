@@ -268,12 +268,29 @@ def present_on(remote: Remote, oids: Iterable[Oid], jobs: int | None = None) -> 
     prefixes = sorted({("" if legacy else "files/md5/") + md5[:2] for md5, legacy in wanted})
     found: set[Oid] = set()
     want = set(wanted)
-    for listing in parallel(remote.list_files, prefixes, jobs):
+    for listing in _listings(remote, prefixes, len(wanted), jobs):
         for rel in listing:
             oid = relpath_oid(rel)
             if oid is not None and oid in want:
                 found.add(oid)
     return found
+
+
+def _listings(
+    remote: Remote, prefixes: list[str], wanted: int, jobs: int | None
+) -> list[list[str]]:
+    """Listings covering `prefixes`: per prefix, or all of `files/md5` when that is smaller.
+
+    One prefix is listed first; if the remote looks no bigger than what is looked for
+    (an empty or young remote), one paged listing of the whole tree (a request per
+    1,000 keys) replaces up to 256 prefix listings of two requests each.
+    """
+    first = remote.list_files(prefixes[0])
+    rest = prefixes[1:]
+    modern = all(p.startswith("files/md5/") for p in prefixes)
+    if rest and modern and len(first) * 256 <= wanted:
+        return [first, remote.list_files("files/md5")]
+    return [first, *parallel(remote.list_files, rest, jobs)]
 
 
 def used_objects(project: Project, readers: Iterable[Reader]) -> set[Oid]:
