@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.func.test_exp_run import exp_refs, show_at
 from tests.helpers import TmpRepo
@@ -238,3 +239,35 @@ def test_worker_fails_the_run_that_meets_missing_data(dp: TmpRepo, xpt) -> None:
     log = xpt("queue", "logs", "lost").out
     assert "'data/data.xml' (tracked by 'data/data.xml.dvc') is not in the cache" in log
     assert "xpt pull data/data.xml.dvc" in log
+
+
+IMPORT_URL_DVC = """md5: {md5}
+frozen: true
+deps:
+- md5: 0bee89b07a248e27c83fc3d5951213c1
+  size: 4
+  hash: md5
+  path: {src}
+outs:
+- md5: 0bee89b07a248e27c83fc3d5951213c1
+  size: 4
+  hash: md5
+  path: ext.txt
+"""
+
+
+def test_frozen_import_has_only_its_data_checked(dp: TmpRepo, xpt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An `import-url` file as DVC writes it: its source is never read, its data is."""
+    src = tmp_path / "gone.txt"  # the source no longer exists: not an error, it is frozen
+    (dp / "ext.txt").write_text("abc\n")
+    (dp / "ext.txt.dvc").write_text(IMPORT_URL_DVC.format(md5="a" * 32, src=src))
+    xpt("commit", "ext.txt.dvc")  # caches the data; the file keeps its deps
+    recorded = yaml.safe_load((dp / "ext.txt.dvc").read_text())
+    assert recorded["deps"][0]["path"] == str(src) and recorded["frozen"] is True
+    assert _status(xpt) == {}
+    (dp / "ext.txt").write_text("changed\n")
+    assert _status(xpt) == {"ext.txt.dvc": [{"changed outs": {"ext.txt": "modified"}}]}
+    xpt("checkout", "-f", "ext.txt.dvc")
+    assert (dp / "ext.txt").read_text() == "abc\n"
+    res = xpt("repro")
+    assert "Running stage" not in res.out.replace("Running stage 'prepare'", "")

@@ -160,7 +160,8 @@ def check_stage(
     check = StageCheck(stage=stage, old=old)
     old_deps = _old_items(old, "deps")
     old_outs = _old_items(old, "outs")
-    for path in stage.deps:
+    frozen_import = stage.frozen and stage.is_dvcfile_stage  # its source is not looked at
+    for path in () if frozen_import else stage.deps:
         info = _observe_path(ws, stage, path)
         check.deps[path] = _legacy_view(ws, stage, path, old_deps.get(path), info)
     check.params = read_stage_params(ws, stage)
@@ -168,7 +169,7 @@ def check_stage(
         info = _observe_path(ws, stage, out.path)
         check.outs[out.path] = _legacy_view(ws, stage, out.path, old_outs.get(out.path), info)
 
-    if stage.frozen:
+    if stage.frozen and not stage.is_dvcfile_stage:
         return check
     if not stage.is_dvcfile_stage and (old is None or old.get("cmd") != stage.cmd):
         check.reasons.append("changed command")
@@ -178,7 +179,8 @@ def check_stage(
         check.reasons.append("checkpoint")
 
     dep_changes: dict[str, Any] = {}
-    for path, info in check.deps.items():
+    # a frozen `.dvc` file (an import) has only its data checked, as DVC does
+    for path, info in ({} if stage.frozen else check.deps).items():
         before = old_deps.get(path)
         if info is None:
             dep_changes[check.stage.repo_path(path)] = "deleted"
@@ -186,7 +188,8 @@ def check_stage(
             dep_changes[stage.repo_path(path)] = "new"
         elif before.get("md5") != info.md5:
             dep_changes[stage.repo_path(path)] = "modified"
-    dep_changes.update(_params_reasons(check))
+    if not stage.frozen:
+        dep_changes.update(_params_reasons(check))
     if dep_changes:
         check.reasons.append({"changed deps": dep_changes})
 
@@ -218,7 +221,7 @@ def project_status(ws: Workspace, targets: list[str] | None) -> dict[str, Any]:
     for stage in stages:
         if stage.lockfile not in locks:
             locks[stage.lockfile] = parse_lock(ws.read(stage.lockfile), stage.lockfile)
-        if stage.frozen:
+        if stage.frozen and not stage.is_dvcfile_stage:
             continue
         check = check_stage(ws, stage, locks[stage.lockfile].get(stage.name))
         if check.changed:
