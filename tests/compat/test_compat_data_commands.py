@@ -130,3 +130,55 @@ def test_dvc_reads_what_move_and_freeze_wrote(
     xpt("unfreeze", "gen")
     assert "up to date" in dvc_oracle("status").stdout
     assert not (dvc_repo / "moved").exists()
+
+
+def _source_repo(root: Path, dvc_oracle: DvcOracle) -> Path:
+    """A DVC project with `data/data.xml` and `data/dir/` added, and a git-tracked file."""
+    root.mkdir()
+    repo = TmpRepo(root)
+    repo.git("init", "-q", "-b", "main")
+    repo.gen({"data": {"data.xml": "hello\n", "dir": {"a": "1\n"}}, "plain.txt": "plain\n"})
+    dvc_oracle("init", "-q", cwd=root)
+    dvc_oracle("add", "-q", "data/data.xml", "data/dir", cwd=root)
+    repo.commit("source")
+    return root
+
+
+def test_imports_read_by_the_other_tool(
+    tmp_path: Path, tmp_repo: TmpRepo, dvc_oracle: DvcOracle, xpt
+) -> None:
+    src = _source_repo(tmp_path / "src", dvc_oracle)
+    dvc_oracle("init", "-q")
+    tmp_repo.commit("init")
+    # xpt's imports: byte-identical to DVC's, and DVC finds them up to date
+    xpt("import", str(src), "data/data.xml")
+    xpt("import", str(src), "data/dir", "-o", "mydir")
+    xpt("import", str(src), "plain.txt")
+    for name in ("data.xml", "mydir", "plain.txt"):
+        ours = (tmp_repo / f"{name}.dvc").read_text()
+        (tmp_repo / f"{name}.dvc").unlink()
+        shutil.rmtree(tmp_repo / name) if (tmp_repo / name).is_dir() else (tmp_repo / name).unlink()
+        args = [
+            "import",
+            str(src),
+            {"data.xml": "data/data.xml", "mydir": "data/dir"}.get(name, name),
+        ]
+        dvc_oracle(*args, *(["-o", "mydir"] if name == "mydir" else []))
+        assert (tmp_repo / f"{name}.dvc").read_text() == ours, name
+    xpt("checkout")
+    assert "up to date" in dvc_oracle("status").stdout
+    # a new commit in the source: xpt updates DVC's import; DVC reads the result
+    (src / "data/data.xml").write_text("hello2\n")
+    dvc_oracle("add", "-q", "data/data.xml", cwd=src)
+    TmpRepo(src).commit("v2")
+    xpt("update", "data.xml.dvc")
+    assert (tmp_repo / "data.xml").read_text() == "hello2\n"
+    assert "up to date" in dvc_oracle("status", "data.xml.dvc").stdout
+    ext = tmp_path / "ext.txt"
+    ext.write_text("ext\n")
+    xpt("import-url", str(ext))
+    ours = (tmp_repo / "ext.txt.dvc").read_text()
+    (tmp_repo / "ext.txt.dvc").unlink()
+    (tmp_repo / "ext.txt").unlink()
+    dvc_oracle("import-url", str(ext))
+    assert (tmp_repo / "ext.txt.dvc").read_text() == ours

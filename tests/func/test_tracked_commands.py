@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 
@@ -25,13 +24,9 @@ stages:
 
 
 def track(xpt, repo: TmpRepo, path: str) -> None:
-    """Track `path` with a `.dvc` file the way `add` leaves it (cache object, .gitignore)."""
-    folder, name = os.path.split(path)
-    (repo / f"{path}.dvc").write_text(f"outs:\n- path: {name}\n")
-    xpt("commit", "-f", f"{path}.dvc")
-    gitignore = repo / folder / ".gitignore"
-    text = gitignore.read_text() if gitignore.exists() else ""
-    gitignore.write_text(text + f"/{name}\n")
+    """Track `path` with `xpt add` (its `.dvc` file, cache objects and .gitignore line)."""
+    del repo
+    xpt("add", path)
 
 
 @pytest.fixture
