@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["make_checkpoint", "exp_show", "signal_file"]
+__all__ = ["make_checkpoint", "exp_show", "signal_file", "metrics_show", "params_show"]
 
 SIGNAL_NAME = "DVC_CHECKPOINT"
 
@@ -50,3 +50,50 @@ def exp_show(repo: str | os.PathLike[str] = ".", **options: Any) -> list[dict[st
     return show(  # queued rows (xpt's queue and DVC's) as in the CLI
         project, ShowOptions(**options), extra_entries=lambda git: queue_entries(project, git)
     )
+
+
+def _merged(files: dict[str, Any]) -> dict[str, Any]:
+    """One dict from `{file: {"data": values}}`, as DVC's API merges them: a top-level key
+    found in several files is spelled `file:key`, a unique one stays bare."""
+    loaded = {path: item["data"] for path, item in files.items() if isinstance(item, dict)}
+    loaded = {path: data for path, data in loaded.items() if isinstance(data, dict)}
+    counts: dict[str, int] = {}
+    for data in loaded.values():
+        for key in data:
+            counts[key] = counts.get(key, 0) + 1
+    merged: dict[str, Any] = {}
+    for path, data in loaded.items():
+        for key, value in data.items():
+            merged[key if counts[key] == 1 else f"{path}:{key}"] = value
+    return merged
+
+
+def metrics_show(
+    *targets: str, repo: str | os.PathLike[str] = ".", rev: str | None = None
+) -> dict[str, Any]:
+    """Metrics of the workspace (or `rev`) merged into one dict, like `dvc.api.metrics_show`.
+
+    Read by the same collector as `xpt metrics show`: from git, else from the cache.
+    """
+    from xpt.experiments.diff import metrics_show as collect
+    from xpt.project import Project
+
+    project = Project.find(repo)
+    shown = collect(project, [rev] if rev else None, list(targets) or None)
+    return _merged(next(iter(shown.values()))["data"])
+
+
+def params_show(
+    *targets: str, repo: str | os.PathLike[str] = ".", rev: str | None = None, deps: bool = False
+) -> dict[str, Any]:
+    """Params of the workspace (or `rev`) merged into one dict, like `dvc.api.params_show`.
+
+    `targets` limit the files; `deps` keeps only the params stages depend on.
+    """
+    from xpt.experiments.diff import params_at
+    from xpt.project import Project
+
+    files = params_at(Project.find(repo), rev or "workspace", deps_only=deps)
+    if targets:
+        files = {path: item for path, item in files.items() if path in targets}
+    return _merged(files)

@@ -202,3 +202,35 @@ def test_running_workspace_experiment_shown_like_dvc(
         env_d,
     )
     assert _normalised(shown_x, repo_x) == _normalised(shown_d, repo_d)
+
+
+API_CALLS = [
+    ("metrics_show", (), {}),
+    ("metrics_show", ("eval/metrics.json",), {}),
+    ("metrics_show", (), {"rev": "xa"}),
+    ("params_show", (), {}),
+    ("params_show", (), {"deps": True}),
+    ("params_show", (), {"rev": "HEAD"}),
+]
+
+
+def test_python_api_same_as_dvc_api(golden: TmpRepo) -> None:
+    import subprocess
+
+    import xpt.api
+
+    script = (
+        "import json, sys, dvc.api\n"
+        "calls = json.loads(sys.argv[1])\n"
+        "print(json.dumps([getattr(dvc.api, f)(*a, **k) for f, a, k in calls]))\n"
+    )
+    res = subprocess.run(
+        [str(oracle_python()), "-c", script, json.dumps(API_CALLS)],
+        cwd=golden,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(res.stdout)
+    mine = [getattr(xpt.api, f)(*a, repo=golden, **k) for f, a, k in API_CALLS]
+    assert mine == theirs

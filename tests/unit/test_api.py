@@ -15,7 +15,13 @@ import xpt.api
 
 def test_curated_public_names() -> None:
     assert xpt.__all__ == ["__version__", "api"]
-    assert xpt.api.__all__ == ["make_checkpoint", "exp_show", "signal_file"]
+    assert xpt.api.__all__ == [
+        "make_checkpoint",
+        "exp_show",
+        "signal_file",
+        "metrics_show",
+        "params_show",
+    ]
 
 
 def test_make_checkpoint_is_a_noop_outside_experiments(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -166,3 +166,11 @@ def metrics_show(
     if not revs_wanted:
         return {"": {"data": metrics(WORKSPACE)}}
     return {rev: {"data": metrics(rev)} for rev in revs_wanted}
+
+
+def params_at(project: Project, rev: str, *, deps_only: bool = False) -> dict[str, Any]:
+    """`{params file: {"data": values}}` of one revision (the API's `params_show`)."""
+    revs = _Revisions(project)
+    read = revs.reader(rev)
+    data, _error = collect_data(read, rev, None, revs.dvcfiles, revs.odb, param_deps=deps_only)
+    return data["params"]  # type: ignore[no-any-return]
