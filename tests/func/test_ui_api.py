@@ -349,3 +349,46 @@ def test_ui_command_warns_off_loopback(trained: TmpRepo) -> None:
         code, _out, err = server.stop()
     assert code == 0
     assert "WARNING" in err and "no authentication" in err
+
+
+def test_plots_are_plots_diff_json(api: TestClient, trained: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    rows = api.get("/api/experiments").json()["rows"]
+    lr2 = names(rows)["lr2"]["revs"][0]["rev"]
+    res = api.get(f"/api/plots?rev={lr2}&rev=lr5")
+    assert res.status_code == 200
+    doc = res.json()
+    assert doc["revisions"] == ["lr2", "lr5"]  # names, as `plots diff lr2 lr5` labels them
+    expected = json.loads(xpt("plots", "diff", "lr2", "lr5", "--json").out)
+    assert doc["data"] == expected["data"]
+    (plot,) = doc["data"]["dvclive/plots/metrics/acc.tsv"]
+    assert {p["rev"] for p in plot["content"]["data"]["values"]} == {"lr2", "lr5"}
+
+
+@pytest.mark.parametrize(
+    "query,status",
+    [
+        ("", 400),
+        ("?rev=nope", 404),
+        ("?rev=lr2&rev=..%2F..%2Fetc", 404),
+        ("?" + "&".join(["rev=lr2"] * 21), 400),
+    ],
+)
+def test_plots_bad_queries(api: TestClient, query: str, status: int) -> None:
+    res = api.get(f"/api/plots{query}")
+    assert res.status_code == status and res.json()["error"]
+
+
+def test_plot_paths_leaving_the_repo_read_nothing(trained: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    secret = trained.parent / "secret.csv"
+    secret.write_text("x,y\nroot:0,1\n")
+    (trained / "leak.csv").symlink_to(secret)
+    with open(trained / "dvc.yaml", "a") as f:
+        f.write("plots:\n- ../secret.csv\n- leak.csv\n- /etc/passwd\n")
+    trained.commit("plots pointing outside")
+    xpt("exp", "run", "-n", "outside")
+    with client(trained) as c:
+        for rev in ("workspace", "outside"):
+            res = c.get(f"/api/plots?rev={rev}")
+            assert res.status_code == 200
+            assert b"root:" not in res.content
+            assert res.json()["data"]["dvclive/plots/metrics/acc.tsv"]

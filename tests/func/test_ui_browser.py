@@ -120,6 +120,14 @@ def test_compare_two_experiments(page: Any, server: UiServer) -> None:
     assert page.locator("#parcoords-svg path.pc").count() == 2
     axes = page.locator("#parcoords-svg g.axis text[font-weight]").all_text_contents()
     assert axes == ["train.lr", "acc", "loss"]  # the columns that differ
+    # the acc.tsv plot (plots diff's rendering), one line per experiment, drawn by Vega
+    plot = page.locator('#plots .plot[data-plot="dvclive/plots/metrics/acc.tsv"]')
+    plot.locator("svg.marks").wait_for()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#plots svg.marks .mark-line path').length >= 2"
+    )
+    legend = plot.locator("svg.marks .role-legend-label text").all_text_contents()
+    assert sorted(legend) == ["lr-0.2", "lr-0.5"]
 
 
 def test_running_experiment_updates_without_reload(

@@ -394,3 +394,33 @@ def test_load_pipelines_from_workspace(tmp_path: Path) -> None:
         ("a", "echo root", ""),
         ("sub/dvc.yaml:a", "echo sub", "sub"),
     ]
+
+
+def test_workspace_reader_stays_inside_the_work_tree(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from xpt.pipeline.parse import workspace_reader
+
+    root = tmp_path / "repo"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.txt").write_text("inside")
+    (tmp_path / "secret.txt").write_text("outside")
+    obj = tmp_path / "cache" / "files" / "md5" / "ab"
+    obj.mkdir(parents=True)
+    (obj / ("c" * 30)).write_text("cached object")
+    os.symlink(root / "sub" / "a.txt", root / "link-in.txt")
+    os.symlink(tmp_path / "secret.txt", root / "link-out.txt")
+    os.symlink(tmp_path, root / "dir-out")
+    os.symlink(obj / ("c" * 30), root / "output.txt")  # cache.type = symlink
+    read = workspace_reader(root)
+    assert read("sub/a.txt") == b"inside"
+    assert read("link-in.txt") == b"inside"
+    assert read("output.txt") == b"cached object"
+    for escape in (
+        "link-out.txt",
+        "dir-out/secret.txt",
+        "../secret.txt",
+        str(tmp_path / "secret.txt"),
+    ):
+        assert read(escape) is None, escape
+    assert read("missing.txt") is None and read("sub") is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,14 +60,36 @@ _ANY_FLAGS = ("labels", "meta")
 _PLOT_PROPS = ("x", "y", "x_label", "y_label", "title", "template", "header")
 
 
+_OBJECT_NAME = re.compile(r"[0-9a-f]{30}(\.dir)?")
+_OBJECT_DIR = re.compile(r"[0-9a-f]{2}")
+
+
+def _inside(real: str, base: str) -> bool:
+    """`real` is `base` or under it, or names a cache object (`cache.type = symlink`
+    links outputs to objects that may live outside the work tree)."""
+    if real == base or real.startswith(base + os.sep):
+        return True
+    parent, name = os.path.split(real)
+    return bool(_OBJECT_NAME.fullmatch(name) and _OBJECT_DIR.fullmatch(os.path.basename(parent)))
+
+
 def workspace_reader(root: Path) -> Reader:
-    """A Reader over the working tree at `root` (missing files and directories -> None)."""
+    """A Reader over the working tree at `root` (missing files and directories -> None).
+
+    A path that leaves `root` (`..`, an absolute path, a symbolic link pointing outside)
+    reads as missing, and nothing outside is opened.
+    """
+    base = os.path.realpath(root)
 
     def read(path: str) -> bytes | None:
         full = root / path
         readlog.note(str(full))
+        real = os.path.realpath(full)
+        if not _inside(real, base):
+            return None
         try:
-            return full.read_bytes()
+            with open(real, "rb") as f:
+                return f.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 

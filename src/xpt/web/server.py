@@ -32,22 +32,35 @@ _TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
 }
-_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+    # nothing but this server: no CDN, no other site; Vega compiles expressions (eval)
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-eval'; frame-ancestors 'none'",
+}
 READ_ONLY = (
     "the page is read-only: restart it with `xpt ui --allow-actions` to queue, "
     "start/stop, apply, branch or remove experiments"
 )
 
 
-def load_assets(folder: Path | None = None) -> dict[str, tuple[bytes, str]]:
-    """Every regular file in `xpt/web/static` by name; symbolic links are left out."""
-    root = folder or Path(str(resources.files("xpt.web") / "static"))
-    table: dict[str, tuple[bytes, str]] = {}
-    for entry in os.scandir(root):
+def load_assets(folder: Path | None = None, prefix: str = "") -> dict[str, tuple[bytes, str]]:
+    """Every regular file in `folder` (default: the page's and the bundled Vega scripts)
+    by name; symbolic links are left out."""
+    if folder is None:
+        from xpt.report.plots import VEGA_FILES
+
+        table = load_assets(Path(str(resources.files("xpt.web") / "static")))
+        vega = load_assets(Path(str(resources.files("xpt.report") / "vega")), "vega/")
+        table.update({k: v for k, v in vega.items() if k[len("vega/") :] in VEGA_FILES})
+        return table
+    table = {}
+    for entry in os.scandir(folder):
         suffix = entry.name[entry.name.rfind(".") :]
         if entry.is_file(follow_symlinks=False) and suffix in _TYPES:
             with open(entry.path, "rb") as f:
-                table[entry.name] = (f.read(), _TYPES[suffix])
+                table[prefix + entry.name] = (f.read(), _TYPES[suffix])
     return table
 
 
@@ -152,6 +165,17 @@ class UiApp:
         check_rev(rows, b)
         return JSONResponse(exp_diff(self.project, a, b, all=True), headers=_HEADERS)
 
+    async def plots(self, request: Request) -> Response:
+        revs = request.query_params.getlist("rev")
+        if not revs or len(revs) > 20:
+            return error(400, "plots need 1 to 20 revisions: /api/plots?rev=A&rev=B")
+        from xpt.web.plots import plots_json
+
+        rows = self.view.snapshot().rows
+        for rev in revs:
+            check_rev(rows, rev)
+        return JSONResponse(plots_json(self.project, rows, revs), headers=_HEADERS)
+
     async def queue(self, request: Request) -> Response:
         return JSONResponse(queue_panel(self.project), headers=_HEADERS)
 
@@ -203,6 +227,7 @@ def create_app(
         Route("/api/info", guarded(ui.info)),
         Route("/api/experiments", guarded(ui.experiments)),
         Route("/api/diff", guarded(ui.diff)),
+        Route("/api/plots", guarded(ui.plots)),
         Route("/api/queue", guarded(ui.queue)),
         Route("/api/actions/{action}", guarded(ui.action), methods=["POST"]),
         Route("/{rest:path}", guarded(ui.not_found), methods=["GET", "POST", "HEAD"]),

@@ -270,19 +270,54 @@ function renderParcoords(items) {
   svg += "</svg>";
   el.innerHTML = svg + '<div class="legend">' + items.map((it, n) => `<span><i style="background:${PALETTE[n % PALETTE.length]}"></i>${esc(it.label)}</span>`).join("") + "</div>";
 }
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const el = document.createElement("script");
+    el.src = src; el.onload = resolve; el.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.appendChild(el);
+  });
+}
+let vegaReady = null;
+function loadVega() {  // ~0.8 MB: only once the compare view shows plots
+  vegaReady ||= ["vega.min.js", "vega-lite.min.js", "vega-embed.min.js"].reduce((p, f) => p.then(() => loadScript(`/static/vega/${f}`)), Promise.resolve());
+  return vegaReady;
+}
 async function renderPlots(items) {
   const el = $("#plots");
-  if (items.length < 1) { el.innerHTML = ""; return; }
+  if (items.length < 1) { el.innerHTML = ""; S.plotsKey = null; return; }
   const key = S.version + "|" + items.map((it) => it.rev).join(",");
   if (S.plotsKey === key) return;
   S.plotsKey = key;
   const qs = items.map((it) => "rev=" + encodeURIComponent(it.rev)).join("&");
   try {
-    const data = await api(`/api/plots?${qs}`);
+    const [doc] = await Promise.all([api(`/api/plots?${qs}`), loadVega()]);
     if (S.plotsKey !== key) return;
-    if (!data.plots || !data.plots.length) { el.innerHTML = '<p class="muted">no plots in these revisions</p>'; return; }
-    el.innerHTML = data.plots.map((p) => `<div class="plot" data-plot="${esc(p.id)}"><b>${esc(p.id)}</b><div>${p.svg || ""}</div></div>`).join("");
+    const plots = Object.entries(doc.data || {});
+    const errs = (doc.errors || []).map((e) => `${e.rev || ""} ${e.source || e.name || ""}: ${e.msg}`);
+    if (!plots.length) { el.innerHTML = `<p class="muted">no plots in these revisions${errs.length ? ": " + esc(errs.join("; ")) : ""}</p>`; return; }
+    el.innerHTML = "";
+    for (const [name, parts] of plots) {
+      const box = document.createElement("div");
+      box.className = "plot"; box.dataset.plot = name;
+      el.appendChild(box);
+      for (const part of parts) {
+        if (part.type === "vega") {
+          const div = document.createElement("div");
+          box.appendChild(div);
+          window.vegaEmbed(div, part.content, { renderer: "svg", actions: false }).catch((e) => { div.textContent = `${name}: ${e.message}`; });
+        } else if (part.type === "image" && String(part.url).startsWith("data:image")) {
+          const fig = document.createElement("figure");
+          const img = document.createElement("img");
+          img.src = part.url; img.alt = name; img.style.maxWidth = "320px";
+          const cap = document.createElement("figcaption");
+          cap.textContent = `${name} · ${(part.revisions || []).join(", ")}`;
+          fig.append(img, cap); box.appendChild(fig);
+        }
+      }
+    }
+    if (errs.length) el.insertAdjacentHTML("beforeend", `<p class="muted">${esc(errs.join("; "))}</p>`);
   } catch (e) {
+    S.plotsKey = null;
     el.innerHTML = `<p class="muted">plots: ${esc(e.message)}</p>`;
   }
 }
