@@ -72,14 +72,27 @@ def _running_roots(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Pat
     return found
 
 
+NO_LIVE = "0" * 8
+
+
 @dataclass
 class Snapshot:
-    """One computed page state: `rows` is the `exp show --json` list, `version` its tag."""
+    """One computed page state: `rows` is the `exp show --json` list.
 
-    version: str
+    `base` tags the rows as computed from the repository, `live` holds the data of the
+    running entries read from their workspaces since; `version` = base + a tag of live.
+    """
+
+    base: str
     rows: list[dict[str, Any]]
     fingerprint: tuple[Any, ...] = ()
     workspace_paths: tuple[str, ...] = field(default_factory=tuple)
+    live: dict[str, Any] = field(default_factory=dict)
+    live_tag: str = NO_LIVE
+
+    @property
+    def version(self) -> str:
+        return self.base + self.live_tag
 
 
 class ExperimentsView:
@@ -135,19 +148,20 @@ class ExperimentsView:
             old = Snapshot(digest[:16], rows, fingerprint, paths)
             self._snapshot = old
         live = self._live(old.rows)
-        if not live:
-            return old
-        tag = hashlib.sha1((old.version + json.dumps(live, sort_keys=True)).encode()).hexdigest()
-        return Snapshot(tag[:16], old.rows, old.fingerprint, old.workspace_paths)
+        if live:
+            text = json.dumps(live, sort_keys=True, default=str)
+            old.live, old.live_tag = live, hashlib.sha1(text.encode()).hexdigest()[:8]
+        return old
 
-    def _live(self, rows: list[dict[str, Any]]) -> list[Any]:
-        """Overlay the current metrics of running queue workspaces onto `rows`."""
+    def _live(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Overlay the current metrics of running queue workspaces onto `rows`; the
+        overlaid data by revision."""
         running = _running_roots(rows)
         if not running:
-            return []
+            return {}
         dvcfiles = find_dvcfiles(self.project.root) or ["dvc.yaml"]
         odb = ODB(self.project.cache_dir)
-        live = []
+        live = {}
         for rev, root in running:
             if not root.is_dir():  # not set up yet: the snapshot's metrics would mislead
                 rev["data"]["metrics"] = {}
@@ -156,7 +170,7 @@ class ExperimentsView:
             metrics = {p: m for p, m in data["metrics"].items() if "data" in m}
             rev["data"]["metrics"] = metrics
             rev["data"].setdefault("meta", {})["live"] = True
-            live.append(metrics)
+            live[rev["rev"]] = rev["data"]
         return live
 
 

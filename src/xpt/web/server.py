@@ -97,12 +97,12 @@ class UiApp:
         self.view.snapshot()
 
     # -- helpers -------------------------------------------------------------------------
-    def _rows_json(self) -> tuple[str, bytes]:
+    def _answer(self) -> tuple[str, bytes, Any]:
         snap = self.view.snapshot()
         if self._encoded is None or self._encoded[0] != snap.version:
             body = {"version": snap.version, "rows": snap.rows}
             self._encoded = (snap.version, json.dumps(body, default=str).encode())
-        return self._encoded
+        return self._encoded[0], self._encoded[1], snap
 
     def _refused(self, request: Request) -> JSONResponse | None:
         """Reject requests for another host name (DNS rebinding) or cross-site posts."""
@@ -148,9 +148,12 @@ class UiApp:
         since = request.query_params.get("since")
         if since is not None and (len(since) > 64 or not since.isalnum()):
             return error(400, "'since' must be a version string from an earlier answer")
-        version, body = self._rows_json()
+        version, body, snap = self._answer()
         if since == version:
             return JSONResponse({"version": version, "unchanged": True}, headers=_HEADERS)
+        if since is not None and since[: len(snap.base)] == snap.base and snap.live:
+            # only running experiments moved: their data, not the whole table
+            return JSONResponse({"version": version, "live": snap.live}, headers=_HEADERS)
         return Response(body, media_type="application/json", headers=_HEADERS)
 
     async def diff(self, request: Request) -> Response:

@@ -140,23 +140,46 @@ function renderTable() {
   $("#exp-table thead").innerHTML = groups + head + "</tr>";
   const items = sortedItems();
   const sel = new Set(S.selected);
-  const parts = [];
-  for (const it of items) {
-    const selected = sel.has(it.rev);
-    let tr = `<tr data-rev="${esc(it.rev)}" class="kind-${it.kind}${selected ? " selected" : ""}${it.live ? " live" : ""}">`
-      + `<td><input type="checkbox" class="sel"${selected ? " checked" : ""}></td>`
-      + `<td class="name" title="${esc(it.rev)}">${esc(it.label)}${it.checkpoints ? ` <span class="muted">(${it.checkpoints} checkpoints)</span>` : ""}${it.kind === "experiment" || it.kind === "checkpoint" ? ` <span class="muted">${esc(it.rev.slice(0, 7))}</span>` : ""}</td>`
-      + `<td class="muted">${esc(it.created ? it.created.replace("T", " ") : "")}</td>`
-      + `<td>${it.state ? `<span class="state state-${esc(it.state)}">${esc(it.state)}</span>` : ""}${it.error && it.state !== "failed" ? ` <span class="state state-failed" title="${esc(it.error.msg || "")}">error</span>` : ""}</td>`;
-    for (const c of cols) {
-      const v = it.vals[c.key];
-      tr += `<td data-col="${esc(c.key)}" class="sec-${c.sec}${typeof v === "number" ? " num" : ""}">${esc(fmt(v))}</td>`;
-    }
-    parts.push(tr + "</tr>");
-  }
+  const parts = items.map((it) => rowHtml(it, cols, sel.has(it.rev)));
   $("#exp-table tbody").innerHTML = parts.join("");
   $("#count").textContent = `(${items.length}/${S.items.length})`;
   $("#selcount").textContent = S.selected.length ? `(${S.selected.length})` : "";
+}
+function rowHtml(it, cols, selected) {
+  let tr = `<tr data-rev="${esc(it.rev)}" class="kind-${it.kind}${selected ? " selected" : ""}${it.live ? " live" : ""}">`
+    + `<td><input type="checkbox" class="sel"${selected ? " checked" : ""}></td>`
+    + `<td class="name" title="${esc(it.rev)}">${esc(it.label)}${it.checkpoints ? ` <span class="muted">(${it.checkpoints} checkpoints)</span>` : ""}${it.kind === "experiment" || it.kind === "checkpoint" ? ` <span class="muted">${esc(it.rev.slice(0, 7))}</span>` : ""}</td>`
+    + `<td class="muted">${esc(it.created ? it.created.replace("T", " ") : "")}</td>`
+    + `<td>${it.state ? `<span class="state state-${esc(it.state)}">${esc(it.state)}</span>` : ""}${it.error && it.state !== "failed" ? ` <span class="state state-failed" title="${esc(it.error.msg || "")}">error</span>` : ""}</td>`;
+  for (const c of cols) {
+    const v = it.vals[c.key];
+    tr += `<td data-col="${esc(c.key)}" class="sec-${c.sec}${typeof v === "number" ? " num" : ""}">${esc(fmt(v))}</td>`;
+  }
+  return tr + "</tr>";
+}
+// Only running experiments changed: patch their rows (the whole table when a column is new
+// or the order or filtering may depend on the new values).
+function applyLive(live) {
+  const known = new Set(S.columns.map((c) => c.key));
+  const changed = [];
+  for (const it of S.items) {
+    const data = live[it.rev];
+    if (!data || it.kind !== "experiment") continue;
+    it.data = data; it.vals = values(data); it.live = true;
+    changed.push(it);
+  }
+  const fresh = changed.some((it) => Object.keys(it.vals).some((k) => !known.has(k)));
+  if (fresh || S.sort || S.text || S.thresholds.length) {
+    S.columns = columnsOf(S.items);
+    renderTable(); renderThresholdControls();
+    return;
+  }
+  const cols = visibleColumns();
+  const sel = new Set(S.selected);
+  for (const it of changed) {
+    const tr = document.querySelector(`#exp-table tbody tr[data-rev="${CSS.escape(it.rev)}"]`);
+    if (tr) tr.outerHTML = rowHtml(it, cols, sel.has(it.rev));
+  }
 }
 function renderThresholdControls() {
   const sel = $("#thr-col"), cur = sel.value;
@@ -379,7 +402,11 @@ async function poll(force) {
     const data = await api(`/api/experiments${S.version && !force ? "?since=" + S.version : ""}`);
     $("#live").className = "ok";
     $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
-    if (!data.unchanged) {
+    if (data.live) {
+      S.version = data.version;
+      applyLive(data.live);
+      if (S.tab === "compare") renderCompare();
+    } else if (!data.unchanged) {
       S.version = data.version;
       S.items = toItems(data.rows);
       S.columns = columnsOf(S.items);
@@ -389,6 +416,7 @@ async function poll(force) {
       renderTable(); renderThresholdControls();
       if (S.tab === "compare") renderCompare();
       window.__xptRendered = (window.__xptRendered || 0) + 1;
+      window.__xptFirstRender ||= performance.now();  // ms since navigation (bench/fig_ui.py)
     }
   } catch (e) {
     $("#live").className = "down";
@@ -478,12 +506,13 @@ function wire() {
 }
 async function main() {
   wire();
-  try { S.info = await api("/api/info"); } catch (e) { S.info = { allow_actions: false, poll_ms: 1000, project: "" }; }
+  const info = api("/api/info").catch(() => ({ allow_actions: false, poll_ms: 1000, project: "" }));
+  loop();  // the table does not wait for the header
+  S.info = await info;
   $("#project").textContent = S.info.project;
   const m = $("#mode");
   m.textContent = S.info.allow_actions ? "actions allowed" : "read-only";
   m.className = "badge" + (S.info.allow_actions ? " rw" : "");
   m.title = S.info.allow_actions ? "this page can change the repository" : "start `xpt ui --allow-actions` to queue, apply, branch or remove";
-  loop();
 }
 main();
