@@ -118,3 +118,20 @@ def test_plots_json_equal_with_real_dvclive(live_repo: TmpRepo, xpt, dvc_oracle:
     doc = json.loads(xpt("plots", "diff", "--json", "xa", "xq", "da").out)
     live = [k for k in doc["data"] if k.startswith("dvclive/plots/metrics/")]
     assert live and all(doc["data"][k][0]["revisions"] == ["xa", "xq", "da"] for k in live)
+
+
+def test_plots_json_equal_from_a_subfolder(
+    xpt_built: TmpRepo, xpt, dvc_oracle: DvcOracle, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Ids, files and configs are printed relative to the folder the command runs in."""
+    sub = xpt_built / "dvclive"
+    monkeypatch.chdir(sub)
+    for args in (
+        ("diff", "--json", "low", "high"),
+        ("show", "--json", "../roc.csv", "plots/metrics"),
+        ("show", "--json", "loss_and_acc"),
+    ):
+        theirs = json.loads(dvc_oracle("plots", *args, cwd=sub).stdout)
+        ours = json.loads(xpt("plots", *args).out)
+        assert ours == theirs, args
+    assert "../roc.csv" in ours["data"] or "loss_and_acc" in ours["data"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -71,6 +72,11 @@ def _join(base: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(base, path)) if base else posixpath.normpath(path)
 
 
+def _from(cwd: str, path: str) -> str:
+    """A repo-relative path as seen from the folder the command runs in."""
+    return posixpath.relpath(path, cwd) if cwd else path
+
+
 def _matches(targets: list[str], config: str, plot_id: str) -> bool:
     if not targets:
         return True
@@ -103,7 +109,11 @@ def _closest_parent(path: str, parents: list[str]) -> str:
 
 
 def _top_level(
-    files: RevisionFiles, pipeline: Pipeline, targets: list[str], props: dict[str, Any]
+    files: RevisionFiles,
+    pipeline: Pipeline,
+    targets: list[str],
+    props: dict[str, Any],
+    cwd: str,
 ) -> dict[str, dict[str, Any]]:
     config_dir = posixpath.dirname(pipeline.dvcfile)
     defs: dict[str, dict[str, Any] | None] = {}
@@ -117,7 +127,7 @@ def _top_level(
     result: dict[str, dict[str, Any]] = {}
     for plot_id, plot_props in defs.items():
         plot_props = plot_props or {}
-        if not _matches(targets, pipeline.dvcfile, plot_id):
+        if not _matches(targets, _from(cwd, pipeline.dvcfile), plot_id):
             continue
         if _id_is_path(plot_props):
             data_path = _join(config_dir, plot_id)
@@ -130,15 +140,20 @@ def _top_level(
 
 
 def _stage_outputs(
-    files: RevisionFiles, pipelines: list[Pipeline], targets: list[str], props: dict[str, Any]
+    files: RevisionFiles,
+    pipelines: list[Pipeline],
+    targets: list[str],
+    props: dict[str, Any],
+    cwd: str,
 ) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
     for pipeline in pipelines:
+        config = _from(cwd, pipeline.dvcfile)
         for stage in pipeline.stages.values():
             for out in stage.outs:
-                if out.kind != "plot" or not _matches(targets, pipeline.dvcfile, out.path):
-                    continue
                 path = stage.repo_path(out.path)
+                if out.kind != "plot" or not _matches(targets, config, _from(cwd, path)):
+                    continue
                 plot_props = {k: v for k, v in (out.plot or {}).items() if k in PROP_KEYS}
                 for file in files.files_under(path) or [path]:
                     result[file] = {**plot_props, **props}
@@ -218,6 +233,7 @@ def collect_rev(
     sha: str | None,
     targets: list[str],
     props: dict[str, Any],
+    cwd: str = "",
 ) -> RevPlots:
     """Definitions and data of one revision; problems are recorded, not raised."""
     result = RevPlots(rev)
@@ -232,9 +248,10 @@ def collect_rev(
     files = RevisionFiles(read, outs, odb, **where)
     for pipeline in pipelines:
         if pipeline.plots:
-            result.definitions[pipeline.dvcfile] = _top_level(files, pipeline, targets, props)
-    outputs = _stage_outputs(files, pipelines, targets, props)
+            result.definitions[pipeline.dvcfile] = _top_level(files, pipeline, targets, props, cwd)
+    outputs = _stage_outputs(files, pipelines, targets, props, cwd)
     for target in targets:
+        target = _join(cwd, target)  # a path given on the command line
         if not result.definitions and not outputs or files.files_under(target):
             for path in files.files_under(target) or [target]:
                 outputs[path] = {**outputs.get(path, {}), **props}
@@ -253,7 +270,31 @@ def collect_rev(
                     result.sources[path] = parse_plot_file(data, path, plot_props)
                 except XptError as exc:
                     result.source_errors[path] = exc
-    return result
+    return _relative_to(result, cwd) if cwd else result
+
+
+def _relative_to(result: RevPlots, cwd: str) -> RevPlots:
+    """Paths as DVC prints them when run in a subfolder: relative to it (`../eval/...`)."""
+
+    def rel(path: str) -> str:
+        return _from(cwd, path)
+
+    def props_of(props: dict[str, Any]) -> dict[str, Any]:
+        new = dict(props)
+        for axis in ("x", "y"):
+            if isinstance(new.get(axis), dict):
+                new[axis] = {rel(f): v for f, v in new[axis].items()}
+        return new
+
+    moved = RevPlots(result.rev, error=result.error)
+    for config, defs in result.definitions.items():
+        moved.definitions[rel(config) if config else ""] = {
+            (rel(pid) if _id_is_path(props) else pid): props_of(props)
+            for pid, props in defs.items()
+        }
+    moved.sources = {rel(p): data for p, data in result.sources.items()}
+    moved.source_errors = {rel(p): exc for p, exc in result.source_errors.items()}
+    return moved
 
 
 def diff_revisions(project: Project, revs: list[str], experiment: bool = False) -> list[str]:
@@ -290,6 +331,9 @@ def collect(
     # an unknown revision fails the whole command, as in DVC
     shas = {rev: None if rev == WORKSPACE else resolve_rev(git, rev) for rev in order}
     odb = ODB(project.cache_dir)
+    cwd = os.path.relpath(os.getcwd(), project.root).replace(os.sep, "/")
+    cwd = "" if cwd == "." or cwd.startswith("..") else cwd
     return [
-        collect_rev(project, git, odb, rev, shas[rev], targets or [], props or {}) for rev in order
+        collect_rev(project, git, odb, rev, shas[rev], targets or [], props or {}, cwd)
+        for rev in order
     ]
