@@ -136,3 +136,26 @@ def test_queued_run_shows_running_with_metrics_from_its_workspace(
     rows = json.loads(xpt("exp", "show", "--json").out)
     (done,) = rows[-1]["experiments"]
     assert done["name"] == "qlive" and done["executor"] is None
+
+
+def test_killed_workspace_run_is_no_longer_shown_running(
+    gated: Path, project: TmpRepo, xpt, xpt_cmd
+) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    proc = subprocess.Popen(
+        [str(xpt_cmd.exe), "exp", "run", "-n", "doomed"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _until(xpt, _running)
+        _until(xpt, _running)  # asked twice: nothing memoised may replay it later
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    rows = json.loads(xpt("exp", "show", "--json").out)
+    assert rows[-1]["experiments"] is None
+    assert (project / ".dvc" / "tmp" / "xpt" / "active.json").exists()  # stale, ignored

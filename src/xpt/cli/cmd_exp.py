@@ -106,7 +106,12 @@ def show(args: argparse.Namespace) -> int:
 
         text = dumps_json(rows)
         out(text)
-        if key is not None and not extras:  # queue entries change state without a trace here
+        running = any(  # a workspace run ends without a trace the memo watches
+            (e.get("executor") or {}).get("name") == "workspace"
+            for row in rows
+            for e in row.get("experiments") or []
+        )
+        if key is not None and not extras and not running:  # nor do queue entries
             verdict.record_show(project, key, reads, visited, f"{text}\n", since)
         return 0
     from xpt.report.exp_table import render_exp_show
