@@ -35,9 +35,13 @@ class OfflinePage:
         return getattr(self.page, name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium per test session (xdist worker)."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's driver keeps an asyncio child-watcher thread alive, and
+    xpt refuses to fork helpers while another thread runs (tests of that share the worker).
+    """
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
