@@ -37,8 +37,12 @@ _COMMANDS: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {
     ("repro",): (frozenset(), frozenset()),
     ("status",): (frozenset({"--json"}), frozenset()),
     ("exp", "show"): (frozenset({"--json"}), frozenset({"--json"})),
-    # recorded only when every revision is a commit (no workspace) and nothing failed
-    ("plots", "diff"): (frozenset({"--json"}), frozenset({"--json"})),
+    # recorded only when every revision is a commit (no workspace) and nothing failed;
+    # VS Code's extension runs `plots diff REV... -o DIR --split --json`
+    ("plots", "diff"): (
+        frozenset({"--json", "--split", "-o", "--out", "--targets"}),
+        frozenset({"--json"}),
+    ),
     ("data", "status"): (frozenset({"--json", "--granular", "--unchanged"}), frozenset({"--json"})),
 }
 FIRST_WORDS = frozenset(cmd[0] for cmd in _COMMANDS)

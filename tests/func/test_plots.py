@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -205,6 +206,23 @@ def test_diff_json_of_commits_is_replayed_until_something_moves(
     xpt("exp", "remove", "high")
     assert fastpath.replay(argv) is None
     assert "high" in xpt(*argv, ok=False).err
+    # VS Code's extension asks with -o and --split
+    vscode = ["plots", "diff", "low", "-e", "-o", ".dvc/tmp/plots", "--split", "--json"]
+    assert fastpath.memo_key(vscode, os.getcwd()) is None  # -e is not a memo flag
+    vscode = [
+        "plots",
+        "diff",
+        "low",
+        plots_repo.git("rev-parse", "HEAD"),
+        "-o",
+        "out",
+        "--split",
+        "--json",
+    ]
+    time.sleep(0.2)
+    first = xpt(*vscode).out
+    assert "out/" in first and fastpath.replay(vscode) == 0
+    assert capsys.readouterr().out == first
     # anything reading the workspace is never recorded
     time.sleep(0.2)
     xpt("plots", "diff", "--json", "low")
