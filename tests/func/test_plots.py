@@ -110,6 +110,15 @@ def test_errors_are_reported_per_revision(plots_repo: TmpRepo, xpt) -> None:  # 
     errors = {(e["name"], e["type"]) for e in doc["errors"]}
     assert errors == {("missing.json", "FileNotFoundError"), ("notes.txt", "PlotMetricTypeError")}
     assert "roc.csv" in doc["data"]
+    # a hostile dvc.yaml cannot make xpt list or read files out of the repository
+    with (plots_repo / "dvc.yaml").open("a") as f:
+        f.write("- ../..\n- /etc/hostname\n")
+    doc = _json(xpt, "show")
+    outside = [e for e in doc["errors"] if e["name"] not in ("missing.json", "notes.txt")]
+    assert len(outside) == 2 and all(e["type"] == "FileNotFoundError" for e in outside)
+    assert set(doc["data"]) == {*PLOT_IDS, "missing.json", "notes.txt"} | {
+        e["name"] for e in outside
+    }
     res = xpt("plots", "diff", "no-such-rev", "--json", ok=False)
     assert "no-such-rev" in res.err and "Traceback" not in res.err
     assert len(res.err.strip().splitlines()) <= 2
@@ -227,3 +236,11 @@ def test_diff_json_of_commits_is_replayed_until_something_moves(
     time.sleep(0.2)
     xpt("plots", "diff", "--json", "low")
     assert fastpath.replay(["plots", "diff", "--json", "low"]) is None
+
+
+def test_show_vega(plots_repo: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    spec = json.loads(xpt("plots", "show", "roc.csv", "--show-vega").out)
+    assert spec["encoding"]["x"]["field"] == "fpr" and spec["data"]["values"]
+    res = xpt("plots", "show", "--show-vega", ok=False)
+    assert "please specify a target for `--show-vega`" in res.err
+    assert not (plots_repo / "dvc_plots" / "index.html").exists()

@@ -131,7 +131,9 @@ def _top_level(
             continue
         if _id_is_path(plot_props):
             data_path = _join(config_dir, plot_id)
-            for path in files.files_under(data_path) or [data_path]:
+            # a path out of the repository is never listed (it stays one missing file)
+            inside = not (data_path == ".." or data_path.startswith(("../", "/")))
+            for path in (files.files_under(data_path) if inside else []) or [data_path]:
                 if _closest_parent(path, parents) == data_path:
                     result[path] = {**plot_props, **props}
         else:
