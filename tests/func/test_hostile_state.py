@@ -396,3 +396,28 @@ def test_push_rerun_and_gc_cloud_remove_remote_temp_files_of_dead_pushes(
     xpt("gc", "-w", "-c", "-f")
     assert not elsewhere.exists() and not fresh.exists()
     assert (folder / md5[2:]).exists()
+
+
+# -- -S: a params file outside the project is refused before anything runs ---------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["../outside.yaml", "{tmp}/abs.yaml", "sub/../../out.yaml", ".git/x.yaml", "link/p.yaml"],
+)
+def test_set_param_file_outside_the_project_is_refused(f1, xpt, tmp_path, target) -> None:  # type: ignore[no-untyped-def]
+    os.symlink(tmp_path, "link")
+    f1.commit("a link out")
+    target = target.format(tmp=tmp_path)
+    repo = Path.cwd()  # tmp_path/repo: everything else in tmp_path is outside it
+
+    def outside() -> list[Path]:
+        return sorted(p for p in tmp_path.rglob("*") if repo not in (p, *p.parents))
+
+    before = outside()
+    params = Path("params.yaml").read_bytes()
+    for queue in ([], ["--queue"]):
+        res = xpt("exp", "run", *queue, "-S", f"{target}:+a=1", ok=False)
+        assert res.err.startswith("ERROR: ") and "Traceback" not in res.err
+    assert outside() == before and Path("params.yaml").read_bytes() == params
+    assert f1.git("for-each-ref", "refs/exps", "refs/xpt") == ""

@@ -22,7 +22,13 @@ from xpt.experiments.distributed.status import forget_remote, is_remote
 from xpt.experiments.names import auto_name
 from xpt.experiments.queue_db import Entry, State, open_queue, status_rows
 from xpt.experiments.queue_rebuild import snapshot_message
-from xpt.experiments.run import ExpRunRequest, check_name, open_git, prepare_overrides
+from xpt.experiments.run import (
+    ExpRunRequest,
+    check_name,
+    check_param_paths,
+    open_git,
+    prepare_overrides,
+)
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.overrides import expand_sweeps, has_sweeps, render_overrides
@@ -163,6 +169,8 @@ def enqueue(
             )
             read = _reader(ws.read, git, prefix, resume)
             rendered = [render_overrides(read, s) if s else {} for s in sets]
+            for files in rendered:
+                check_param_paths(str(project.root), files)
         options = options_to_dict(request, copy_paths)
         if resume is not None:
             options["resume"] = resume_options(resume, continues)

@@ -8,7 +8,6 @@ the branch never move: the experiment commit is built in memory from the workspa
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -33,7 +32,7 @@ from xpt.repro.options import ReproOptions
 from xpt.repro.reproduce import ReproResult, plan, reproduce
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.git import Git
-from xpt.utils.fsutil import atomic_write_bytes
+from xpt.utils.fsutil import atomic_write_bytes, resolve_inside
 from xpt.utils.lock import file_lock
 
 
@@ -103,10 +102,16 @@ def compute_param_files(ws_read: Any, overrides: list[Override]) -> dict[str, by
     return render_overrides(ws_read, overrides)
 
 
+def check_param_paths(root: str, files: Mapping[str, bytes]) -> list[str]:
+    """Absolute paths of rendered params files; UnsafePath if one would be written outside
+    `root` (through a symlinked folder). A symlink leaf is fine: it is replaced, not followed."""
+    return [resolve_inside(root, path, replace_leaf=True) for path in files]
+
+
 def write_files(root: str, files: Mapping[str, bytes]) -> None:
     """Write rendered params files (each atomically)."""
-    for path, data in files.items():
-        atomic_write_bytes(os.path.join(root, path), data)
+    for full, data in zip(check_param_paths(root, files), files.values(), strict=True):
+        atomic_write_bytes(full, data)
 
 
 def record_experiment(

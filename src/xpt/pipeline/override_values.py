@@ -26,6 +26,9 @@ _CALL_RE = re.compile(r"([A-Za-z_]\w*)\(")
 _KWARG_RE = re.compile(r"([A-Za-z_]\w*)\s*=")
 _ESCAPABLE = set("()[]{}:=, \\")
 _DELIMS = set(",)]}")
+MAX_SWEEP = 10_000
+"""Most experiments one `-S` sweep (or a whole sweep set) may queue: a typo such as
+`range(0,10**12)` is refused instead of exhausting memory."""
 
 
 @dataclass
@@ -248,15 +251,25 @@ def _range(start: Any, stop: Any = None, step: Any = 1) -> Sweep:
         raise ValueError("step must not be zero")
     values: list[Any] = []
     if all(isinstance(v, int) for v in (start, stop, step)):
+        _check_size(len(range(start, stop, step)))
         values = list(range(start, stop, step))
     else:  # like Hydra: exact decimal steps of the float values, then back to float
         at, end, by = Decimal(start), Decimal(stop), Decimal(step)
+        if not all(d.is_finite() for d in (at, end, by)):
+            raise ValueError("start, stop and step must be finite")
+        steps = (end - at) / by
+        _check_size(int(steps) if steps > 0 else 0)
         while (at < end) if by > 0 else (at > end):
             values.append(float(at))
             at += by
     if not values:
         raise ValueError("the range is empty")
     return Sweep([(v, format_value(v)) for v in values])
+
+
+def _check_size(count: int) -> None:
+    if count > MAX_SWEEP:
+        raise ValueError(f"the range has more than {MAX_SWEEP} values")
 
 
 def _sort(args: list[Any], reverse: bool = False) -> Sweep:

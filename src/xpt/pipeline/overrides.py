@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from xpt.errors import ParamsError
-from xpt.pipeline.override_values import Sweep, format_value, parse_value
+from xpt.pipeline.override_values import MAX_SWEEP, Sweep, format_value, parse_value
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 from xpt.pipeline.params_edit.apply import Apply, Editor
 
@@ -78,10 +78,20 @@ def parse_set_params(args: list[str]) -> list[Override]:
     """Parse `-S` arguments `[<file>:]<override>[,<override>...]` in order."""
     overrides: list[Override] = []
     for arg in args:
-        file, rest = _split_file(arg)
-        for piece in _split_pieces(rest):
-            overrides.append(_parse_override(file, piece, arg))
+        try:
+            file, rest = _split_file(arg)
+            for piece in _split_pieces(rest):
+                overrides.append(_parse_override(file, piece, arg))
+        except ParamsError as exc:
+            if arg.isprintable():
+                raise
+            raise ParamsError(_one_line(exc.message), hint=exc.hint) from None
     return overrides
+
+
+def _one_line(text: str) -> str:
+    """An error quoting the user's text on one line: control characters escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _split_file(arg: str) -> tuple[str, str]:
@@ -92,8 +102,30 @@ def _split_file(arg: str) -> tuple[str, str]:
         file = posixpath.normpath(arg[:colon]) if arg[:colon] else ""
         if not file:
             raise ParamsError(f"invalid --set-param '{arg}': empty file name before ':'")
+        _check_file(file, arg)
         return file, arg[colon + 1 :]
     return DEFAULT_PARAMS_FILE, arg
+
+
+def _check_file(file: str, arg: str) -> None:
+    """A params file is a path inside the project, outside `.git` and `.dvc` (it is written)."""
+    parts = file.split("/")
+    try:
+        file.encode("utf-8", "surrogateescape")  # the file system's encoding of argv
+    except UnicodeEncodeError:
+        raise ParamsError(
+            f"invalid --set-param {arg!r}: params file name is not valid text"
+        ) from None
+    if file.startswith("/") or parts[0] == ".." or "\0" in file:
+        raise ParamsError(
+            f"invalid --set-param '{arg}': params file '{file}' is outside the project",
+            hint="name the params file relative to the project root",
+        )
+    if ".git" in parts or ".dvc" in parts:
+        raise ParamsError(
+            f"invalid --set-param '{arg}': params file '{file}' is inside git's or DVC's folder",
+            hint="keep params files in the project's own folders",
+        )
 
 
 def _split_pieces(text: str) -> list[str]:
@@ -184,6 +216,14 @@ def expand_sweeps(overrides: list[Override]) -> list[list[Override]]:
     last = {(o.file, o.key): i for i, o in enumerate(overrides)}
     kept = [o for i, o in enumerate(overrides) if last[(o.file, o.key)] == i]
     choices = [_candidates(o) for o in kept]
+    count = 1
+    for options in choices:
+        count *= len(options)
+    if count > MAX_SWEEP:
+        raise ParamsError(
+            f"the sweep makes {count} experiments (at most {MAX_SWEEP})",
+            hint="queue it in smaller parts",
+        )
     return [list(combo) for combo in itertools.product(*choices)]
 
 
