@@ -216,13 +216,10 @@ def _rev_files(project: Project, git: Git, sha: str | None) -> tuple[Reader, dic
     if sha is None:
         dvcfiles = find_dvcfiles(project.root)
         return workspace_reader(project.root), {"root": project.root, "dvcfiles": dvcfiles}
-    tree = git.list_tree(sha)
-    dvcfiles = sorted(
-        (p for p in tree if posixpath.basename(p) == DVCFILE), key=lambda p: (p != DVCFILE, p)
-    )
+    dvcfiles = sorted(git.find_named(sha, DVCFILE), key=lambda p: (p != DVCFILE, p))
 
     def listing(path: str) -> list[str]:
-        return [p for p in tree if p == path or p.startswith(path + "/")]
+        return list(git.list_tree(sha, path))
 
     return git.reader(sha), {"list_tree": listing, "dvcfiles": dvcfiles}
 

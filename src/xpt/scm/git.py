@@ -191,6 +191,7 @@ class Git:
         with _translated(f"opening the repository at '{path}'"):
             self._repo = pygit2.Repository(gitdir)
         self._infos: dict[str, CommitInfo] = {}
+        self._named: dict[str, list[str]] = {}
         workdir = self._repo.workdir
         if self._repo.is_bare or not workdir:
             raise ScmError(
@@ -393,6 +394,28 @@ class Git:
         else:
             out[rel] = (str(obj.id), int(obj.filemode))
         return out
+
+    def find_named(self, rev: str, name: str) -> list[str]:
+        """Paths of every file called `name` in commit `rev`, sorted.
+
+        Subtrees are memoised by id, so the experiments of one baseline (which share
+        almost every subtree) cost about one walk together.
+        """
+        memo = self._named
+
+        def walk(tree: pygit2.Tree) -> list[str]:
+            key = f"{tree.id}\0{name}"
+            if key not in memo:
+                found: list[str] = []
+                for obj in tree:
+                    if isinstance(obj, pygit2.Tree):
+                        found.extend(f"{obj.name}/{p}" for p in walk(obj))
+                    elif obj.name == name:
+                        found.append(name)
+                memo[key] = found
+            return memo[key]
+
+        return sorted(walk(self._commit(rev).tree))
 
     def _walk_tree(self, tree: pygit2.Tree, base: str, out: dict[str, tuple[str, int]]) -> None:
         """Files of `tree`; a crafted entry name (`..`, `.git`, `a/b`, absolute, twice) is refused."""
