@@ -133,7 +133,10 @@ def test_json_answer_is_replayed_until_something_changes(proj: TmpRepo, xpt) -> 
     (proj / "data/dir/b").write_text("changed\n")
     assert status(xpt) == {"uncommitted": {"modified": ["data/dir/"]}}
     xpt("commit", "-f", "data/dir.dvc")
-    time.sleep(0.2)
     assert status(xpt) == {"committed": {"modified": ["data/dir/"]}}
     proj.commit("dir changed")
+    time.sleep(0.2)
     assert status(xpt) == {}
+    assert status(xpt) == {}  # replayed
+    (proj / "data/dir/b").unlink()
+    assert status(xpt) == {"uncommitted": {"modified": ["data/dir/"]}}

@@ -102,7 +102,7 @@ def data_status(args: argparse.Namespace) -> int:
             git_status=not args.json,
         )
         data = result.to_dict()
-        if key and reads is not None:
+        if key and reads is not None and not data:  # a clean answer is the one asked again
             from xpt.repro.datastatus import record_verdict
 
             record_verdict(ws, key, reads, json.dumps(data) + "\n", since)

@@ -348,7 +348,7 @@ def data_diff(
 ) -> DataDiff:
     """What changed in cached outputs from `a_rev` (default HEAD) to `b_rev` (default:
     the workspace, its data as it is on disk)."""
-    a = recorded_at(ws, a_rev or "HEAD")
+    a = recorded_at(ws, a_rev) if a_rev else recorded_at_head(ws)
     if b_rev is None:
         index = recorded_at(ws, None)
         b: dict[str, HashInfo | None] = dict(workspace_hashes(ws, list(index)))
