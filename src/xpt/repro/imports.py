@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xpt.cache.checkout import checkout_output, remove_output
 from xpt.cache.hashing import HashInfo, TreeEntry, md5_bytes
@@ -34,6 +35,9 @@ from xpt.repro.transfer import expand_dirs, fetch
 from xpt.repro.workspace import open_git, open_workspace
 from xpt.utils.fsutil import is_inside, posix_rel
 
+if TYPE_CHECKING:
+    from xpt.scm.git import Git
+
 # --- the source repository ------------------------------------------------------------------
 
 
@@ -47,7 +51,7 @@ class Source:
 
 
 @contextlib.contextmanager
-def open_source(url: str, rev: str | None, *, base: Path) -> Iterator[tuple[Source, object]]:
+def open_source(url: str, rev: str | None, *, base: Path) -> Iterator[tuple[Source, Git]]:
     """The repository at `url` (a path relative to `base`, or a URL) at `rev` (default HEAD)."""
     from xpt.scm.git import Git, clone
 
@@ -74,12 +78,12 @@ def open_source(url: str, rev: str | None, *, base: Path) -> Iterator[tuple[Sour
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _source_remotes(git: object, sha: str, root: Path | None) -> list[Remote]:
+def _source_remotes(git: Git, sha: str, root: Path | None) -> list[Remote]:
     """The source's own cache (a local repository), then its default remote at `sha`."""
     from xpt.cache.remote import LocalRemote
 
     remotes: list[Remote] = []
-    read = git.reader(sha)  # type: ignore[attr-defined]
+    read = git.reader(sha)
     raw = read(".dvc/config")
     sections = parse_config_text(raw.decode("utf-8", "replace"), ".dvc/config") if raw else {}
     if root is not None:
@@ -96,13 +100,13 @@ def _source_remotes(git: object, sha: str, root: Path | None) -> list[Remote]:
     return remotes
 
 
-def locate(source: Source, git: object, path: str, project: Project) -> HashInfo:
+def locate(source: Source, git: Git, path: str, project: Project) -> HashInfo:
     """Find `path` in the source commit; objects it needs are fetched into the cache."""
     path = posixpath.normpath(path.strip("/"))
     if path.startswith("../") or path == "..":
         raise PipelineError(f"'{path}' is outside the repository '{source.url}'")
-    read = git.reader(source.sha)  # type: ignore[attr-defined]
-    listing: dict[str, tuple[str, int]] = git.list_tree(source.sha)  # type: ignore[attr-defined]
+    read = git.reader(source.sha)
+    listing = git.list_tree(source.sha)
     files = [p for p in listing if p.rsplit("/", 1)[-1] == "dvc.yaml" or dvcfiles.is_dvcfile(p)]
     recorded = recorded_outputs(read, sorted(files))
     odb = ODB(project.cache_dir)
@@ -196,10 +200,7 @@ def _check_free(project: Project, target: Path, rel: str, force: bool) -> str:
     if force:
         return dvcfile
     if os.path.lexists(target):
-        raise PipelineError(
-            f"The file '{target.name}' already exists locally.",
-            hint="to override it, re-run with '--force'",
-        )
+        raise _exists(target)
     if os.path.lexists(project.root / dvcfile):
         raise PipelineError(
             f"'{dvcfile}' already exists", hint="to override it, re-run with '--force'"
@@ -230,11 +231,32 @@ def _finish(project: Project, dvc: DvcFile, rel: str) -> list[str]:
     return changed
 
 
-def _out_item(dvc_path: str, rel: str, info: HashInfo | None) -> DvcItem:
-    name = posixpath.relpath(rel, posixpath.dirname(dvc_path) or ".")
+def _item(path: str, info: HashInfo | None) -> DvcItem:
+    """A `.dvc` entry for `path` recording `info` (none yet with --no-exec)."""
     if info is None:
-        return DvcItem(path=name)
-    return DvcItem(path=name, md5=info.md5, size=info.size, nfiles=info.nfiles)
+        return DvcItem(path=path)
+    return DvcItem(path=path, md5=info.md5, size=info.size, nfiles=info.nfiles)
+
+
+def _out_item(dvc_path: str, rel: str, info: HashInfo | None) -> DvcItem:
+    return _item(posixpath.relpath(rel, posixpath.dirname(dvc_path) or "."), info)
+
+
+def _plain_target(cwd: Path, out: str | None, name: str, force: bool) -> Path:
+    """Where `get`/`get-url` write (inside an existing folder named by `-o`)."""
+    target = Path(os.path.abspath(cwd / (out or name)))
+    if target.is_dir() and out is not None:
+        target = target / name
+    if os.path.lexists(target) and not force:
+        raise _exists(target)
+    return target
+
+
+def _exists(target: Path) -> PipelineError:
+    return PipelineError(
+        f"The file '{target.name}' already exists locally.",
+        hint="to override it, re-run with '--force'",
+    )
 
 
 def import_repo(
@@ -271,14 +293,7 @@ def get_repo(
     force: bool = False,
 ) -> Path:
     """`get URL PATH`: a plain copy of the data, nothing tracked."""
-    target = Path(os.path.abspath(cwd / (out or posixpath.basename(path.rstrip("/")))))
-    if target.is_dir() and out is not None:
-        target = target / posixpath.basename(path.rstrip("/"))
-    if os.path.lexists(target) and not force:
-        raise PipelineError(
-            f"The file '{target.name}' already exists locally.",
-            hint="to override it, re-run with '--force'",
-        )
+    target = _plain_target(cwd, out, posixpath.basename(path.rstrip("/")), force)
     with _scratch_project() as scratch, open_source(url, rev, base=cwd) as (source, git):
         info = locate(source, git, path, scratch)
         if os.path.lexists(target):
@@ -292,8 +307,8 @@ def show_url(cwd: Path, url: str, path: str, rev: str | None) -> str:
     from xpt.cache.remote import object_relpath
 
     with _scratch_project() as scratch, open_source(url, rev, base=cwd) as (source, git):
-        read = git.reader(source.sha)  # type: ignore[attr-defined]
-        listing = git.list_tree(source.sha)  # type: ignore[attr-defined]
+        read = git.reader(source.sha)
+        listing = git.list_tree(source.sha)
         files = [p for p in listing if p.rsplit("/", 1)[-1] == "dvc.yaml" or dvcfiles.is_dvcfile(p)]
         recorded = recorded_outputs(read, sorted(files))
         info = recorded.get(posixpath.normpath(path.strip("/")))
@@ -301,9 +316,7 @@ def show_url(cwd: Path, url: str, path: str, rev: str | None) -> str:
             info = locate(source, git, path, scratch)
         if not source.remotes:
             raise RemoteError(f"'{url}' has no cache or default remote to read from")
-        remote = source.remotes[-1]
-        base = getattr(remote, "url", None) or str(getattr(remote, "root", ""))
-        return f"{str(base).rstrip('/')}/{object_relpath(info.md5, info.legacy)}"
+        return f"{source.remotes[-1].url.rstrip('/')}/{object_relpath(info.md5, info.legacy)}"
 
 
 @contextlib.contextmanager
@@ -367,12 +380,6 @@ def _download_one(odb: ODB, store: Remote, relpath: str) -> tuple[str, int]:
     return md5, size
 
 
-def _url_dep(url: str, info: HashInfo | None) -> DvcItem:
-    if info is None:
-        return DvcItem(path=url)
-    return DvcItem(path=url, md5=info.md5, size=info.size, nfiles=info.nfiles)
-
-
 def import_url(
     project: Project,
     cwd: Path,
@@ -397,7 +404,7 @@ def import_url(
         info = fetch_url(ODB(project.cache_dir), url, cwd, fs_config or {})
     dvc = DvcFile(
         path=dvc_path,
-        deps=(_url_dep(url, info),),
+        deps=(_item(url, info),),
         outs=(_out_item(dvc_path, rel, info),),
         frozen=True,
     )
@@ -410,15 +417,7 @@ def get_url(
     cwd: Path, url: str, *, out: str | None = None, force: bool = False, fs_config: dict[str, str]
 ) -> Path:
     """`get-url URL [OUT]`: a plain copy."""
-    name = url.rstrip("/").rpartition("/")[2]
-    target = Path(os.path.abspath(cwd / (out or name)))
-    if target.is_dir() and out is not None:
-        target = target / name
-    if os.path.lexists(target) and not force:
-        raise PipelineError(
-            f"The file '{target.name}' already exists locally.",
-            hint="to override it, re-run with '--force'",
-        )
+    target = _plain_target(cwd, out, url.rstrip("/").rpartition("/")[2], force)
     with _scratch_project() as scratch:
         odb = ODB(scratch.cache_dir)
         info = fetch_url(odb, url, cwd, fs_config)
@@ -497,7 +496,7 @@ def _update_one(project: Project, dvc: DvcFile, rev: str | None, no_download: bo
         shown = f"{dep.path} ({dep.repo.url})"
     else:
         info = fetch_url(ODB(project.cache_dir), dep.path, base, {})
-        new_dep = replace(_url_dep(dep.path, info), extra=dep.extra)
+        new_dep = replace(_item(dep.path, info), extra=dep.extra)
         shown = dep.path
     changed = info.md5 != out.md5 or new_dep != dep or not os.path.exists(target)
     new_out = out.with_hash(info.md5, info.size, info.nfiles)
