@@ -70,7 +70,9 @@ def test_global_config_and_its_location_are_seen(
     xpt("repro")
     project.commit("pipeline")
     _recorded(xpt, "repro")
+    _recorded(xpt, "data", "status", "--json")
     assert replay(capsys, "repro")[0] == 0
+    assert replay(capsys, "data", "status", "--json")[0] == 0
     elsewhere = tmp_path / "elsewhere-cache"
     if how == "xpt config --global":
         xpt("config", "--global", "cache.dir", str(elsewhere))
@@ -81,6 +83,7 @@ def test_global_config_and_its_location_are_seen(
         (conf / "dvc" / "config").write_text(f"[cache]\n    dir = {elsewhere}\n")
         monkeypatch.setenv(how, str(folder))
     assert replay(capsys, "repro") == (None, "")
+    assert replay(capsys, "data", "status", "--json") == (None, "")
     # the full path sees the new cache: c.txt is not in it, so the stage runs again
     assert "Running stage 'c'" in xpt("repro").out
     assert any(p.is_file() for p in elsewhere.rglob("*"))

@@ -89,10 +89,10 @@ def data_status(args: argparse.Namespace) -> int:
         )
     project = Project.find()
     key = getattr(args, "memo_key", None) if args.json else None
-    with open_workspace(project) as ws:
-        from xpt.repro import verdict
+    from xpt.repro import verdict
 
-        since = verdict.started()
+    since = verdict.started()  # before the config is read: its files are watched
+    with open_workspace(project) as ws:
         reads = verdict.track_reads(ws) if key else None
         result = do_status(
             ws,
