@@ -8,11 +8,9 @@ each is joined into a cache path. Lives in `utils` so that `pipeline`, `cache` a
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_MD5 = re.compile(r"[0-9a-f]{32}")
-_OID = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
+_HEX = "0123456789abcdef"
 
 DIR_HINT = "32 lowercase hex digits, plus `.dir` for a folder"
 FILE_HINT = "32 lowercase hex digits"
@@ -24,9 +22,11 @@ def is_oid(value: Any, *, allow_dir: bool = True) -> bool:
     `.dir` is allowed for the hash of a whole output (lock and `.dvc` entries, run-cache
     outs); never for an entry inside a `.dir` manifest, which always names a file.
     """
-    if not isinstance(value, str):
+    if type(value) is not str:  # noqa: E721 - exact str: cheap, and no str subclass tricks
         return False
-    return (_OID if allow_dir else _MD5).fullmatch(value) is not None
+    if len(value) == 32:
+        return not value.strip(_HEX)  # C-speed: this runs once per object path
+    return allow_dir and len(value) == 36 and value[32:] == ".dir" and not value[:32].strip(_HEX)
 
 
 def bad_oid(value: Any, *, allow_dir: bool = True) -> str:
