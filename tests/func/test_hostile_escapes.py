@@ -353,11 +353,31 @@ def test_item3_git_symlink_in_experiment_refused_by_exp_apply(
     `sub/model.bin` through it."""
     exp_with_files(pipe, {"sub/.gitignore": None, "sub": ("120000", b"../outside")})
     before = outside_snapshot(tmp_path)
+    backups = pipe.git("for-each-ref", "refs/xpt/backup")
     res = xpt("exp", "apply", "evil", ok=False)
-    assert "symlink leading outside the repository" in res.err
-    assert "Traceback" not in res.err
+    assert "'sub' is a git symlink leading outside the repository" in res.err
+    assert "holds the output 'sub/model.bin'" in res.err and "Traceback" not in res.err
     assert outside_snapshot(tmp_path) == before
     assert (outside / "model.bin").read_bytes() == PRECIOUS
+    # refused before anything changed: the workspace and its backups are as they were
+    assert (pipe / "sub").is_dir() and not (pipe / "sub").is_symlink()
+    assert (pipe / "sub" / "model.bin").read_text() == "model"
+    assert pipe.git("for-each-ref", "refs/xpt/backup") == backups
+
+
+def test_item3_git_symlink_chain_caught_at_checkout(
+    pipe: TmpRepo, outside: Path, tmp_path: Path, xpt
+) -> None:  # type: ignore[no-untyped-def]
+    """`sub -> hop`, `hop -> ../outside`: the pre-check sees no escaping link holding an
+    output, the checkout's own check refuses the write."""
+    exp_with_files(
+        pipe,
+        {"sub/.gitignore": None, "sub": ("120000", b"hop"), "hop": ("120000", b"../outside")},
+    )
+    before = outside_snapshot(tmp_path)
+    res = xpt("exp", "apply", "evil", ok=False)
+    assert "symlink leading outside the repository" in res.err and "Traceback" not in res.err
+    assert outside_snapshot(tmp_path) == before
 
 
 def test_item3_pull_through_parent_symlink_refused(

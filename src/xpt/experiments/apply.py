@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import time
 from dataclasses import dataclass
 
 from xpt.cache.checkout import save_output
-from xpt.errors import UnknownExperiment
+from xpt.errors import UnknownExperiment, UnsafePath, XptError
 from xpt.experiments.names import resolve
 from xpt.experiments.refs import EXEC_APPLY, XPT_BACKUP_PREFIX
+from xpt.pipeline.parse import load_pipelines
 from xpt.project import Project
 from xpt.repro.checkout import checkout
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
-from xpt.scm.git import Git
+from xpt.scm.git import MODE_LINK, Git
 from xpt.utils.lock import file_lock
 
 BACKUP_MANIFEST = ".xpt-backup-outputs.json"
@@ -86,8 +88,48 @@ def backup_workspace(ws: Workspace, git: Git, label: str) -> str | None:
     return ref
 
 
+def refuse_escaping_links(git: Git, sha: str) -> None:
+    """Refuse, before anything changes, a commit with a git symlink leading out of the
+    repository and holding an output its checkout would write through (UnsafePath).
+
+    Crafted tree names are refused by `list_tree`; links holding no output are fine (data
+    folders often link elsewhere); checkout checks every output path again anyway.
+    """
+    files = git.list_tree(sha)
+    read = git.reader(sha)
+    escaping = []
+    for path, (_oid, mode) in files.items():
+        if mode != MODE_LINK:
+            continue
+        target = os.fsdecode(read(path) or b"")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if target.startswith("/") or joined == ".." or joined.startswith("../"):
+            escaping.append((path, target))
+    if not escaping:
+        return
+    dvcfiles = sorted(p for p in files if posixpath.basename(p) == "dvc.yaml" or p.endswith(".dvc"))
+    try:
+        pipelines = load_pipelines(read, dvcfiles)
+    except XptError:
+        return  # an unreadable pipeline checks nothing out through the link either
+    for pipeline in pipelines:
+        for stage in pipeline.stages.values():
+            for out in stage.outs:
+                out_path = stage.repo_path(out.path)
+                for link, target in escaping:
+                    if out_path == link or out_path.startswith(link + "/"):
+                        raise UnsafePath(
+                            f"experiment {sha[:7]}: '{link}' is a git symlink leading outside "
+                            f"the repository (to '{target}') and holds the output "
+                            f"'{out_path}'; refusing to apply it",
+                            hint="the commit was crafted or made elsewhere; remove it with "
+                            "`xpt exp remove`",
+                        )
+
+
 def apply_in(ws: Workspace, git: Git, name: str, sha: str) -> ApplyResult:
     """Apply commit `sha` to an opened, locked workspace (backup first)."""
+    refuse_escaping_links(git, sha)
     backup = backup_workspace(ws, git, name)
     git.checkout_commit_files(sha, base=git.head_sha())
     result = checkout(ws, None, allow_missing=True)
