@@ -190,3 +190,26 @@ def test_import_url_and_get_url_from_s3(project: TmpRepo, xpt, s3_bucket: S3Buck
     assert (project / "x.txt").read_bytes() == b"x"
     res = xpt("import-url", f"s3://{s3_bucket.name}/in/nothing", *conf, ok=False)
     assert "does not exist" in res.err
+
+
+def test_import_no_exec_no_download_then_update_recursive(
+    source: Path, project: TmpRepo, xpt
+) -> None:
+    xpt("import", str(source), "data/data.xml", "--no-exec")
+    doc = dvc_doc(project / "data.xml.dvc")
+    assert "md5" not in doc and "rev_lock" not in doc["deps"][0]["repo"]
+    assert doc["outs"] == [{"hash": "md5", "path": "data.xml"}]
+    assert not (project / "data.xml").exists()
+    (project / "sub").mkdir()
+    xpt("import", str(source), "data/dir", "-o", "sub/dir", "--no-download")
+    doc = dvc_doc(project / "sub/dir.dvc")
+    assert "md5" in doc and doc["deps"][0]["repo"]["rev_lock"]
+    assert doc["outs"] == [{"hash": "md5", "path": "dir"}]
+    assert not (project / "sub/dir").exists()
+    res = xpt("update", "-R", ".")
+    assert "Importing 'data/data.xml" in res.out and "Importing 'data/dir" in res.out
+    assert (project / "data.xml").read_text() == "hello\n"
+    assert (project / "sub/dir/a").read_text() == "1\n"
+    assert dvc_doc(project / "data.xml.dvc")["outs"][0]["md5"] == md5(b"hello\n")
+    xpt("remove", "sub/dir.dvc", "--outs")
+    assert not (project / "sub/dir").exists()

@@ -216,9 +216,9 @@ def _place(project: Project, target: Path, info: HashInfo, force: bool) -> None:
         checkout_output(ws.odb, target, info, ws.link_types, hasher=ws.hasher, root=project.root)
 
 
-def _finish(project: Project, dvc: DvcFile, rel: str) -> list[str]:
-    """Write the `.dvc` file (with DVC's `md5:`) and the `.gitignore` line."""
-    dvc = replace(dvc, md5=dvcfiles.stage_md5(dvc))
+def _finish(project: Project, dvc: DvcFile, rel: str, no_exec: bool = False) -> list[str]:
+    """Write the `.dvc` file (with DVC's `md5:`, none for --no-exec) and `.gitignore`."""
+    dvc = replace(dvc, md5=None if no_exec else dvcfiles.stage_md5(dvc))
     dvcfiles.write(str(project.root), dvc)
     changed = [dvc.path]
     git = open_git(project)
@@ -275,12 +275,15 @@ def import_repo(
     target, rel = _out_path(project, cwd, out, path)
     dvc_path = _check_free(project, target, rel, force)
     with open_source(url, rev, base=cwd) as (source, git):
-        info = None if no_exec else locate(source, git, path, project)
-    dep = DvcItem(path=path, hash=None, repo=RepoSource(url, rev, source.sha))
+        fetched = no_exec or no_download
+        info = None if fetched else locate(source, git, path, project)
+    # like DVC: --no-exec records no commit and no hash; --no-download the commit only
+    lock = None if no_exec else source.sha
+    dep = DvcItem(path=path, hash=None, repo=RepoSource(url, rev, lock))
     dvc = DvcFile(path=dvc_path, deps=(dep,), outs=(_out_item(dvc_path, rel, info),), frozen=True)
-    if info is not None and not no_download:
+    if info is not None:
         _place(project, target, info, force)
-    return ImportResult(rel, dvc_path, _finish(project, dvc, rel))
+    return ImportResult(rel, dvc_path, _finish(project, dvc, rel, no_exec))
 
 
 def get_repo(
@@ -402,15 +405,16 @@ def import_url(
     info = None
     if not no_exec:
         info = fetch_url(ODB(project.cache_dir), url, cwd, fs_config or {})
+    out_info = None if no_download else info
     dvc = DvcFile(
         path=dvc_path,
         deps=(_item(url, info),),
-        outs=(_out_item(dvc_path, rel, info),),
+        outs=(_out_item(dvc_path, rel, out_info),),
         frozen=True,
     )
-    if info is not None and not no_download:
-        _place(project, target, info, force)
-    return ImportResult(rel, dvc_path, _finish(project, dvc, rel))
+    if out_info is not None:
+        _place(project, target, out_info, force)
+    return ImportResult(rel, dvc_path, _finish(project, dvc, rel, no_exec))
 
 
 def get_url(
