@@ -81,7 +81,8 @@ def test_command_words_params_files_and_sorting(proj: TmpRepo, xpt) -> None:
 
 
 def test_run_executes_the_stage(proj: TmpRepo, xpt) -> None:
-    xpt("stage", "add", "-n", "gen", "-o", "out.txt", "--run", "echo hi > out.txt")
+    res = xpt("stage", "add", "-n", "gen", "-o", "out.txt", "--run", "echo hi > out.txt")
+    assert "git add .gitignore dvc.lock dvc.yaml" in res.out
     assert (proj / "out.txt").read_text() == "hi\n"
     assert "gen:" in (proj / "dvc.lock").read_text()
 

@@ -45,7 +45,9 @@ def add(args: argparse.Namespace) -> int:
         )
         if repro.failed:
             return 1
-    track_changes(project, result.changed)
+        lock = result.dvcfile.removesuffix(".yaml") + ".lock"
+        result.changed.append(lock)
+    track_changes(project, sorted(set(result.changed)))
     return 0
 
 
