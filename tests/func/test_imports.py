@@ -106,6 +106,11 @@ def test_import_refusals(source: Path, project: TmpRepo, xpt, tmp_path: Path) ->
     assert (
         "outside the project" in xpt("import", str(source), "plain.txt", "-o", "../x", ok=False).err
     )
+    project.gen({"mine.txt": "mine"})
+    project.commit("mine")
+    res = xpt("import", str(source), "plain.txt", "-o", "mine.txt", "--force", ok=False)
+    assert "already tracked by SCM" in res.err
+    assert not (project / "mine.txt.dvc").exists() and (project / "mine.txt").read_text() == "mine"
     xpt("import", str(source), "plain.txt", "-o", "data.xml", "--force")
     assert (project / "data.xml").read_text() == "plain\n"
 

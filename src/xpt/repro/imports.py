@@ -197,6 +197,12 @@ def _out_path(project: Project, cwd: Path, out: str | None, src_path: str) -> tu
 
 def _check_free(project: Project, target: Path, rel: str, force: bool) -> str:
     dvcfile = dvcfiles.dvcfile_for(rel)
+    git = open_git(project)
+    if git is not None and git.is_tracked(posix_rel(project.root / rel, git.root)):
+        raise PipelineError(
+            f"output '{rel}' is already tracked by SCM (e.g. Git)",
+            hint=f"stop tracking it with `git rm -r --cached '{rel}'`, or pick another -o",
+        )
     if force:
         return dvcfile
     if os.path.lexists(target):
