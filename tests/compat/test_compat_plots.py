@@ -135,3 +135,52 @@ def test_plots_json_equal_from_a_subfolder(
         ours = json.loads(xpt("plots", *args).out)
         assert ours == theirs, args
     assert "../roc.csv" in ours["data"] or "loss_and_acc" in ours["data"]
+
+
+NESTED_YAML = """\
+stages:
+  mk:
+    wdir: work
+    cmd: python ../mk.py
+    plots:
+    - out.json:
+        x: e
+        cache: false
+    - ../o2.csv
+  loop:
+    foreach: [1, 2]
+    do:
+      cmd: python loop.py ${item}
+      plots:
+      - p${item}.csv
+plots:
+- work/out.json:
+    title: From sub
+"""
+MK_PY = """\
+import json
+json.dump([{"e": i, "v": i * i} for i in range(4)], open("out.json", "w"))
+open("../o2.csv", "w").write("a,b\\n1,2\\n3,4\\n")
+"""
+LOOP_PY = """\
+import sys
+open(f"p{sys.argv[1]}.csv", "w").write(f"s,val\\n0,{sys.argv[1]}\\n1,5\\n")
+"""
+
+
+def test_nested_pipeline_with_wdir_and_foreach(
+    tmp_repo: TmpRepo, xpt, dvc_oracle: DvcOracle
+) -> None:  # type: ignore[no-untyped-def]
+    """Stage plots of sub/dvc.yaml (wdir, foreach, an id defined twice); cached ones read
+    from the cache, a missing uncached one reported like DVC."""
+    tmp_repo.gen({"sub": {"dvc.yaml": NESTED_YAML, "mk.py": MK_PY, "loop.py": LOOP_PY, "work": {}}})
+    dvc_oracle("init", "-q", cwd=tmp_repo)
+    dvc_oracle("repro", "-q", "-P", cwd=tmp_repo)
+    tmp_repo.commit("nested")
+    (tmp_repo / "sub" / "work" / "out.json").unlink()
+    (tmp_repo / "sub" / "p1.csv").unlink()
+    for args in (("show", "--json"), ("diff", "--json", "HEAD"), ("show", "--json", "sub/p1.csv")):
+        theirs = json.loads(dvc_oracle("plots", *args, cwd=tmp_repo).stdout)
+        ours = json.loads(xpt("plots", *args).out)
+        assert ours == theirs, args
+    assert "sub/dvc.yaml::sub/work/out.json" in ours["data"] or "sub/p1.csv" in ours["data"]

@@ -51,8 +51,9 @@ class FileMissing(PlotError):
 
     type_name = "FileNotFoundError"
 
-    def __init__(self, path: str) -> None:
-        super().__init__(f"[Errno 2] No such file or directory: '{path}'")
+    def __init__(self, path: str, cached: bool = False) -> None:
+        why = "No storage files available" if cached else "No such file or directory"
+        super().__init__(f"[Errno 2] {why}: '{path}'")
 
 
 @dataclass
@@ -162,6 +163,17 @@ def _stage_outputs(
     return result
 
 
+def _in_cached_out(pipelines: list[Pipeline], path: str) -> bool:
+    """Is `path` a cached output of a stage, or inside one (even one never run)?"""
+    for pipeline in pipelines:
+        for stage in pipeline.stages.values():
+            for out in stage.outs:
+                out_path = stage.repo_path(out.path)
+                if out.cache and (path == out_path or path.startswith(out_path + "/")):
+                    return True
+    return False
+
+
 def data_sources(plot_id: str, props: dict[str, Any]) -> list[str]:
     """Files a definition draws from: its y files (or its id), then its first x file."""
     y = props.get("y")
@@ -263,7 +275,8 @@ def collect_rev(
                     continue
                 data = files.read(path)
                 if data is None:
-                    result.source_errors[path] = FileMissing(path)
+                    held = files.is_cached(path) or _in_cached_out(pipelines, path)
+                    result.source_errors[path] = FileMissing(path, held)
                     continue
                 try:
                     result.sources[path] = parse_plot_file(data, path, plot_props)
