@@ -223,7 +223,7 @@ async function renderDiff(items) {
   const base = items[0];
   const deltas = {};
   await Promise.all(items.slice(1).map(async (it) => {
-    const key = `${S.version}|${base.rev}|${it.rev}`;
+    const key = `${S.version.slice(0, 16)}|${base.rev}|${it.rev}`;  // rows, not live data
     if (!S.diffCache.has(key)) {
       try { S.diffCache.set(key, await api(`/api/diff?a=${encodeURIComponent(revArg(base))}&b=${encodeURIComponent(revArg(it))}`)); } catch (e) { S.diffCache.set(key, { error: e.message }); }
     }
@@ -308,7 +308,7 @@ function loadVega() {  // ~0.8 MB: only once the compare view shows plots
 async function renderPlots(items) {
   const el = $("#plots");
   if (items.length < 1) { el.innerHTML = ""; S.plotsKey = null; return; }
-  const key = S.version + "|" + items.map((it) => it.rev).join(",");
+  const key = S.version.slice(0, 16) + "|" + items.map((it) => it.rev).join(",");
   if (S.plotsKey === key) return;
   S.plotsKey = key;
   const qs = items.map((it) => "rev=" + encodeURIComponent(it.rev)).join("&");
