@@ -89,18 +89,26 @@ def ui(args: argparse.Namespace) -> int:
             "authentication; anyone who can connect can read your experiments"
             + (" and run actions" if args.allow_actions else "")
         )
+    url = f"http://{shown}:{port}/"
+    mode = "actions allowed" if args.allow_actions else "read-only"
+
+    class Server(uvicorn.Server):  # type: ignore[misc]
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.should_exit:
+                return
+            # serving, with uvicorn's Ctrl-C handling in place: now say where
+            out(f"xpt ui: serving {project.root} at {url} ({mode}; Ctrl-C to stop)")
+            if not args.no_open:
+                _open_browser(url)
+
     try:  # Ctrl-C may come at any moment from here on
         app = create_app(project, allow_actions=args.allow_actions, allowed_hosts=allowed)
         app.state.ui.warm()
-        url = f"http://{shown}:{port}/"
-        mode = "actions allowed" if args.allow_actions else "read-only"
-        out(f"xpt ui: serving {project.root} at {url} ({mode}; Ctrl-C to stop)")
-        if not args.no_open:
-            _open_browser(url)
         config = uvicorn.Config(
             app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
         )
-        uvicorn.Server(config).run(sockets=[sock])
+        Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:

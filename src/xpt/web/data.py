@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from xpt.project import Project
 from xpt.scm.git import Git
 
 LOG_TAIL_BYTES = 4096
+SLOW_COMPUTE = 0.2
+"""Seconds: a recomputation slower than this waits as long again before the next one."""
 
 
 class _ReadLog:
@@ -101,6 +104,9 @@ class ExperimentsView:
     def __init__(self, project: Project) -> None:
         self.project = project
         self._snapshot: Snapshot | None = None
+        self._next = 0.0
+        """Monotonic time before which the rows are not recomputed again (a big project
+        spends at most half its time recomputing while a workspace run changes files)."""
 
     def _fingerprint(self, git: Git, workspace_paths: tuple[str, ...]) -> tuple[Any, ...]:
         refs = git.list_refs("refs/")
@@ -141,8 +147,11 @@ class ExperimentsView:
         old = self._snapshot
         paths = old.workspace_paths if old else ()
         fingerprint = self._fingerprint(git, paths)
-        if old is None or fingerprint != old.fingerprint:
+        now = time.monotonic()
+        if old is None or (fingerprint != old.fingerprint and now >= self._next):
             rows, paths = self._compute(git)
+            took = time.monotonic() - now
+            self._next = now + 2 * took if took > SLOW_COMPUTE else 0.0
             fingerprint = self._fingerprint(git, paths)
             digest = hashlib.sha1(repr(fingerprint).encode()).hexdigest()
             old = Snapshot(digest[:16], rows, fingerprint, paths)

@@ -55,8 +55,10 @@ function values(data) {
 }
 function toItems(rows) {
   const items = [];
+  const ids = new Set();
+  const uniq = (rev) => { let id = rev, n = 1; while (ids.has(id)) id = `${rev}#${n++}`; ids.add(id); return id; };
   const add = (rev, extra) => items.push(Object.assign({
-    rev: rev.rev, name: rev.name, data: rev.data, error: rev.error,
+    id: uniq(rev.rev), rev: rev.rev, name: rev.name, data: rev.data, error: rev.error,
     created: rev.data && rev.data.timestamp, vals: values(rev.data),
     live: !!(rev.data && rev.data.meta && rev.data.meta.live),
   }, extra));
@@ -140,13 +142,13 @@ function renderTable() {
   $("#exp-table thead").innerHTML = groups + head + "</tr>";
   const items = sortedItems();
   const sel = new Set(S.selected);
-  const parts = items.map((it) => rowHtml(it, cols, sel.has(it.rev)));
+  const parts = items.map((it) => rowHtml(it, cols, sel.has(it.id)));
   $("#exp-table tbody").innerHTML = parts.join("");
   $("#count").textContent = `(${items.length}/${S.items.length})`;
   $("#selcount").textContent = S.selected.length ? `(${S.selected.length})` : "";
 }
 function rowHtml(it, cols, selected) {
-  let tr = `<tr data-rev="${esc(it.rev)}" class="kind-${it.kind}${selected ? " selected" : ""}${it.live ? " live" : ""}">`
+  let tr = `<tr data-rev="${esc(it.id)}" class="kind-${it.kind}${selected ? " selected" : ""}${it.live ? " live" : ""}">`
     + `<td><input type="checkbox" class="sel"${selected ? " checked" : ""}></td>`
     + `<td class="name" title="${esc(it.rev)}">${esc(it.label)}${it.checkpoints ? ` <span class="muted">(${it.checkpoints} checkpoints)</span>` : ""}${it.kind === "experiment" || it.kind === "checkpoint" ? ` <span class="muted">${esc(it.rev.slice(0, 7))}</span>` : ""}</td>`
     + `<td class="muted">${esc(it.created ? it.created.replace("T", " ") : "")}</td>`
@@ -177,8 +179,8 @@ function applyLive(live) {
   const cols = visibleColumns();
   const sel = new Set(S.selected);
   for (const it of changed) {
-    const tr = document.querySelector(`#exp-table tbody tr[data-rev="${CSS.escape(it.rev)}"]`);
-    if (tr) tr.outerHTML = rowHtml(it, cols, sel.has(it.rev));
+    const tr = document.querySelector(`#exp-table tbody tr[data-rev="${CSS.escape(it.id)}"]`);
+    if (tr) tr.outerHTML = rowHtml(it, cols, sel.has(it.id));
   }
 }
 function renderThresholdControls() {
@@ -203,7 +205,7 @@ function renderColumnChooser() {
 
 // ---------------------------------------------------------------- compare
 function selectedItems() {
-  const byRev = new Map(S.items.map((it) => [it.rev, it]));
+  const byRev = new Map(S.items.map((it) => [it.id, it]));
   return S.selected.map((r) => byRev.get(r)).filter(Boolean);
 }
 function compareColumns(items) {
@@ -411,7 +413,7 @@ async function poll(force) {
       S.items = toItems(data.rows);
       S.columns = columnsOf(S.items);
       for (const c of S.columns) if (!S.hiddenSeen.has(c.key)) { S.hiddenSeen.add(c.key); if (c.sec === "deps") S.hidden.add(c.key); }
-      const known = new Set(S.items.map((it) => it.rev));
+      const known = new Set(S.items.map((it) => it.id));
       S.selected = S.selected.filter((r) => known.has(r));
       renderTable(); renderThresholdControls();
       if (S.tab === "compare") renderCompare();
@@ -453,7 +455,7 @@ function wire() {
   $("#show-ckpt").addEventListener("change", (e) => { S.showCkpt = e.target.checked; renderTable(); });
   $("#exp-table thead").addEventListener("click", (e) => {
     if (e.target.id === "sel-all") {
-      const shown = sortedItems().map((it) => it.rev);
+      const shown = sortedItems().map((it) => it.id);
       S.selected = e.target.checked ? [...new Set([...S.selected, ...shown])] : S.selected.filter((r) => !shown.includes(r));
       renderTable(); return;
     }
