@@ -271,3 +271,10 @@ def test_frozen_import_has_only_its_data_checked(dp: TmpRepo, xpt, tmp_path) -> 
     assert (dp / "ext.txt").read_text() == "abc\n"
     res = xpt("repro")
     assert "Running stage" not in res.out.replace("Running stage 'prepare'", "")
+    dvcfile = dp / "ext.txt.dvc"
+    dvcfile.write_text(dvcfile.read_text().replace("frozen: true", "frozen: false"))
+    dvcfile.write_text(dvcfile.read_text().replace("frozen: false", "frozen: true"))
+    assert _status(xpt) == {}  # DVC's stage md5 leaves `frozen` out
+    recorded = yaml.safe_load(dvcfile.read_text())
+    dvcfile.write_text(dvcfile.read_text().replace(recorded["md5"], "ab" * 16))
+    assert _status(xpt) == {"ext.txt.dvc": ["changed checksum"]}

@@ -20,6 +20,8 @@ from xpt.pipeline.model import OutSpec, Reader, Stage
 from xpt.utils.oids import is_oid
 
 SUFFIX = ".dvc"
+CHANGED_CHECKSUM = "changed checksum"
+"""Key `lock_entry` sets when an import's recorded `md5` no longer matches its content."""
 _TOP_KEYS = ("md5", "cmd", "wdir", "frozen", "deps", "outs", "always_changed", "meta", "desc")
 _HASH_FIELDS = ("md5", "size", "nfiles", "isexec", "hash", "path")
 
@@ -310,6 +312,8 @@ def lock_entry(dvcfile: DvcFile) -> dict[str, Any]:
         entry["deps"] = deps
     if outs:
         entry["outs"] = outs
+    if dvcfile.md5 is not None and stage_md5(dvcfile) != dvcfile.md5:
+        entry[CHANGED_CHECKSUM] = True  # the file was edited by hand since DVC wrote it
     return entry
 
 

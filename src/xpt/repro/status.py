@@ -13,6 +13,7 @@ from typing import Any
 
 from xpt.cache.hashing import HashInfo
 from xpt.errors import ParamsError
+from xpt.pipeline.dvcfile import CHANGED_CHECKSUM
 from xpt.pipeline.lockfile import build_entry, hash_entry, parse_lock
 from xpt.pipeline.model import Stage
 from xpt.pipeline.params import load_params, select
@@ -207,6 +208,8 @@ def check_stage(
             out_changes[stage.repo_path(out.path)] = "not in cache"
     if out_changes:
         check.reasons.append({"changed outs": out_changes})
+    if old is not None and old.get(CHANGED_CHECKSUM):
+        check.reasons.append(CHANGED_CHECKSUM)
     return check
 
 
