@@ -69,8 +69,6 @@ _DELETED = FileStatus.INDEX_DELETED | FileStatus.WT_DELETED
 
 # blob oid -> content; blobs are immutable so the memo never goes stale
 _BLOB_MEMO: dict[bytes, bytes] = {}
-_PIPELINE_FILES_MEMO: dict[bytes, tuple[str, ...]] = {}
-"""tree oid -> the dvc.yaml and `.dvc` files below it (trees never change: shared by commits)."""
 _BLOB_MEMO_MAX_ENTRIES = 4096
 _BLOB_MEMO_MAX_SIZE = 1 << 20
 _HEX = frozenset("0123456789abcdef")
@@ -355,27 +353,8 @@ class Git:
             return data
 
         # the revision's own pipeline files, for data commands covering many revisions
-        read.pipeline_files = lambda: self._pipeline_files(tree, "")  # type: ignore[attr-defined]
+        read.pipeline_files = lambda: self._find_in(tree, "\0pipeline", _is_pipeline_file)  # type: ignore[attr-defined]
         return read
-
-    def _pipeline_files(self, tree: pygit2.Tree, base: str) -> tuple[str, ...]:
-        """Paths of `dvc.yaml` and `.dvc` files in `tree` (sub-repos and `.dvc/` skipped)."""
-        key = tree.id.raw
-        memo = _PIPELINE_FILES_MEMO.get(key)
-        if memo is None:
-            found: list[str] = []
-            for obj in tree:
-                name = obj.name or ""
-                if isinstance(obj, pygit2.Tree):
-                    if name not in (".dvc", ".git"):
-                        found.extend(f"{name}/{p}" for p in self._pipeline_files(obj, ""))
-                elif name == "dvc.yaml" or (name.endswith(".dvc") and name != ".dvc"):
-                    found.append(name)
-            memo = tuple(found)
-            if len(_PIPELINE_FILES_MEMO) > 65536:
-                _PIPELINE_FILES_MEMO.clear()
-            _PIPELINE_FILES_MEMO[key] = memo
-        return tuple(base + p for p in memo)
 
     def list_tree(self, rev: str, prefix: str = "") -> dict[str, tuple[str, int]]:
         """path -> (blob oid hex, mode) for every file of commit `rev` under `prefix`."""
@@ -401,21 +380,25 @@ class Git:
         Subtrees are memoised by id, so the experiments of one baseline (which share
         almost every subtree) cost about one walk together.
         """
+        return self._find_in(self._commit(rev).tree, name, lambda n: n == name)
+
+    def _find_in(self, tree: pygit2.Tree, key: str, match: Callable[[str], bool]) -> list[str]:
+        """Sorted paths of the files of `tree` whose name `match`es (memo: subtree id + key)."""
         memo = self._named
 
         def walk(tree: pygit2.Tree) -> list[str]:
-            key = f"{tree.id}\0{name}"
-            if key not in memo:
+            slot = f"{tree.id}\0{key}"
+            if slot not in memo:
                 found: list[str] = []
                 for obj in tree:
                     if isinstance(obj, pygit2.Tree):
                         found.extend(f"{obj.name}/{p}" for p in walk(obj))
-                    elif obj.name == name:
-                        found.append(name)
-                memo[key] = found
-            return memo[key]
+                    elif obj.name is not None and match(obj.name):
+                        found.append(obj.name)
+                memo[slot] = found
+            return memo[slot]
 
-        return sorted(walk(self._commit(rev).tree))
+        return sorted(walk(tree))
 
     def _walk_tree(self, tree: pygit2.Tree, base: str, out: dict[str, tuple[str, int]]) -> None:
         """Files of `tree`; a crafted entry name (`..`, `.git`, `a/b`, absolute, twice) is refused."""
@@ -982,6 +965,11 @@ _PUSH_FLAGS = {
     "!": "rejected",
     "=": "up-to-date",
 }
+
+
+def _is_pipeline_file(name: str) -> bool:
+    """`dvc.yaml` or a single-stage `.dvc` file: what data commands read at a revision."""
+    return name == "dvc.yaml" or (name.endswith(".dvc") and name != ".dvc")
 
 
 def _parse_push_porcelain(stdout: str) -> dict[str, str]:
