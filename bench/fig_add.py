@@ -20,25 +20,18 @@ from bench.fig_data import (
     OUTS,
     SMALL_FILES,
     Scratch,
-    make_pool,
-    recycle,
+    pool_for,
+    with_scratch,
 )
 
 
 def figure(h: Harness) -> None:
-    scratch = Scratch(h.new_dir("trash"))
-    try:
-        _figure(h, scratch)
-    finally:
-        scratch.close()
+    with_scratch(h, _figure)
 
 
 def _figure(h: Harness, scratch: Scratch) -> None:
     def prepare(tool: Tool, path: Path) -> Path:
-        pool = path / "pool"
-        old = scratch.get(tool.name)  # [case folder, repository] of the previous round
-        if not recycle([*old[1:], *(p / "pool" for p in old[:1])], pool, OUTS):
-            make_pool(pool)
+        pool = pool_for(scratch, tool, path)
         repo = h.new_repo(tool, "add", {"README.md": "data\n"})
         for name in OUTS:
             os.rename(pool / name, repo / name)

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import Case, CommandFailed, Harness, Row, Tool, at_most, scaled
@@ -173,20 +174,32 @@ class Scratch:
 OUTS = [*BIG_NAMES, "small"]
 
 
-def figure(h: Harness) -> None:
+def with_scratch(h: Harness, body: Callable[[Harness, Scratch], None]) -> None:
+    """Run a figure's `body` with its Scratch; everything it kept is deleted at the end."""
     scratch = Scratch(h.new_dir("trash"))
     try:
-        _figure(h, scratch)
+        body(h, scratch)
     finally:
         scratch.close()
 
 
+def pool_for(scratch: Scratch, tool: Tool, path: Path) -> Path:
+    """`path/pool` holding the figure's data: taken back from the tool's previous round
+    (its case folder and repository, `scratch.get(tool.name)`), else written anew."""
+    pool = path / "pool"
+    old = scratch.get(tool.name)
+    if not recycle([*old[1:], *(p / "pool" for p in old[:1])], pool, OUTS):
+        make_pool(pool)
+    return pool
+
+
+def figure(h: Harness) -> None:
+    with_scratch(h, _figure)
+
+
 def _figure(h: Harness, scratch: Scratch) -> None:
     def prepare(tool: Tool, path: Path) -> Path:
-        pool = path / "pool"
-        old = scratch.get(tool.name)  # [case folder, repository] of the previous round
-        if not recycle([*old[1:], *(p / "pool" for p in old[:1])], pool, OUTS):
-            make_pool(pool)
+        pool = pool_for(scratch, tool, path)
         repo = h.new_repo(tool, "data", take_pipeline(pool, OUTS))
         scratch.replace(tool.name, path, repo)
         os.sync()  # no write-back of earlier rounds pending: each round starts alike

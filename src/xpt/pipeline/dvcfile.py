@@ -325,17 +325,13 @@ def lock_entries(data: bytes | None, path: str) -> dict[str, dict[str, Any]]:
 
 
 def _hash_dict(item: DvcItem) -> dict[str, Any]:
-    entry: dict[str, Any] = {"path": item.path}
-    if item.hash:
-        entry["hash"] = item.hash
-    entry["md5"] = item.md5
-    if item.size is not None:
-        entry["size"] = item.size
-    if item.nfiles is not None:
-        entry["nfiles"] = item.nfiles
-    if item.isexec:
-        entry["isexec"] = True
-    return entry
+    """The entry as dvc.lock writes it: path, hash, md5, size, nfiles, isexec."""
+    from xpt.pipeline.lockfile import hash_entry
+
+    assert item.md5 is not None
+    return hash_entry(
+        item.path, item.md5, item.size, item.nfiles, item.isexec, legacy=item.hash is None
+    )
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -371,14 +367,8 @@ def _item_dict(item: DvcItem) -> dict[str, Any]:
             repo["rev_lock"] = item.repo.rev_lock
         repo.update(item.repo.extra)
         return {"path": item.path, "repo": repo, **item.extra}
-    if item.md5 is not None:
-        entry["md5"] = item.md5
-        if item.size is not None:
-            entry["size"] = item.size
-        if item.nfiles is not None:
-            entry["nfiles"] = item.nfiles
-        if item.isexec:
-            entry["isexec"] = True
+    if item.md5 is not None:  # the hash and file meta first, then `hash` and `path`
+        entry = {k: v for k, v in _hash_dict(item).items() if k not in ("path", "hash")}
     if item.hash or item.md5 is None:
         entry["hash"] = "md5"
     entry["path"] = item.path
