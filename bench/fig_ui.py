@@ -104,15 +104,28 @@ def first_render(browser, url: str) -> list[float]:  # type: ignore[no-untyped-d
     return times
 
 
+DIAGNOSE = """() => ({
+    updated: document.querySelector('#updated').textContent,
+    states: [...document.querySelectorAll('#exp-table .state')].map(e => e.textContent)
+        .filter(s => s !== 'success'),
+    cols: [...document.querySelectorAll('#exp-table th[data-sort]')].map(e => e.dataset.sort),
+    queue: document.querySelector('#queue').textContent.slice(0, 600),
+})"""
+
+
 def live_latency(browser, url: str, seconds: float = 20) -> list[float]:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function(
-        "() => document.querySelector('#exp-table td[data-col=\"metrics:metrics.json:t\"]')"
-        " && [...document.querySelectorAll('#exp-table .state-running')].length > 0",
-        timeout=60000,
-    )
+    try:
+        page.wait_for_function(
+            "() => document.querySelector('#exp-table td[data-col=\"metrics:metrics.json:t\"]')"
+            " && [...document.querySelectorAll('#exp-table .state-running')].length > 0",
+            timeout=60000,
+        )
+    except Exception:
+        print("page state:", page.evaluate(DIAGNOSE), file=sys.stderr)
+        raise
     latencies: list[float] = page.evaluate(
         """async (seconds) => {
             const out = [];

@@ -31,14 +31,16 @@ SLOW_COMPUTE = 0.2
 
 
 class _ReadLog:
-    """A workspace reader that remembers what it read (its stats join the fingerprint)."""
+    """A workspace reader that stats each file just before reading it (the stats join
+    the fingerprint: taken before the read, a change during it moves them again)."""
 
     def __init__(self, root: Path) -> None:
+        self._root = root
         self._read = workspace_reader(root)
-        self.paths: set[str] = set()
+        self.stats: dict[str, tuple[int, int, int] | None] = {}
 
     def __call__(self, path: str) -> bytes | None:
-        self.paths.add(path)
+        self.stats.setdefault(path, _stat_key(self._root / path))
         return self._read(path)
 
 
@@ -108,17 +110,20 @@ class ExperimentsView:
         """Monotonic time before which the rows are not recomputed again (a big project
         spends at most half its time recomputing while a workspace run changes files)."""
 
-    def _fingerprint(self, git: Git, workspace_paths: tuple[str, ...]) -> tuple[Any, ...]:
+    def _repo_state(self, git: Git) -> tuple[Any, ...]:
+        """What the rows depend on besides the workspace files."""
         refs = git.list_refs("refs/")
-        root = self.project.root
         return (
             git.head_sha(),
             git.head_branch(),
             tuple(sorted(refs.items())),
             tuple(_queue_rows(self.project)),
-            tuple(_stat_key(root / p) for p in workspace_paths),
-            _stat_key(root),
+            _stat_key(self.project.root),
         )
+
+    def _fingerprint(self, git: Git, workspace_paths: tuple[str, ...]) -> tuple[Any, ...]:
+        root = self.project.root
+        return (*self._repo_state(git), tuple(_stat_key(root / p) for p in workspace_paths))
 
     def baselines(self, git: Git, extras: dict[str, Any]) -> tuple[str, ...]:
         """HEAD, then every other commit that has experiments or queue entries."""
@@ -129,8 +134,10 @@ class ExperimentsView:
                 found.append(sha)
         return tuple(found)
 
-    def _compute(self, git: Git) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    def _compute(self, git: Git) -> tuple[list[dict[str, Any]], tuple[Any, ...], tuple[str, ...]]:
+        """The rows, the fingerprint they are at least as new as, the workspace files read."""
         project = self.project
+        state = self._repo_state(git)  # taken first: whatever changes later shows next time
         extras = queue_entries(project, git)
         reads = _ReadLog(project.root)
         rows = show(
@@ -139,7 +146,8 @@ class ExperimentsView:
             extra_entries=lambda _git: extras,
             workspace_read=reads,
         )
-        return rows, tuple(sorted(reads.paths))
+        paths = tuple(sorted(reads.stats))
+        return rows, (*state, tuple(reads.stats[p] for p in paths)), paths
 
     def snapshot(self) -> Snapshot:
         """The current rows, recomputed only if the repository moved since the last call."""
@@ -149,10 +157,9 @@ class ExperimentsView:
         fingerprint = self._fingerprint(git, paths)
         now = time.monotonic()
         if old is None or (fingerprint != old.fingerprint and now >= self._next):
-            rows, paths = self._compute(git)
+            rows, fingerprint, paths = self._compute(git)
             took = time.monotonic() - now
             self._next = now + 2 * took if took > SLOW_COMPUTE else 0.0
-            fingerprint = self._fingerprint(git, paths)
             digest = hashlib.sha1(repr(fingerprint).encode()).hexdigest()
             old = Snapshot(digest[:16], rows, fingerprint, paths)
             self._snapshot = old
