@@ -10,7 +10,8 @@ thousand experiments that share their dvc.yaml and most params parse each blob o
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from xpt.cache.odb import ODB
@@ -19,8 +20,6 @@ from xpt.experiments.revfiles import (
     WORKSPACE,
     RevisionFiles,
     cached_outs,
-    read_file_at,
-    revision_files,
 )
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.lockscan import scan_hashes
@@ -28,6 +27,7 @@ from xpt.pipeline.metrics import clean_metrics, load_metrics
 from xpt.pipeline.model import Pipeline, Reader
 from xpt.pipeline.params import load_params, select
 from xpt.pipeline.parse import load_pipelines
+from xpt.project import Project
 
 __all__ = [
     "WORKSPACE",
@@ -280,3 +280,38 @@ def collect_data(
         "meta": meta if meta is not None else {},
     }
     return data, error
+
+
+def revision_files(project: Project, rev: str = WORKSPACE) -> RevisionFiles:
+    """`RevisionFiles` of `rev`: "workspace", a git revision, or an experiment name.
+
+    This is the entry point for other features (plots, `xpt ui`): for example
+    `revision_files(project, "exp-1a2b3").read("dvclive/metrics.json")`.
+    """
+    from xpt.pipeline.parse import find_dvcfiles, workspace_reader
+
+    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    root: Path | None = None
+    listing: Callable[[str], Iterable[str]] | None = None
+    if rev == WORKSPACE:
+        read = workspace_reader(project.root)
+        root = project.root
+    else:
+        from xpt.experiments.names import resolve_rev
+        from xpt.scm.git import Git
+
+        git = Git(project.root)
+        sha = resolve_rev(git, rev)
+        read = git.reader(sha)
+        listing = lambda path: git.list_tree(sha, path).keys()  # noqa: E731
+    try:
+        pipelines = load_pipelines_at(read, dvcfiles)
+    except XptError:
+        pipelines = []
+    outs = cached_outs(pipelines, lock_entries(read, pipelines))
+    return RevisionFiles(read, outs, ODB(project.cache_dir), root=root, list_tree=listing)
+
+
+def read_file_at(project: Project, rev: str, path: str) -> bytes | None:
+    """Bytes of a declared file at `rev` (git, else cache), None if it is nowhere."""
+    return revision_files(project, rev).read(path)

@@ -26,8 +26,7 @@ from xpt.experiments.checkpoint import (
     reset_checkpoint_outputs,
     resumed_recorder,
 )
-from xpt.experiments.queue import repro_from_dict
-from xpt.experiments.queue_db import Entry, workspace_path
+from xpt.experiments.queue_db import Entry, repro_from_dict, workspace_path
 from xpt.experiments.refs import ExpRef
 from xpt.experiments.run import exp_env, record_experiment
 from xpt.pipeline.model import Stage

@@ -9,7 +9,6 @@ a child of that checkpoint, and the entry's options say where its checkpoints go
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from xpt.errors import ExperimentError, QueueError, UnknownExperiment
 from xpt.experiments.checkpoint import ResumeFrom, resolve_checkpoint
 from xpt.experiments.distributed.status import forget_remote, is_remote
 from xpt.experiments.names import auto_name
-from xpt.experiments.queue_db import Entry, State, open_queue, status_rows
+from xpt.experiments.queue_db import Entry, State, open_queue, repro_to_dict, status_rows
 from xpt.experiments.queue_rebuild import snapshot_message
 from xpt.experiments.run import (
     ExpRunRequest,
@@ -34,7 +33,6 @@ from xpt.pipeline.graph import Graph
 from xpt.pipeline.overrides import expand_sweeps, has_sweeps, render_overrides
 from xpt.project import Project
 from xpt.repro.checkout import missing_data_error, missing_data_sources
-from xpt.repro.options import ReproOptions
 from xpt.repro.workspace import load_graph, open_workspace
 from xpt.scm.git import Git, Reader
 from xpt.utils.fsutil import remove
@@ -42,24 +40,14 @@ from xpt.utils.fsutil import remove
 if TYPE_CHECKING:
     from xpt.experiments.manage import RemoveRequest
 
-_REPRO_FIELDS = [
-    f.name
-    for f in dataclasses.fields(ReproOptions)
-    if f.name not in ("env", "checkpoint_hook", "allow_checkpoints")
-]
-
 
 def options_to_dict(request: ExpRunRequest, copy_paths: tuple[str, ...]) -> dict[str, Any]:
     """What a worker needs to rerun the request later (JSON-safe)."""
-    repro = {name: getattr(request.repro, name) for name in _REPRO_FIELDS}
-    repro["targets"] = list(request.repro.targets)
-    return {"repro": repro, "message": request.message, "copy_paths": list(copy_paths)}
-
-
-def repro_from_dict(data: dict[str, Any]) -> ReproOptions:
-    values = dict(data.get("repro") or {})
-    values["targets"] = tuple(values.get("targets") or ())
-    return ReproOptions(**{k: v for k, v in values.items() if k in _REPRO_FIELDS})
+    return {
+        "repro": repro_to_dict(request.repro),
+        "message": request.message,
+        "copy_paths": list(copy_paths),
+    }
 
 
 def resume_options(resume: ResumeFrom, continues: bool) -> dict[str, Any]:

@@ -11,6 +11,7 @@ the commands that read it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sqlite3
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xpt.errors import QueueError
+from xpt.repro.options import ReproOptions
 from xpt.utils.proc import pid_alive
 
 if TYPE_CHECKING:  # exp show loads this module: no GPU code at start-up
@@ -161,9 +163,14 @@ class QueueDB:
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
             self._connect()
-            from xpt.experiments.queue_rebuild import rebuild
+            from xpt.experiments.queue_rebuild import rows
 
-            count = rebuild(self)
+            count = 0
+            for row in rows(
+                self.path.parent, lambda entry_id: log_path(self.path.parent, entry_id)
+            ):
+                self.restore(Entry(**{**row, "state": State(row["state"])}))
+                count += 1
         print(
             f"WARNING: the queue database '{self.path}' was unreadable ({exc}); moved it to "
             f"'{aside}' and rebuilt {count} entr{'y' if count == 1 else 'ies'} from "
@@ -508,3 +515,25 @@ def _progress(xpt_dir: Path, entry: Entry) -> dict[str, Any] | None:
     from xpt.experiments.progress import latest
 
     return latest(workspace_path(xpt_dir, entry.id))
+
+
+# --- the options column ---------------------------------------------------------------
+
+_REPRO_FIELDS = [
+    f.name
+    for f in dataclasses.fields(ReproOptions)
+    if f.name not in ("env", "checkpoint_hook", "allow_checkpoints")
+]
+
+
+def repro_to_dict(options: ReproOptions) -> dict[str, Any]:
+    """`options["repro"]` of an entry: what a worker needs to rerun it later (JSON-safe)."""
+    repro = {name: getattr(options, name) for name in _REPRO_FIELDS}
+    repro["targets"] = list(options.targets)
+    return repro
+
+
+def repro_from_dict(data: dict[str, Any]) -> ReproOptions:
+    values = dict(data.get("repro") or {})
+    values["targets"] = tuple(values.get("targets") or ())
+    return ReproOptions(**{k: v for k, v in values.items() if k in _REPRO_FIELDS})

@@ -25,9 +25,8 @@ from typing import Any
 
 from xpt.cache.hashing import DIR_SUFFIX
 from xpt.cache.odb import ODB
-from xpt.errors import CacheError, XptError
+from xpt.errors import CacheError
 from xpt.pipeline.model import Pipeline, Reader
-from xpt.project import Project
 from xpt.utils.oids import is_oid
 
 WORKSPACE = "workspace"
@@ -160,39 +159,3 @@ def _walk(root: Path, path: str) -> list[str]:
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         found.extend(f"{rel}/{name}" for name in files)
     return found
-
-
-def revision_files(project: Project, rev: str = WORKSPACE) -> RevisionFiles:
-    """`RevisionFiles` of `rev`: "workspace", a git revision, or an experiment name.
-
-    This is the entry point for other features (plots, `xpt ui`): for example
-    `revision_files(project, "exp-1a2b3").read("dvclive/metrics.json")`.
-    """
-    from xpt.experiments.collect import load_pipelines_at, lock_entries
-    from xpt.pipeline.parse import find_dvcfiles, workspace_reader
-
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
-    root: Path | None = None
-    listing: Callable[[str], Iterable[str]] | None = None
-    if rev == WORKSPACE:
-        read = workspace_reader(project.root)
-        root = project.root
-    else:
-        from xpt.experiments.names import resolve_rev
-        from xpt.scm.git import Git
-
-        git = Git(project.root)
-        sha = resolve_rev(git, rev)
-        read = git.reader(sha)
-        listing = lambda path: git.list_tree(sha, path).keys()  # noqa: E731
-    try:
-        pipelines = load_pipelines_at(read, dvcfiles)
-    except XptError:
-        pipelines = []
-    outs = cached_outs(pipelines, lock_entries(read, pipelines))
-    return RevisionFiles(read, outs, ODB(project.cache_dir), root=root, list_tree=listing)
-
-
-def read_file_at(project: Project, rev: str, path: str) -> bytes | None:
-    """Bytes of a declared file at `rev` (git, else cache), None if it is nowhere."""
-    return revision_files(project, rev).read(path)

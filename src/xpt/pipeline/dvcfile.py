@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xpt.errors import PipelineError
+from xpt.pipeline.lockformat import canonical_json, dump_yaml, hash_entry, load_roundtrip
 from xpt.pipeline.model import OutSpec, Reader, Stage
+from xpt.pipeline.yamltext import load_yaml_text, locate
 from xpt.utils.oids import is_oid
 
 SUFFIX = ".dvc"
@@ -146,14 +148,10 @@ def read(reader: Reader, path: str) -> DvcFile | None:
 
 def parse(data: bytes, path: str) -> DvcFile:
     """Parse `.dvc` file bytes; problems raise PipelineError with `file:line:col`."""
-    from xpt.pipeline.parse import load_yaml_text
-
     doc = load_yaml_text(data, path)
     try:
         return _build(doc, path)
     except _Bad as exc:
-        from xpt.pipeline.parse import locate
-
         raise PipelineError(
             locate(data, path, exc.where, exc.message),
             hint=f"fix '{path}', or recreate it with `xpt add`",
@@ -326,8 +324,6 @@ def lock_entries(data: bytes | None, path: str) -> dict[str, dict[str, Any]]:
 
 def _hash_dict(item: DvcItem) -> dict[str, Any]:
     """The entry as dvc.lock writes it: path, hash, md5, size, nfiles, isexec."""
-    from xpt.pipeline.lockfile import hash_entry
-
     assert item.md5 is not None
     return hash_entry(
         item.path, item.md5, item.size, item.nfiles, item.isexec, legacy=item.hash is None
@@ -390,8 +386,6 @@ def stage_md5(dvcfile: DvcFile) -> str | None:
     """
     if dvcfile.is_data_source:
         return None
-    from xpt.pipeline.lockfile import canonical_json
-
     doc = to_dict(replace(dvcfile, md5=None, meta=None, desc=None))
     if doc.get("wdir") == ".":
         del doc["wdir"]
@@ -412,8 +406,6 @@ def dumps(dvcfile: DvcFile, old: bytes | None = None) -> bytes:
     Like DVC, the old document is updated in place: changed values are replaced, new
     keys appended, vanished keys dropped, and a list whose length changed is replaced.
     """
-    from xpt.pipeline.lockfile import dump_yaml, load_roundtrip
-
     new = to_dict(dvcfile)
     doc = load_roundtrip(old, dvcfile.path) if old else None
     if not isinstance(doc, dict):

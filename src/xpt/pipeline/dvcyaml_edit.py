@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xpt.errors import PipelineError
-from xpt.pipeline.lockfile import dump_yaml, load_roundtrip
+from xpt.pipeline.lockformat import dump_yaml, load_roundtrip
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 
 

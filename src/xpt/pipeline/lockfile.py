@@ -12,13 +12,12 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-import io
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from xpt.errors import PipelineError
 from xpt.pipeline import yaml12
+from xpt.pipeline.lockformat import canonical_json, dump_yaml, yaml_rt
 from xpt.utils.oids import bad_oid, is_oid
 
 SCHEMA = "2.0"
@@ -108,28 +107,6 @@ def _check_entry(path: str, name: str, entry: Any) -> None:
 # --- building entries ----------------------------------------------------------------
 
 
-def hash_entry(
-    path: str,
-    md5: str,
-    size: int | None,
-    nfiles: int | None = None,
-    isexec: bool = False,
-    legacy: bool = False,
-) -> dict[str, Any]:
-    """A dep/out entry in DVC's key order; `legacy` (2.x md5-dos2unix) has no `hash` key."""
-    entry: dict[str, Any] = {"path": path}
-    if not legacy:
-        entry["hash"] = "md5"
-    entry["md5"] = md5
-    if size is not None:
-        entry["size"] = size
-    if nfiles is not None:
-        entry["nfiles"] = nfiles
-    if isexec:
-        entry["isexec"] = True
-    return entry
-
-
 def build_entry(
     cmd: str | list[str],
     deps: list[dict[str, Any]],
@@ -214,7 +191,7 @@ def dump_lock(
         stages[name] = _plain(entry, {})
     if not stages:
         return b""
-    return _dump(doc)
+    return dump_yaml(doc)
 
 
 def dump_stage(path: str, old: bytes | None, name: str, entry: Mapping[str, Any]) -> bytes:
@@ -228,7 +205,7 @@ def dump_stage(path: str, old: bytes | None, name: str, entry: Mapping[str, Any]
 
 def dump_entry(entry: Mapping[str, Any]) -> bytes:
     """One lock entry as a YAML document, as DVC writes run-cache files (§6)."""
-    return _dump(_plain(entry, {}))
+    return dump_yaml(_plain(entry, {}))
 
 
 def _load_roundtrip(old: bytes | None) -> Any:
@@ -239,7 +216,7 @@ def _load_roundtrip(old: bytes | None) -> Any:
     doc: Any = None
     if old:
         try:
-            doc = _yaml_rt().load(old.decode("utf-8-sig"))
+            doc = yaml_rt().load(old.decode("utf-8-sig"))
         except (YAMLError, UnicodeDecodeError) as exc:
             raise PipelineError(
                 f"cannot update the lock file: it is not valid YAML ({exc})",
@@ -250,39 +227,6 @@ def _load_roundtrip(old: bytes | None) -> Any:
     if "schema" not in doc:
         doc.insert(0, "schema", SCHEMA)
     return doc
-
-
-def _yaml_rt() -> Any:
-    """Round-trip YAML configured like DVC's writer (block style, ruamel defaults)."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt", pure=True)
-    yaml.default_flow_style = False
-    return yaml
-
-
-def load_roundtrip(data: bytes, path: str) -> Any:
-    """A YAML file as a comment-keeping ruamel document (for in-place updates)."""
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        return _yaml_rt().load(data.decode("utf-8-sig"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise PipelineError(
-            f"cannot update '{path}': it is not valid YAML ({exc})",
-            hint="fix or delete it; xpt writes it anew",
-        ) from exc
-
-
-def dump_yaml(doc: Any) -> bytes:
-    """YAML bytes as DVC's writer emits them (also for `.dvc` files)."""
-    return _dump(doc)
-
-
-def _dump(doc: Any) -> bytes:
-    buf = io.StringIO()
-    _yaml_rt().dump(doc, buf)
-    return buf.getvalue().encode("utf-8")
 
 
 def _plain(value: Any, memo: dict[int, Any]) -> Any:
@@ -309,11 +253,6 @@ def _plain(value: Any, memo: dict[int, Any]) -> Any:
 
 
 # --- hashes ----------------------------------------------------------------------------
-
-
-def canonical_json(obj: Any) -> bytes:
-    """DVC's canonical JSON (§4.4): sorted keys, default separators, ASCII, UTF-8."""
-    return json.dumps(obj, sort_keys=True).encode("utf-8")
 
 
 def _sha256(obj: Any) -> str:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from xpt.errors import PipelineError
 from xpt.pipeline.model import OutKind, OutSpec, ParamsSpec, Pipeline, Reader, Stage
-from xpt.pipeline.params import DEFAULT_PARAMS_FILE, load_params, yaml_safe_load
+from xpt.pipeline.params import DEFAULT_PARAMS_FILE, load_params
 from xpt.pipeline.templating import (
     Context,
     Mode,
@@ -30,7 +30,7 @@ from xpt.pipeline.templating import (
     matrix_items,
     resolve,
 )
-from xpt.pipeline.yaml12 import YAMLLoadError
+from xpt.pipeline.yamltext import load_yaml_text, located
 from xpt.utils import readlog
 
 DVCFILE = "dvc.yaml"
@@ -162,7 +162,7 @@ def load_pipeline(
 
         stage = single.to_stage(single.parse(data, dvcfile))
         return Pipeline(dvcfile=dvcfile, stages={stage.name: stage})
-    doc = _load_yaml(data, dvcfile)
+    doc = load_yaml_text(data, dvcfile)
     try:
         return _FileParser(read, dvcfile, options).pipeline(doc)
     except _Invalid as exc:
@@ -170,28 +170,6 @@ def load_pipeline(
 
 
 # --- YAML and error locations ---------------------------------------------------------
-
-
-def load_yaml_text(data: bytes, path: str) -> Any:
-    """Safe-load a DVC YAML file; syntax errors raise PipelineError with `file:line:col`."""
-    return _load_yaml(data, path)
-
-
-def locate(data: bytes, path: str, where: tuple[PathSeg, ...], message: str) -> str:
-    """`file:line:col: key.path: message` for a problem at key path `where` of `data`."""
-    return _located(data, path, _Loc(where, where), message)
-
-
-def _load_yaml(data: bytes, dvcfile: str) -> Any:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PipelineError(f"{dvcfile}: not UTF-8 text ({exc.reason})") from exc
-    try:
-        return yaml_safe_load(text)
-    except YAMLLoadError as exc:
-        where = f"{exc.where()}:" if exc.where() else ""
-        raise PipelineError(f"{dvcfile}:{where} {exc.problem}") from exc
 
 
 @dataclass(frozen=True)
@@ -233,39 +211,7 @@ class _Invalid(Exception):
 
 
 def _located(data: bytes, dvcfile: str, loc: _Loc, message: str) -> str:
-    """`file:line:col: key.path: message` (line/col of the deepest key found in the file)."""
-    position = _position(data, loc.raw)
-    where = f"{dvcfile}:{position[0] + 1}:{position[1] + 1}" if position else dvcfile
-    shown = _format_path(loc.shown)
-    return f"{where}: {shown}: {message}" if shown else f"{where}: {message}"
-
-
-def _position(data: bytes, path: tuple[PathSeg, ...]) -> tuple[int, int] | None:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        node = YAML(typ="rt", pure=True).load(data.decode("utf-8-sig"))
-    except (YAMLError, UnicodeDecodeError):
-        return None
-    position = None
-    for seg in path:
-        if isinstance(node, CommentedMap) and seg in node:
-            position = node.lc.key(seg)
-        elif isinstance(node, CommentedSeq) and isinstance(seg, int) and seg < len(node):
-            position = node.lc.item(seg)
-        else:
-            break
-        node = node[seg]
-    return position
-
-
-def _format_path(path: tuple[PathSeg, ...]) -> str:
-    text = ""
-    for seg in path:
-        text += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if text else str(seg))
-    return text
+    return located(data, dvcfile, loc.raw, loc.shown, message)
 
 
 # --- the parser of one file -------------------------------------------------------------

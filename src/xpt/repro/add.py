@@ -19,7 +19,7 @@ from xpt.cache.checkout import checkout_output, save_outputs
 from xpt.cache.hashing import HashInfo
 from xpt.errors import PipelineError, XptError
 from xpt.pipeline import dvcfile as df
-from xpt.pipeline.lockfile import hash_entry
+from xpt.pipeline.lockformat import hash_entry
 from xpt.pipeline.model import Stage
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines
 from xpt.project import Project

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xpt.cache.checkout import checkout_output
+from xpt.cache.hashing import info_from_entry
 from xpt.errors import CacheError, CorruptObject
 from xpt.pipeline.graph import Graph
-from xpt.pipeline.lockfile import build_entry, dump_stage, parse_lock
-from xpt.repro.reproduce import commit_outputs, dep_entries, info_from_entry, legacy_locks
+from xpt.pipeline.lockfile import build_entry, parse_lock
+from xpt.repro.record import Locks, commit_outputs, dep_entries, legacy_locks
 from xpt.repro.status import check_stage
 from xpt.repro.workspace import Workspace, load_graph
-from xpt.utils.fsutil import atomic_write_bytes
 
 
 @dataclass
@@ -102,19 +102,13 @@ def commit(ws: Workspace, targets: list[str] | None) -> list[str]:
     graph = load_graph(ws)
     legacy = legacy_locks(graph)  # checkpoint projects keep DVC 2's lock dialect
     committed = []
-    raw: dict[str, bytes | None] = {}
+    locks = Locks(ws, announce=False)
     for stage in graph.plan(targets or None, single_item=bool(targets)):
-        path = stage.lockfile
-        if path not in raw:
-            raw[path] = ws.read(path)
-        old = parse_lock(raw[path], path).get(stage.name)
-        check = check_stage(ws, stage, old)
+        check = check_stage(ws, stage, locks.entry(stage))
         if not check.changed:
             continue
         outs = commit_outputs(ws, stage, legacy=legacy)
         deps = dep_entries(ws, stage, check, legacy)
-        entry = build_entry(stage.cmd, deps, check.param_entries(), outs)
-        raw[path] = dump_stage(path, raw[path], stage.name, entry)
-        atomic_write_bytes(os.path.join(ws.root, path), raw[path] or b"")
+        locks.write(stage, build_entry(stage.cmd, deps, check.param_entries(), outs))
         committed.append(stage.addressing)
     return committed

@@ -16,30 +16,37 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from xpt.cache.checkout import (
     checkout_output,
     remove_output,
     save_output,
-    save_outputs,
     unprotect,
 )
-from xpt.cache.hashing import HashInfo, info_from_entry
+from xpt.cache.hashing import info_from_entry
 from xpt.errors import ReproError, StageFailed
 from xpt.pipeline.graph import Graph
-from xpt.pipeline.lockfile import build_entry, dump_stage, hash_entry, parse_lock
+from xpt.pipeline.lockfile import build_entry
 from xpt.pipeline.model import Stage
 from xpt.project import Project
 from xpt.repro import runcache
 from xpt.repro.monitor import monitoring
 from xpt.repro.options import ReproOptions
+from xpt.repro.record import (
+    Locks,
+    commit_outputs,
+    dep_entries,
+    is_legacy_entry,
+    legacy_locks,
+    save_legacy,
+    stage_abspath,
+)
 from xpt.repro.runner import run_stage_commands
 from xpt.repro.status import StageCheck, check_stage
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.gitignore import ignore_output
-from xpt.utils.fsutil import atomic_write_bytes, resolve_inside
+from xpt.utils.fsutil import resolve_inside
 from xpt.utils.lock import file_lock
 
 Outcome = Literal["ran", "restored", "skipped", "failed", "frozen", "dry", "blocked"]
@@ -75,86 +82,6 @@ class ReproResult:
         return [r for r in self.results if r.outcome == "failed"]
 
 
-class _Locks:
-    """dvc.lock contents per lock file, read once and written per stage."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self._raw: dict[str, bytes | None] = {}
-        self._parsed: dict[str, dict[str, Any]] = {}
-
-    def entry(self, stage: Stage) -> dict[str, Any] | None:
-        path = stage.lockfile
-        if path not in self._parsed:
-            self._raw[path] = self.ws.read(path)
-            self._parsed[path] = parse_lock(self._raw[path], path)
-        return self._parsed[path].get(stage.name)
-
-    def write(self, stage: Stage, entry: dict[str, Any]) -> None:
-        self.entry(stage)
-        path = stage.lockfile
-        new = dump_stage(path, self._raw[path], stage.name, entry)
-        if new != self._raw[path]:
-            atomic_write_bytes(os.path.join(self.ws.root, path), new)
-            if not stage.is_dvcfile_stage:
-                verb = "Generating" if self._raw[path] is None else "Updating"
-                print(f"{verb} lock file '{path}'", flush=True)
-        self._raw[path] = new
-        self._parsed[path][stage.name] = entry
-
-
-def _abs(ws: Workspace, stage: Stage, path: str) -> str:
-    return os.path.join(ws.root, stage.repo_path(path))
-
-
-def legacy_locks(graph: Graph) -> bool:
-    """True when the project's dvc.lock files are written in DVC 2's dialect.
-
-    Checkpoints are a DVC 2 feature (3.0 removed them) and DVC 2.58 rejects a whole
-    lock file, of any stage, as soon as one entry has a `hash:` key. So a project with
-    a checkpoint output gets 2.x entries everywhere: md5-dos2unix hashes, no `hash:`
-    key, objects in the legacy cache layout. DVC 3 reads those too.
-    """
-    return any(stage.is_checkpoint for stage in graph.stages())
-
-
-def _legacy_item(ws: Workspace, stage: Stage, path: str) -> dict[str, Any]:
-    info = ws.hasher.hash_path(_abs(ws, stage, path), legacy=True)
-    return hash_entry(path, info.md5, info.size, info.nfiles, info.isexec, legacy=True)
-
-
-def dep_entries(
-    ws: Workspace, stage: Stage, check: StageCheck, legacy: bool
-) -> list[dict[str, Any]]:
-    """The stage's dep entries in the lock dialect (2.x: re-hashed with md5-dos2unix)."""
-    entries = check.dep_entries()
-    if not legacy:
-        return entries
-    return [e if "hash" not in e else _legacy_item(ws, stage, e["path"]) for e in entries]
-
-
-def _is_legacy_entry(entry: dict[str, Any] | None) -> bool:
-    items = [*((entry or {}).get("deps") or []), *((entry or {}).get("outs") or [])]
-    return not any("hash" in item for item in items)
-
-
-def _save_legacy(ws: Workspace, path: str) -> HashInfo:
-    """Store an output in DVC 2's cache layout; the workspace file is left as it is.
-
-    `cache.checkout.save_outputs` has no legacy mode: objects are copied in under their
-    md5-dos2unix ids (the bytes stay raw, as DVC 2 stores them).
-    """
-    if os.path.isdir(path):
-        info, entries = ws.hasher.hash_dir(path, legacy=True)
-        for item in entries:
-            ws.odb.add_file(Path(path, *item.relpath.split("/")), item.md5, legacy=True)
-        ws.odb.add_tree(entries, legacy=True)
-        return info
-    info = ws.hasher.hash_file(path, legacy=True)
-    ws.odb.add_file(Path(path), info.md5, legacy=True)
-    return info
-
-
 def _ignore_outputs(ws: Workspace, stage: Stage) -> None:
     if ws.git is None:
         return
@@ -169,7 +96,7 @@ def _prepare_outputs(ws: Workspace, stage: Stage) -> None:
         keep = out.persist or out.checkpoint  # kept outputs are followed, others unlinked
         path = resolve_inside(
             ws.root,
-            _abs(ws, stage, out.path),
+            stage_abspath(ws, stage, out.path),
             allow=(str(ws.odb.cache_dir),),
             replace_leaf=not keep,
         )
@@ -190,7 +117,7 @@ def _restore_from_run_cache(
     outs = {item["path"]: item for item in cached.get("outs") or []}
     if set(outs) != {o.path for o in stage.outs}:
         return None
-    if legacy and not _is_legacy_entry(cached):
+    if legacy and not is_legacy_entry(cached):
         return None
     infos = {p: info_from_entry(item) for p, item in outs.items()}
     if any(ws.odb.missing(info) for info in infos.values()):
@@ -199,7 +126,7 @@ def _restore_from_run_cache(
     for out in stage.outs:
         checkout_output(
             ws.odb,
-            _abs(ws, stage, out.path),
+            stage_abspath(ws, stage, out.path),
             infos[out.path],
             ws.link_types,
             isexec=infos[out.path].isexec,
@@ -210,53 +137,14 @@ def _restore_from_run_cache(
     return build_entry(stage.cmd, deps, check.param_entries(), list(outs.values()))
 
 
-def commit_outputs(
-    ws: Workspace,
-    stage: Stage,
-    *,
-    no_commit: bool = False,
-    allow_missing: bool = False,
-    legacy: bool = False,
-) -> list[dict[str, Any]]:
-    """Hash every output, store cached ones in the object cache; lock entries for outs.
-
-    `allow_missing` skips outputs not written yet (a checkpoint before the metrics exist).
-    `legacy` writes DVC 2 entries and objects (see `legacy_locks`).
-    """
-    present = []
-    for out in stage.outs:
-        path = _abs(ws, stage, out.path)
-        if os.path.lexists(path):
-            present.append((out, path))
-        elif not allow_missing:
-            raise ReproError(
-                f"stage '{stage.addressing}' did not produce its output '{out.path}'",
-                hint="fix the command or remove the output from dvc.yaml",
-            )
-    cached = [(o, p) for o, p in present if o.cache and not no_commit]
-    if legacy:
-        infos = {o.path: _save_legacy(ws, p) for o, p in cached}
-    else:
-        # all cached outputs at once: their big files hash on different cores
-        saved = save_outputs(ws.odb, ws.hasher, [p for _o, p in cached], ws.link_types)
-        infos = {o.path: info for (o, _p), (info, _tree) in zip(cached, saved, strict=True)}
-    entries = []
-    for out, path in present:
-        info = infos.get(out.path) or ws.hasher.hash_path(path, legacy=legacy)
-        entries.append(
-            hash_entry(out.path, info.md5, info.size, info.nfiles, info.isexec, legacy=legacy)
-        )
-    return entries
-
-
 def _save_uncached_metrics(ws: Workspace, stage: Stage, legacy: bool) -> None:
     """cache:false metrics/plots go into the object cache so the run-cache can restore them."""
     for out in stage.outs:
         if out.cache or out.kind == "out":
             continue
-        path = _abs(ws, stage, out.path)
+        path = stage_abspath(ws, stage, out.path)
         if legacy:
-            _save_legacy(ws, path)
+            save_legacy(ws, path)
         else:
             save_output(ws.odb, ws.hasher, path, ("copy",), relink=False)
 
@@ -333,7 +221,7 @@ def _confirm(stage: Stage) -> bool:
 
 def _check_frozen(ws: Workspace, stage: Stage) -> None:
     for out in stage.outs:
-        if not os.path.lexists(_abs(ws, stage, out.path)):
+        if not os.path.lexists(stage_abspath(ws, stage, out.path)):
             raise ReproError(
                 f"frozen stage '{stage.addressing}' is missing its output '{out.path}'",
                 hint="restore it with `xpt checkout` or unfreeze the stage",
@@ -344,7 +232,7 @@ def iter_reproduce(
     ws: Workspace, stages: list[Stage], graph: Graph, options: ReproOptions
 ) -> Iterator[StageResult]:
     """Reproduce `stages` (already in dependency order), yielding each outcome."""
-    locks = _Locks(ws)
+    locks = Locks(ws)
     legacy = legacy_locks(graph)
     blocked: set[str] = set()
     ran: set[str] = set()
@@ -368,7 +256,7 @@ def iter_reproduce(
             continue
         if not (check.changed or forced):
             print(skip_message(stage), flush=True)
-            stale = not _is_legacy_entry(locks.entry(stage)) and not stage.is_dvcfile_stage
+            stale = not is_legacy_entry(locks.entry(stage)) and not stage.is_dvcfile_stage
             if legacy and not options.dry and stale:
                 locks.write(stage, _to_legacy_entry(ws, stage, check))
             yield StageResult(stage, "skipped", entry=locks.entry(stage))
@@ -409,12 +297,12 @@ def skip_message(stage: Stage) -> str:
 
 
 def _verify_data_source(
-    ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions, locks: _Locks
+    ws: Workspace, stage: Stage, check: StageCheck, options: ReproOptions, locks: Locks
 ) -> StageResult:
     """A changed `.dvc` data source is never run: its data must exist, and is recorded."""
     print(f"Verifying data sources in stage: '{stage.addressing}'\n", flush=True)
     for out in stage.outs:
-        if not os.path.lexists(_abs(ws, stage, out.path)):
+        if not os.path.lexists(stage_abspath(ws, stage, out.path)):
             raise ReproError(
                 f"failed to reproduce '{stage.addressing}': missing data 'source': "
                 f"{stage.repo_path(out.path)}",

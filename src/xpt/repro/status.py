@@ -14,7 +14,8 @@ from typing import Any
 from xpt.cache.hashing import HashInfo
 from xpt.errors import ParamsError
 from xpt.pipeline.dvcfile import CHANGED_CHECKSUM
-from xpt.pipeline.lockfile import build_entry, hash_entry, parse_lock
+from xpt.pipeline.lockfile import build_entry, parse_lock
+from xpt.pipeline.lockformat import hash_entry
 from xpt.pipeline.model import Stage
 from xpt.pipeline.params import load_params, select
 from xpt.pipeline.parse import find_dvcfiles
