@@ -15,10 +15,10 @@ from xpt.pipeline.lockfile import (
     dump_entry,
     dump_lock,
     experiment_hash,
-    hash_entry,
     parse_lock,
     run_cache_key_value,
 )
+from xpt.pipeline.lockformat import hash_entry
 
 RES = Path(__file__).resolve().parents[1] / "resources" / "lock"
 DVC_LOCKS = ["rich.lock", "empty-params.lock", "scalars.lock", "generated.lock", "updated.lock"]
