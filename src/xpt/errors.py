@@ -22,10 +22,6 @@ class XptError(Exception):
         return self.message
 
 
-class NotBuiltYet(XptError):
-    """A command exists in the CLI tree but is not implemented yet."""
-
-
 class NotAProject(XptError):
     """No `.dvc/` directory (or no git repository) where one is needed."""
 

@@ -61,7 +61,7 @@ def status(args: argparse.Namespace) -> int:
     since = verdict.started()  # before the config is read
     with open_workspace(project) as ws:
         reads = verdict.track_reads(ws) if key else None
-        data = project_status(ws, list(args.targets))
+        data = project_status(ws, list(args.targets), with_deps=args.with_deps)
         if key and reads is not None and not data:
             text = "{}\n" if args.json else f"{verdict.UP_TO_DATE}\n"
             stages = load_graph(ws).stages() if find_dvcfiles(ws.root) else []
@@ -154,7 +154,9 @@ def checkout(args: argparse.Namespace) -> int:
 
     project = Project.find()
     with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-        result = do_checkout(ws, list(args.targets), allow_missing=args.allow_missing)
+        result = do_checkout(
+            ws, list(args.targets), allow_missing=args.allow_missing, with_deps=args.with_deps
+        )
     for path in result.changed:
         out(f"M       {path}")
     return 0
@@ -167,7 +169,7 @@ def commit(args: argparse.Namespace) -> int:
 
     project = Project.find()
     with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-        done = do_commit(ws, list(args.targets))
+        done = do_commit(ws, list(args.targets), with_deps=args.with_deps)
     for name in done:
         out(f"Committed stage '{name}'")
     return 0

@@ -11,7 +11,7 @@ import os
 import sys
 
 from xpt import fastpath
-from xpt.errors import NotBuiltYet, XptError
+from xpt.errors import XptError
 
 TYPE_CHECKING = False
 
@@ -27,19 +27,11 @@ def group_help(args: argparse.Namespace) -> int:
 
 
 def _resolve(handler: str):  # type: ignore[no-untyped-def]
+    """The function `module:name` (tests/unit/test_cli_handlers.py checks every one exists)."""
     import importlib
 
     module_name, func_name = handler.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise NotBuiltYet("this command is not built yet in xpt") from None
-        raise
-    func = getattr(module, func_name, None)
-    if func is None:
-        raise NotBuiltYet("this command is not built yet in xpt")
-    return func
+    return getattr(importlib.import_module(module_name), func_name)
 
 
 def _log_unexpected(exc: BaseException) -> str:

@@ -133,9 +133,7 @@ def _transfer(p: argparse.ArgumentParser, pull: bool = False) -> None:
     p.add_argument("-j", "--jobs", type=int, help="parallel transfers")
     _revs(p)
     p.add_argument("--all-experiments", action="store_true", help="all experiments")
-    p.add_argument("-d", "--with-deps", action="store_true", help="include upstream stages")
     p.add_argument("-R", "--recursive", action="store_true", help="targets are directories")
-    p.add_argument("--run-cache", action="store_true", help="transfer the run-cache too")
     if pull:
         p.add_argument("-f", "--force", action="store_true", help="overwrite workspace files")
         p.add_argument("--allow-missing", action="store_true", help="ignore missing objects")
@@ -308,7 +306,6 @@ def _exp_commands(b: _Builder) -> None:
         p.add_argument("--no-cache", action="store_true")
         p.add_argument("-r", "--remote")
         p.add_argument("-j", "--jobs", type=int)
-        p.add_argument("--run-cache", action="store_true")
 
     b.add("clean", "xpt.cli.cmd_exp:clean", "remove temporary experiment files")
 
@@ -600,7 +597,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     status.add_argument("-c", "--cloud", action="store_true")
     status.add_argument("-r", "--remote")
     status.add_argument("-j", "--jobs", type=int)
-    status.add_argument("-d", "--with-deps", action="store_true")
+    status.add_argument("-d", "--with-deps", action="store_true", help="and upstream stages")
     status.add_argument("-R", "--recursive", action="store_true")
     _revs(status)
 
@@ -615,7 +612,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     checkout = b.add("checkout", "xpt.cli.cmd_repro:checkout", "restore outputs from the cache")
     checkout.add_argument("targets", nargs="*")
     checkout.add_argument("-f", "--force", action="store_true")
-    checkout.add_argument("-d", "--with-deps", action="store_true")
+    checkout.add_argument("-d", "--with-deps", action="store_true", help="and upstream stages")
     checkout.add_argument("-R", "--recursive", action="store_true")
     checkout.add_argument("--relink", action="store_true")
     checkout.add_argument("--summary", action="store_true")
@@ -624,7 +621,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     commit = b.add("commit", "xpt.cli.cmd_repro:commit", "record workspace outputs in dvc.lock")
     commit.add_argument("targets", nargs="*")
     commit.add_argument("-f", "--force", action="store_true")
-    commit.add_argument("-d", "--with-deps", action="store_true")
+    commit.add_argument("-d", "--with-deps", action="store_true", help="and upstream stages")
     commit.add_argument("-R", "--recursive", action="store_true")
     commit.add_argument("--no-relink", action="store_true")
 

@@ -28,13 +28,19 @@ class CheckoutResult:
 
 
 def checkout(
-    ws: Workspace, targets: list[str] | None, *, allow_missing: bool = False
+    ws: Workspace,
+    targets: list[str] | None,
+    *,
+    allow_missing: bool = False,
+    with_deps: bool = False,
 ) -> CheckoutResult:
-    """Restore every cached output recorded in the lock files from the object cache."""
+    """Restore every cached output recorded in the lock files from the object cache.
+
+    Targets alone, or with their upstream stages (`with_deps`, `-d` as in DVC)."""
     graph = load_graph(ws)
     result = CheckoutResult()
     locks: dict[str, dict[str, Any]] = {}
-    for stage in graph.plan(targets or None, single_item=bool(targets)):
+    for stage in graph.plan(targets or None, single_item=not with_deps):
         if stage.lockfile not in locks:
             locks[stage.lockfile] = parse_lock(ws.read(stage.lockfile), stage.lockfile)
         entry = locks[stage.lockfile].get(stage.name)
@@ -97,13 +103,15 @@ def missing_data_error(missing: dict[str, str]) -> CacheError:
     )
 
 
-def commit(ws: Workspace, targets: list[str] | None) -> list[str]:
-    """Record the workspace's current deps/params/outs in dvc.lock without running."""
+def commit(ws: Workspace, targets: list[str] | None, *, with_deps: bool = False) -> list[str]:
+    """Record the workspace's current deps/params/outs in dvc.lock without running.
+
+    Targets alone, or with their upstream stages (`with_deps`, `-d` as in DVC)."""
     graph = load_graph(ws)
     legacy = legacy_locks(graph)  # checkpoint projects keep DVC 2's lock dialect
     committed = []
     locks = Locks(ws, announce=False)
-    for stage in graph.plan(targets or None, single_item=bool(targets)):
+    for stage in graph.plan(targets or None, single_item=not with_deps):
         check = check_stage(ws, stage, locks.entry(stage))
         if not check.changed:
             continue

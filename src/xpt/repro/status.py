@@ -214,12 +214,16 @@ def check_stage(
     return check
 
 
-def project_status(ws: Workspace, targets: list[str] | None) -> dict[str, Any]:
-    """`xpt status` data in the shape of `dvc status --json` (changed stages only)."""
+def project_status(
+    ws: Workspace, targets: list[str] | None, *, with_deps: bool = False
+) -> dict[str, Any]:
+    """`xpt status` data in the shape of `dvc status --json` (changed stages only).
+
+    Targets are checked alone unless `with_deps` adds their upstream stages (`-d`, as DVC)."""
     if not targets and not find_dvcfiles(ws.root):
         return {}
     graph = load_graph(ws)
-    stages = graph.plan(targets or None)
+    stages = graph.plan(targets or None, single_item=not with_deps)
     locks: dict[str, dict[str, Any]] = {}
     result: dict[str, Any] = {}
     for stage in stages:
