@@ -1,4 +1,4 @@
-"""Outputs in and out of the object cache, per `cache.type` (spec §5.4).
+"""Outputs in and out of the object cache, per `cache.type` (docs/dvc-formats.md §5.4).
 
 `save_output` hashes a workspace output, stores every file once in the cache and leaves
 the workspace linked per the link type; `checkout_output` makes the workspace equal to

@@ -1,4 +1,4 @@
-"""Content hashes exactly as DVC computes them (spec §4).
+"""Content hashes exactly as DVC computes them (docs/dvc-formats.md §4).
 
 DVC 3 hashes raw bytes (`hash: md5`); DVC 2 entries (no `hash:` key) used md5 of the
 content with CRLF turned into LF for files that look like text. Directories hash to the
@@ -122,7 +122,7 @@ def md5_bytes_dos2unix(data: bytes) -> str:
 
 
 def tree_object(entries: Iterable[TreeEntry]) -> tuple[bytes, str]:
-    """The exact `.dir` bytes for `entries` and the tree id `<md5>.dir` (spec §4.2)."""
+    """The exact `.dir` bytes for `entries` and the tree id `<md5>.dir` (docs/dvc-formats.md §4.2)."""
     listing = sorted((e.relpath, e.md5) for e in entries)
     data = json.dumps(
         [{"md5": md5, "relpath": relpath} for relpath, md5 in listing],

@@ -1,4 +1,4 @@
-"""`.dvcignore`: gitignore ("wildmatch") patterns that hide paths from xpt (spec §10.3).
+"""`.dvcignore`: gitignore ("wildmatch") patterns that hide paths from xpt (docs/dvc-formats.md §10.3).
 
 Patterns in a `.dvcignore` are relative to the folder holding it and merge with those of
 its parents; the last matching pattern wins and a path inside an ignored folder is

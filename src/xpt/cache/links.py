@@ -1,4 +1,4 @@
-"""Link types between the object cache and the workspace (spec §5.4, `cache.type`).
+"""Link types between the object cache and the workspace (docs/dvc-formats.md §5.4, `cache.type`).
 
 Types are tried in the configured order (default `reflink,copy`). A type that fails
 because the filesystem cannot do it (no reflinks on ext4, no hardlinks across devices)

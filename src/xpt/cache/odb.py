@@ -1,4 +1,4 @@
-"""The content-addressed object cache `.dvc/cache` (spec §5.1-5.3).
+"""The content-addressed object cache `.dvc/cache` (docs/dvc-formats.md §5.1-5.3).
 
 Objects live at `files/md5/XX/YYYY...` (3.x) or `XX/YYYY...` (2.x legacy), trees with a
 `.dir` suffix. Every object is written once, atomically (temp file in the target folder,

@@ -2,7 +2,7 @@
 
 Re-hashing unchanged files is what makes a no-op `repro` slow, so every lookup and
 write is done in bulk (one query per batch, never one per file). The database is a
-private cache (spec §7): WAL mode so parallel queue workers share it, and a corrupt
+private cache (docs/dvc-formats.md §7): WAL mode so parallel queue workers share it, and a corrupt
 or unreadable file is simply recreated.
 """
 

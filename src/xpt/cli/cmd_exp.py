@@ -318,14 +318,9 @@ def gc(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise XptError("cancelled: no experiments were removed")
-    qgc = None
-    try:
-        from xpt.experiments.queue import queue_gc
+    from xpt.experiments.queue import queue_gc
 
-        qgc = lambda keep: queue_gc(project, keep)  # noqa: E731
-    except ImportError:
-        pass
-    removed = do_gc(project, req, queue_gc=qgc)
+    removed = do_gc(project, req, queue_gc=lambda keep: queue_gc(project, keep))
     out(f"Removed {len(removed)} experiments." if removed else "No experiments to remove.")
     return 0
 

@@ -64,15 +64,16 @@ def _open_browser(url: str) -> None:
 
 
 def ui(args: argparse.Namespace) -> int:
-    try:
+    try:  # the extra `ui`; xpt's own modules are imported outside the guard
+        import starlette  # noqa: F401
         import uvicorn
-
-        from xpt.web.server import create_app
     except ImportError as exc:
         raise XptError(
             f"`xpt ui` needs Starlette and uvicorn ({exc.name} is missing)",
             hint="pip install 'xpt[ui]'",
         ) from None
+    from xpt.web.server import create_app
+
     project = Project.find()
     host: str = args.host
     loopback = _is_loopback(host)

@@ -1,4 +1,4 @@
-"""Collect the `exp show` data of one revision (spec §9.5 `data`), in-process and memoised.
+"""Collect the `exp show` data of one revision (docs/dvc-formats.md §9.5 `data`), in-process and memoised.
 
 This is the one collector behind `exp show`, `exp diff`, `metrics show/diff`, `params diff`
 and the Python API. Files are read through `revfiles.RevisionFiles`: the revision's tree
@@ -256,7 +256,7 @@ def collect_data(
     meta: dict[str, Any] | None = None,
     param_deps: bool = False,
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The §9.5 `data` object for one revision, and an error object (or None).
+    """The docs/dvc-formats.md §9.5 `data` object for one revision, and an error object (or None).
 
     `read` is the revision's tree (`Git.reader(sha)`, or a work tree for the workspace and
     running experiments); files it lacks come from `odb` through the lock entries.

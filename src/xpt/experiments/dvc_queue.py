@@ -1,4 +1,4 @@
-"""Experiments queued by real DVC 3 (`dvc exp run --queue`), read-only (spec §8.6, §8.7).
+"""Experiments queued by real DVC 3 (`dvc exp run --queue`), read-only (docs/dvc-formats.md §8.6, docs/dvc-formats.md §8.7).
 
 DVC keeps each queued experiment twice: a stash commit on the reflog of
 `refs/exps/celery/stash` (message `dvc-exp:<head>:<baseline>:<name>`, tree = the

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # queue_db (and sqlite3) load only when a queue database exis
     from xpt.experiments.queue_db import Entry
 
 Range = dict[str, Any]
-"""One `exp show` experiment range: {"name", "executor", "revs"} (spec §9.5)."""
+"""One `exp show` experiment range: {"name", "executor", "revs"} (docs/dvc-formats.md §9.5)."""
 
 
 def _executor(project: Project, entry: Entry) -> dict[str, Any]:

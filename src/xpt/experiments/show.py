@@ -1,4 +1,4 @@
-"""`exp show`: the workspace, selected baselines and their experiments (spec §9.5 list).
+"""`exp show`: the workspace, selected baselines and their experiments (docs/dvc-formats.md §9.5 list).
 
 One pass over `refs/exps` groups experiments by baseline; each commit's data is read
 in-process from its tree (collect.py memoises by content). Queue entries (queued,

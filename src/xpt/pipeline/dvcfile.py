@@ -1,6 +1,6 @@
 """Single-stage `.dvc` files: the one owner that reads and writes them.
 
-`dvc add` and `dvc import` record data in `<name>.dvc` files (spec §3.8). xpt reads them
+`dvc add` and `dvc import` record data in `<name>.dvc` files (docs/dvc-formats.md §3.8). xpt reads them
 as data-source stages of the pipeline graph (`to_stage`, `lock_entry`) and writes them
 byte-for-byte like DVC: keys in DVC's order for a new file and, for an existing file,
 only the values that changed, so comments, key order and flow style survive (`dumps`).

@@ -1,7 +1,7 @@
 """Edits of a `dvc.yaml` (stage add / remove / freeze): the one writer of that file.
 
 Edits go through ruamel's round-trip loader, so comments and the layout of untouched
-stages survive; a new stage is written in DVC's key order (spec §1.9) and dumped with the
+stages survive; a new stage is written in DVC's key order (docs/dvc-formats.md §1.9) and dumped with the
 same settings as `dvc.lock`. Each function takes the old bytes and returns the new ones;
 the caller writes them atomically.
 """

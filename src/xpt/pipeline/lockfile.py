@@ -3,7 +3,7 @@
 DVC users diff and commit dvc.lock, so a file xpt writes must be byte-identical to the
 one DVC would write for the same data (ruamel round-trip emitter, default width, mapping
 indent 2, sequences flush with their key), and comments in an existing file survive.
-The run-cache and experiment hashes (spec §6, §8.3) are SHA-256 over canonical JSON of
+The run-cache and experiment hashes (docs/dvc-formats.md §6, docs/dvc-formats.md §8.3) are SHA-256 over canonical JSON of
 these same entries, so they live here too.
 """
 
@@ -113,7 +113,7 @@ def build_entry(
     params: Mapping[str, Mapping[str, Any]],
     outs: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """A stage's lock entry (spec §3.2): cmd, deps, params, outs; empty sections omitted."""
+    """A stage's lock entry (docs/dvc-formats.md §3.2): cmd, deps, params, outs; empty sections omitted."""
     entry: dict[str, Any] = {"cmd": list(cmd) if isinstance(cmd, list) else cmd}
     if deps:
         entry["deps"] = sorted(deps, key=lambda d: str(d["path"]))
@@ -204,7 +204,7 @@ def dump_stage(path: str, old: bytes | None, name: str, entry: Mapping[str, Any]
 
 
 def dump_entry(entry: Mapping[str, Any]) -> bytes:
-    """One lock entry as a YAML document, as DVC writes run-cache files (§6)."""
+    """One lock entry as a YAML document, as DVC writes run-cache files (docs/dvc-formats.md §6)."""
     return dump_yaml(_plain(entry, {}))
 
 
@@ -269,7 +269,7 @@ def _without_sizes(value: Any) -> Any:
 
 
 def run_cache_key_value(entry: Mapping[str, Any]) -> tuple[str, str]:
-    """(key, value) naming the run-cache file of a lock entry (spec §6).
+    """(key, value) naming the run-cache file of a lock entry (docs/dvc-formats.md §6).
 
     The key covers the command, dependency hashes, params and output *paths*; the value
     also covers the output hashes. Sizes never count.
@@ -282,5 +282,5 @@ def run_cache_key_value(entry: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def experiment_hash(entries: Mapping[str, Mapping[str, Any]]) -> str:
-    """The experiment hash (§8.3) over the lock entries of the stages that ran."""
+    """The experiment hash (docs/dvc-formats.md §8.3) over the lock entries of the stages that ran."""
     return _sha256({name: dict(entry) for name, entry in entries.items()})

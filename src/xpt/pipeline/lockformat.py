@@ -36,7 +36,7 @@ def hash_entry(
 
 
 def canonical_json(obj: Any) -> bytes:
-    """DVC's canonical JSON (§4.4): sorted keys, default separators, ASCII, UTF-8."""
+    """DVC's canonical JSON (docs/dvc-formats.md §4.4): sorted keys, default separators, ASCII, UTF-8."""
     return json.dumps(obj, sort_keys=True).encode("utf-8")
 
 

@@ -1,6 +1,6 @@
 """Fast scan of dvc.lock for the dep/out hash entries only (`exp show` hot path).
 
-DVC and xpt both write dvc.lock in one strict block layout (§3.7). `exp show` over a
+DVC and xpt both write dvc.lock in one strict block layout (docs/dvc-formats.md §3.7). `exp show` over a
 thousand experiments needs just each stage's `deps`/`outs` items (path, md5, size,
 nfiles), not a full YAML parse. This line scanner reads exactly that layout and gives
 up (returns None) on anything unexpected, so the caller falls back to the real parser:

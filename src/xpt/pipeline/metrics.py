@@ -1,6 +1,6 @@
 """Metrics files and the params/metrics comparison behind `metrics diff`, `params diff`, `exp diff`.
 
-Pure: bytes in, plain dicts out (spec §9.1-9.4 shapes). Parsing follows DVC so that the
+Pure: bytes in, plain dicts out (docs/dvc-formats.md §9.1-9.4 shapes). Parsing follows DVC so that the
 JSON both tools print is the same: the extension picks JSON/TOML, anything else is read
 as YAML (a `.csv` metrics file therefore comes back as a string, exactly like DVC 3).
 """

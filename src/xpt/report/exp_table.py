@@ -1,4 +1,4 @@
-"""`exp show` as a rich table, CSV or Markdown, from the `exp show --json` list (spec §9.5).
+"""`exp show` as a rich table, CSV or Markdown, from the `exp show --json` list (docs/dvc-formats.md §9.5).
 
 Layout follows DVC 3.67.1: the table shows `Experiment` (tree + sha + [name]) and
 `Created`; CSV shows `Experiment,rev,typ,Created,parent`; both add `State,Executor` when

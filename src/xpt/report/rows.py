@@ -1,4 +1,4 @@
-"""Flatten the `exp show --json` list (spec §9.5) into table rows and columns.
+"""Flatten the `exp show --json` list (docs/dvc-formats.md §9.5) into table rows and columns.
 
 Each baseline keeps its place; its experiments may be sorted (`--sort-by`) and are then
 drawn as a tree: `├──`/`└──` for single commits, `│ ╓`/`│ ╟`/`├─╨` for checkpoint
@@ -150,7 +150,7 @@ class Group:
 
 
 def build_groups(states: Iterable[Mapping[str, Any]]) -> list[Group]:
-    """The §9.5 list as groups, experiments in the given (core) order."""
+    """The docs/dvc-formats.md §9.5 list as groups, experiments in the given (core) order."""
     groups = []
     for state in states:
         kind = "workspace" if state.get("rev") == "workspace" else "baseline"

@@ -1,6 +1,6 @@
 """Plain/Markdown tables of `metrics show`, `metrics diff`, `params diff`, `exp diff`, `queue status`.
 
-Inputs are the DVC-shaped dicts of spec §9.1-9.4; `format_*` return the text (pure, for
+Inputs are the DVC-shaped dicts of docs/dvc-formats.md §9.1-9.4; `format_*` return the text (pure, for
 tests), `render_*` print it. Number formatting follows DVC 3.67.1 per command:
 `metrics show/diff` round floats to `precision` decimals (default 5), `exp diff` shows
 metrics with `precision` significant digits and params as they are, `params diff` has no

@@ -1,7 +1,7 @@
 """The run-cache (`.dvc/cache/runs/`): DVC-compatible memory of earlier stage runs.
 
 An entry is the stage's full lock entry, filed under a key computed from the command,
-dependency hashes, params and output paths (spec §6). A stage about to run with the
+dependency hashes, params and output paths (docs/dvc-formats.md §6). A stage about to run with the
 same key restores the recorded outputs from the object cache instead of running.
 """
 
@@ -20,7 +20,7 @@ from xpt.utils.oids import is_oid
 
 
 def eligible(stage: Stage, *, persist_ok: bool = False) -> bool:
-    """Stages whose runs may be saved/restored (spec §6 eligibility rules)."""
+    """Stages whose runs may be saved/restored (docs/dvc-formats.md §6 eligibility rules)."""
     if not stage.cmd or not stage.deps or not stage.outs or stage.always_changed:
         return False
     for out in stage.outs:
