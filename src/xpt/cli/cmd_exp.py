@@ -17,22 +17,19 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.reset and args.rev:
-        raise XptError("`--rev` and `--reset` cannot be combined", hint="use one of them")
     if args.queue or args.run_all or args.temp:
         from xpt.cli import cmd_queue
 
         return cmd_queue.exp_run_queue(args)
     from xpt.experiments.run import ExpRunRequest, run_workspace
 
-    if args.reset:
-        args.force = True
     request = ExpRunRequest(
         set_params=tuple(args.set_param),
         name=args.name,
         message=args.message,
         repro=repro_options(args),
         rev=args.rev,
+        reset=args.reset,
     )
     project = Project.find()
     result = run_workspace(project, request)

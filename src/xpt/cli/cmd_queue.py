@@ -15,14 +15,13 @@ def _request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from xpt.cli.cmd_repro import repro_options
     from xpt.experiments.run import ExpRunRequest
 
-    if args.reset:
-        args.force = True
     return ExpRunRequest(
         set_params=tuple(args.set_param),
         name=args.name,
         message=args.message,
         repro=repro_options(args),
         rev=args.rev,
+        reset=args.reset,
     )
 
 

@@ -27,6 +27,7 @@ from xpt.experiments.run import (
     check_param_paths,
     open_git,
     prepare_overrides,
+    refuse_rev_with_force,
 )
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.graph import Graph
@@ -61,8 +62,7 @@ def _check_resume(graph: Graph, request: ExpRunRequest) -> None:
             "`--rev` resumes checkpoint experiments, but no stage has a checkpoint output",
             hint="mark the output with `checkpoint: true` in dvc.yaml",
         )
-    if request.repro.force:
-        raise ExperimentError("`--rev` and `-f/--reset` cannot be combined", hint="use one of them")
+    refuse_rev_with_force(request)
 
 
 def _resume_snapshot(

@@ -46,6 +46,19 @@ class ExpRunRequest:
     repro: ReproOptions = field(default_factory=ReproOptions)
     rev: str | None = None
     """Checkpoints: resume from this experiment or checkpoint commit."""
+    reset: bool = False
+    """Checkpoints: start over. Implies `repro.force`, as DVC 2's `--reset` is its `-f`."""
+
+    def __post_init__(self) -> None:
+        if self.reset:
+            object.__setattr__(self, "repro", replace(self.repro, force=True))
+            refuse_rev_with_force(self)
+
+
+def refuse_rev_with_force(request: ExpRunRequest) -> None:
+    """`--rev` resumes a checkpoint and `-f`/`--reset` starts over: never both."""
+    if request.rev is not None and request.repro.force:
+        raise ExperimentError("`--rev` and `-f/--reset` cannot be combined", hint="use one of them")
 
 
 @dataclass(frozen=True)
@@ -186,10 +199,7 @@ def _checkpoint_recorder(
     ws: Workspace, git: Git, baseline: str, request: ExpRunRequest, stages: list[Stage]
 ) -> CheckpointRecorder:
     if request.rev is not None:
-        if request.repro.force:
-            raise ExperimentError(
-                "`--rev` and `-f/--reset` cannot be combined", hint="use one of them"
-            )
+        refuse_rev_with_force(request)
         return _resume_from_rev(ws, git, baseline, request)
     resume = None if request.repro.force else resume_point(git, baseline)
     if resume is not None:
