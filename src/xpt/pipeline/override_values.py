@@ -3,6 +3,8 @@
 A value is a typed Python value (null, bools, numbers, strings, lists, maps, casts) or a
 `Sweep` of several candidates (`a,b`, `choice()`, `range()`, `sort()`), each kept with its
 source text so that an expanded sweep can be written back as the user typed it.
+`Override` (one parsed `-S` argument) lives here too, below both `overrides.py` and the
+file editors of `params_edit/` that apply it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from xpt.errors import ParamsError
+from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 
 _INT_RE = re.compile(r"[+-]?(?:0|[1-9](?:_?\d)*)")
 _DIGITS = r"\d(?:_?\d)*"
@@ -317,3 +320,29 @@ def format_value(value: Any) -> str:
     if _typed(text) == text and re.fullmatch(r"[\w./@%*?|$+-][\w ./@%*?|$:+-]*", text):
         return text
     return "'" + text.replace("'", "\\'") + "'"
+
+
+# --- one override -----------------------------------------------------------------------
+
+Op = Literal["set", "add", "force", "delete"]
+
+
+@dataclass(frozen=True)
+class Override:
+    """One `-S` override of one key in one params file."""
+
+    file: str
+    op: Op
+    key: str
+    value: Any = None
+    sweep: tuple[Any, ...] | None = None
+    """Candidate values of a sweep (`a,b`, `choice()`, `range()`); None for one value."""
+    raw: str | None = None
+    """The value as typed (None for `~key`): keeps quoting, which `.py` files need."""
+
+    def to_arg(self) -> str:
+        """The override as a `-S` argument, e.g. `p.json:++a.b=2`."""
+        prefix = {"set": "", "add": "+", "force": "++", "delete": "~"}[self.op]
+        file = "" if self.file == DEFAULT_PARAMS_FILE else f"{self.file}:"
+        value = "" if self.raw is None else f"={self.raw}"
+        return f"{file}{prefix}{self.key}{value}"

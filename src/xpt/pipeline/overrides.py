@@ -17,11 +17,17 @@ import itertools
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
 
 from xpt.errors import ParamsError
-from xpt.pipeline.override_values import MAX_SWEEP, Sweep, format_value, parse_value
+from xpt.pipeline.override_values import (
+    MAX_SWEEP,
+    Op,
+    Override,
+    Sweep,
+    format_value,
+    parse_value,
+)
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 from xpt.pipeline.params_edit.apply import Apply, Editor
 
@@ -37,33 +43,11 @@ __all__ = [
     "sweep_error_message",
 ]
 
-Op = Literal["set", "add", "force", "delete"]
 Reader = Callable[[str], "bytes | None"]
 
 _SEGMENT = r"[\w$][\w$/-]*"
 _KEY_RE = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
 _PIECE_RE = re.compile(rf"(?:~|\+\+?)?{_KEY_RE.pattern}=.*|~{_KEY_RE.pattern}", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Override:
-    """One `-S` override of one key in one params file."""
-
-    file: str
-    op: Op
-    key: str
-    value: Any = None
-    sweep: tuple[Any, ...] | None = None
-    """Candidate values of a sweep (`a,b`, `choice()`, `range()`); None for one value."""
-    raw: str | None = None
-    """The value as typed (None for `~key`): keeps quoting, which `.py` files need."""
-
-    def to_arg(self) -> str:
-        """The override as a `-S` argument, e.g. `p.json:++a.b=2`."""
-        prefix = {"set": "", "add": "+", "force": "++", "delete": "~"}[self.op]
-        file = "" if self.file == DEFAULT_PARAMS_FILE else f"{self.file}:"
-        value = "" if self.raw is None else f"={self.raw}"
-        return f"{file}{prefix}{self.key}{value}"
 
 
 def sweep_error_message() -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from xpt.errors import ParamsError
 
 if TYPE_CHECKING:
-    from xpt.pipeline.overrides import Override
+    from xpt.pipeline.override_values import Override
 
 ABSENT: Any = object()
 """The `old` value `Editor.assign` gets for a key that did not exist."""

@@ -17,7 +17,7 @@ from xpt.pipeline.params import load_params
 from xpt.pipeline.params_edit.apply import PlainEditor, decode, one_line
 
 if TYPE_CHECKING:
-    from xpt.pipeline.overrides import Override
+    from xpt.pipeline.override_values import Override
 
 
 class PyFile(PlainEditor):

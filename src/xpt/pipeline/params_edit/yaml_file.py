@@ -18,7 +18,7 @@ from xpt.errors import ParamsError
 from xpt.pipeline.params_edit.apply import ABSENT, decode, one_line
 
 if TYPE_CHECKING:
-    from xpt.pipeline.overrides import Override
+    from xpt.pipeline.override_values import Override
 
 
 class YamlFile:
