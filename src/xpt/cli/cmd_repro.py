@@ -138,12 +138,12 @@ def dag(args: argparse.Namespace) -> int:
         graph = load_graph(ws)
     targets = [args.target] if args.target else None
     if args.dot:
-        out(graph.dot(targets))
+        out(graph.dot(targets, args.full))
     elif args.mermaid or args.md:
-        text = graph.mermaid(targets)
+        text = graph.mermaid(targets, args.full)
         out(f"```mermaid\n{text}\n```" if args.md else text)
     else:
-        out(graph.ascii(targets))
+        out(graph.ascii(targets, args.full))
     return 0
 
 

@@ -606,7 +606,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     dag.add_argument("--dot", action="store_true")
     dag.add_argument("--mermaid", action="store_true")
     dag.add_argument("--md", action="store_true")
-    dag.add_argument("--full", action="store_true")
+    dag.add_argument("--full", action="store_true", help="the target's whole pipeline")
     dag.add_argument("-o", "--outs", action="store_true")
 
     checkout = b.add("checkout", "xpt.cli.cmd_repro:checkout", "restore outputs from the cache")

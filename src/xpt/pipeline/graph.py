@@ -244,8 +244,9 @@ class Graph:
 
     # renderings for `xpt dag`
 
-    def _subset(self, targets: list[str] | None) -> list[Stage]:
-        return self.plan(targets)
+    def _subset(self, targets: list[str] | None, full: bool) -> list[Stage]:
+        """The targets and their ancestors; with `full` (`dag --full`) their whole pipelines."""
+        return self.plan(targets, pipeline=full)
 
     def _subset_edges(self, stages: list[Stage]) -> list[tuple[Stage, Stage]]:
         names = {s.addressing for s in stages}
@@ -255,9 +256,9 @@ class Graph:
             if up.addressing in names and down.addressing in names
         ]
 
-    def ascii(self, targets: list[str] | None = None) -> str:
+    def ascii(self, targets: list[str] | None = None, full: bool = False) -> str:
         """One line per stage (dependencies first) with the stages it depends on."""
-        stages = self._subset(targets)
+        stages = self._subset(targets, full)
         names = {s.addressing for s in stages}
         width = max((len(s.addressing) for s in stages), default=0)
         lines = []
@@ -267,9 +268,9 @@ class Graph:
             lines.append(line.rstrip())
         return "\n".join(lines) + ("\n" if lines else "")
 
-    def dot(self, targets: list[str] | None = None) -> str:
+    def dot(self, targets: list[str] | None = None, full: bool = False) -> str:
         """Graphviz source; edges point from a stage to the stages that use its outputs."""
-        stages = self._subset(targets)
+        stages = self._subset(targets, full)
         lines = ["strict digraph  {"]
         lines += [f"{_dot_id(s.addressing)};" for s in stages]
         lines += [
@@ -279,9 +280,9 @@ class Graph:
         lines.append("}")
         return "\n".join(lines) + "\n"
 
-    def mermaid(self, targets: list[str] | None = None) -> str:
+    def mermaid(self, targets: list[str] | None = None, full: bool = False) -> str:
         """Mermaid flowchart source, same edges as `dot`."""
-        stages = self._subset(targets)
+        stages = self._subset(targets, full)
         ids = {s.addressing: f"node{i + 1}" for i, s in enumerate(stages)}
         lines = ["flowchart TD"]
         lines += [f'\t{ids[s.addressing]}["{_mermaid_label(s.addressing)}"]' for s in stages]
