@@ -175,6 +175,20 @@ def _entry(project: Project, name: str):  # type: ignore[no-untyped-def]
     return found[-1]
 
 
+def _log_decoder(encoding: str | None):  # type: ignore[no-untyped-def]
+    """`-e ENC`: the log's bytes read as ENC (a chunk may end inside a character); None: raw."""
+    if not encoding:
+        return None
+    import codecs
+
+    try:
+        return codecs.getincrementaldecoder(encoding)(errors="replace").decode
+    except LookupError:
+        raise QueueError(
+            f"unknown encoding '{encoding}'", hint="name a Python codec, e.g. utf-8 or latin-1"
+        ) from None
+
+
 def logs(args: argparse.Namespace) -> int:
     from xpt.experiments.distributed.status import is_remote
     from xpt.experiments.queue_db import State, log_path, open_queue
@@ -183,6 +197,7 @@ def logs(args: argparse.Namespace) -> int:
     _refresh(project)
     entry = _entry(project, args.task)
     path = log_path(project.xpt_dir, entry.id)
+    decode = _log_decoder(args.encoding)
     pos = 0
     while True:
         try:
@@ -192,7 +207,10 @@ def logs(args: argparse.Namespace) -> int:
         except FileNotFoundError:
             chunk = b""
         if chunk:
-            sys.stdout.buffer.write(chunk)
+            if decode is None:
+                sys.stdout.buffer.write(chunk)
+            else:
+                sys.stdout.write(decode(chunk))
             sys.stdout.flush()
             pos += len(chunk)
         if not args.follow:

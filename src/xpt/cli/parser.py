@@ -322,7 +322,7 @@ def _queue_commands(b: _Builder) -> None:
     logs = b.add("logs", "xpt.cli.cmd_queue:logs", "show an experiment's output")
     logs.add_argument("task")
     logs.add_argument("-f", "--follow", action="store_true")
-    logs.add_argument("-e", "--encoding")
+    logs.add_argument("-e", "--encoding", help="text encoding of the log (default: as written)")
     rm = b.add("remove", "xpt.cli.cmd_queue:remove", "remove queue entries")
     rm.add_argument("task", nargs="*")
     rm.add_argument("--all", action="store_true")
