@@ -65,6 +65,7 @@ def list_(args: argparse.Namespace) -> int:
         all_stages=args.all,
         recursive=args.recursive,
         cwd=Path(os.getcwd()),
+        fail=args.fail,
     )
     if args.name_only:
         for row in rows:

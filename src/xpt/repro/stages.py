@@ -16,7 +16,7 @@ from pathlib import Path
 from xpt.errors import PipelineError, ScmError
 from xpt.pipeline.dvcyaml_edit import OutDef, StageDef, add_stage, has_stage
 from xpt.pipeline.graph import Graph
-from xpt.pipeline.model import Reader, Stage
+from xpt.pipeline.model import Pipeline, Reader, Stage
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 from xpt.pipeline.parse import DVCFILE, find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
@@ -244,9 +244,17 @@ def describe(stage: Stage) -> str:
 
 
 def stage_list(
-    project: Project, targets: list[str], *, all_stages: bool, recursive: bool, cwd: Path
+    project: Project,
+    targets: list[str],
+    *,
+    all_stages: bool,
+    recursive: bool,
+    cwd: Path,
+    fail: bool = False,
 ) -> list[StageRow]:
-    """The stages of the targets (default: the dvc.yaml of `cwd`, or all with `all_stages`)."""
+    """The stages of the targets (default: the dvc.yaml of `cwd`, or all with `all_stages`).
+
+    Files found by `--all`/`-R` that do not parse are skipped, as DVC does, unless `fail`."""
     root = project.root.resolve()
     every = find_dvcfiles(root)
     if all_stages:
@@ -256,7 +264,7 @@ def stage_list(
         files, names = _select_files(root, cwd.resolve(), targets or [DVCFILE], every, recursive)
     rows: list[StageRow] = []
     read = workspace_reader(root)
-    for pipeline in load_pipelines(read, files):
+    for pipeline in _load(read, files, skip_invalid=(all_stages or recursive) and not fail):
         wanted = names.get(pipeline.dvcfile)
         if wanted is not None and wanted not in pipeline.stages:
             matches = [s for s in pipeline.stages if s.split("@")[0] == wanted]
@@ -269,6 +277,18 @@ def stage_list(
             if wanted is None or wanted in (stage.name, stage.name.split("@")[0]):
                 rows.append(StageRow(stage.addressing, describe(stage)))
     return rows
+
+
+def _load(read: Reader, files: list[str], *, skip_invalid: bool) -> list[Pipeline]:
+    if not skip_invalid:
+        return load_pipelines(read, files)
+    pipelines = []
+    for path in files:
+        try:
+            pipelines += load_pipelines(read, [path])
+        except PipelineError:
+            continue
+    return pipelines
 
 
 def _select_files(
