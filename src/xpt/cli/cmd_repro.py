@@ -155,10 +155,16 @@ def checkout(args: argparse.Namespace) -> int:
     project = Project.find()
     with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
         result = do_checkout(
-            ws, list(args.targets), allow_missing=args.allow_missing, with_deps=args.with_deps
+            ws,
+            list(args.targets),
+            allow_missing=args.allow_missing,
+            with_deps=args.with_deps,
+            relink=args.relink,
         )
     for path in result.changed:
         out(f"M       {path}")
+    if args.relink:
+        out("Relinked successfully")
     return 0
 
 

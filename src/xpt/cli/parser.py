@@ -614,7 +614,7 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     checkout.add_argument("-f", "--force", action="store_true")
     checkout.add_argument("-d", "--with-deps", action="store_true", help="and upstream stages")
     checkout.add_argument("-R", "--recursive", action="store_true")
-    checkout.add_argument("--relink", action="store_true")
+    checkout.add_argument("--relink", action="store_true", help="recreate links even if unchanged")
     checkout.add_argument("--summary", action="store_true")
     checkout.add_argument("--allow-missing", action="store_true")
 

@@ -5,6 +5,7 @@ Both walk the stages' lock entries; neither runs a command.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,10 +34,12 @@ def checkout(
     *,
     allow_missing: bool = False,
     with_deps: bool = False,
+    relink: bool = False,
 ) -> CheckoutResult:
     """Restore every cached output recorded in the lock files from the object cache.
 
-    Targets alone, or with their upstream stages (`with_deps`, `-d` as in DVC)."""
+    Targets alone, or with their upstream stages (`with_deps`, `-d` as in DVC); `relink`
+    recreates every link or copy even where the workspace already matches."""
     graph = load_graph(ws)
     result = CheckoutResult()
     locks: dict[str, dict[str, Any]] = {}
@@ -52,17 +55,21 @@ def checkout(
             if item is None or not out.cache or "md5" not in item:
                 continue
             repo_path = stage.repo_path(out.path)
+            restore = functools.partial(
+                checkout_output,
+                ws.odb,
+                os.path.join(ws.root, repo_path),
+                info_from_entry(item),
+                ws.link_types,
+                isexec=bool(item.get("isexec")),
+                hasher=ws.hasher,
+                root=ws.root,
+            )
             try:
-                if checkout_output(
-                    ws.odb,
-                    os.path.join(ws.root, repo_path),
-                    info_from_entry(item),
-                    ws.link_types,
-                    isexec=bool(item.get("isexec")),
-                    hasher=ws.hasher,
-                    root=ws.root,
-                ):
+                if restore():
                     result.changed.append(repo_path)
+                if relink:  # once it matches: a relink alone is not a change (DVC lists none)
+                    restore(relink=True)
             except CorruptObject:
                 raise
             except CacheError:
