@@ -57,6 +57,22 @@ class CacheError(XptError):
     """The object cache is missing an object or cannot be written."""
 
 
+class UnsavedChanges(CacheError):
+    """A checkout would delete or overwrite workspace files whose content is not cached.
+
+    Exits 255 with DVC's message and the files, one per line, as DVC 3 does non-interactively.
+    """
+
+    exit_code = 255
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__(
+            "Can't remove the following unsaved files without confirmation. "
+            "Use `--force` to force.\n" + "\n".join(paths)
+        )
+        self.paths = paths
+
+
 class CorruptObject(CacheError):
     """A cache object's bytes do not hash to its name (changed in place)."""
 

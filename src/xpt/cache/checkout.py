@@ -42,6 +42,7 @@ __all__ = [
     "save_output",
     "save_outputs",
     "unprotect",
+    "unsaved_files",
 ]
 
 
@@ -361,6 +362,45 @@ def checkout_output(
         return _checkout_file(odb, hasher, linker, path, info, isexec or info.isexec, relink)
     except OSError as exc:
         raise _translate(exc, "check out") from exc
+
+
+def unsaved_files(
+    odb: ODB,
+    abs_path: str | os.PathLike[str],
+    info: HashInfo,
+    *,
+    hasher: Hasher,
+    root: str | os.PathLike[str],
+) -> list[str]:
+    """Workspace files that checking out `info` would delete or overwrite, and whose
+    content is in no cache object: replacing them loses data, so it needs `--force`.
+
+    Nothing is checked when the recorded object itself is missing (the checkout then
+    touches nothing). Files equal to the record, or already cached, are safe.
+    """
+    path = resolve_inside(root, abs_path, allow=(os.fspath(odb.cache_dir),))
+    if not os.path.lexists(path) or not odb.exists(info.md5, info.legacy):
+        return []
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            files = hasher.scan_dir(path)
+            desired = dict(odb.load_tree(info.md5, info.legacy)) if info.is_dir else {}
+        else:
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                return []
+            files = [scanned(path, "", st)]
+            desired = {} if info.is_dir else {"": info.md5}
+        md5s = hasher.md5s(files, legacy=info.legacy)
+    except FileNotFoundError:
+        return []  # a dangling symlink holds no data
+    except OSError as exc:
+        raise _translate(exc, "check out") from exc
+    return [
+        f.path
+        for f, md5 in zip(files, md5s, strict=True)
+        if desired.get(f.relpath) != md5 and not odb.exists(md5, info.legacy)
+    ]
 
 
 def _checkout_file(

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from xpt.cli.ui import note, out, warn
-from xpt.errors import XptError
+from xpt.errors import CacheError, UnsavedChanges, XptError
 from xpt.project import Project
 
 if TYPE_CHECKING:
@@ -87,7 +87,15 @@ def pull(args: argparse.Namespace) -> int:
     with checkout_follows(project):
         code = fetch(args)
         with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-            result = checkout(ws, list(args.targets), allow_missing=args.allow_missing)
+            try:
+                result = checkout(
+                    ws,
+                    list(args.targets),
+                    allow_missing=args.allow_missing,
+                    unsaved="replace" if args.force else "refuse",
+                )
+            except UnsavedChanges as exc:  # DVC's wording and exit code for pull
+                raise CacheError(f"failed to pull data from the cloud - {exc.message}") from exc
     for path in result.changed:
         out(f"A       {path}")
     return code

@@ -160,6 +160,7 @@ def checkout(args: argparse.Namespace) -> int:
             allow_missing=args.allow_missing,
             with_deps=args.with_deps,
             relink=args.relink,
+            unsaved="replace" if args.force else "refuse",
         )
     for path in result.changed:
         out(f"M       {path}")

@@ -132,7 +132,7 @@ def apply_in(ws: Workspace, git: Git, name: str, sha: str) -> ApplyResult:
     refuse_escaping_links(git, sha)
     backup = backup_workspace(ws, git, name)
     git.checkout_commit_files(sha, base=git.head_sha())
-    result = checkout(ws, None, allow_missing=True)
+    result = checkout(ws, None, allow_missing=True, unsaved="replace")  # DVC forces too
     git.set_ref(EXEC_APPLY, sha, message="xpt: exp apply")
     return ApplyResult(name, sha, backup, tuple(result.missing))
 

@@ -126,7 +126,7 @@ def run_isolated(
         os.environ["XPT_STATE_DB"] = str(main.state_db)
         project = Project(ws_root)
         with open_workspace(project, ws_git) as ws:
-            done = checkout(ws, None, allow_missing=True)
+            done = checkout(ws, None, allow_missing=True, unsaved="replace")
             if done.missing:
                 gone = missing_data_sources(ws, load_graph(ws))
                 if gone:  # nothing can produce it: this run fails alone, saying what to fetch

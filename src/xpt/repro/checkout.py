@@ -8,11 +8,11 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from xpt.cache.checkout import checkout_output
+from xpt.cache.checkout import checkout_output, unsaved_files
 from xpt.cache.hashing import info_from_entry
-from xpt.errors import CacheError, CorruptObject
+from xpt.errors import CacheError, CorruptObject, UnsavedChanges
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, parse_lock
 from xpt.repro.record import Locks, commit_outputs, dep_entries, legacy_locks
@@ -28,6 +28,9 @@ class CheckoutResult:
     missing: list[str] = field(default_factory=list)
 
 
+Unsaved = Literal["refuse", "replace", "keep"]
+
+
 def checkout(
     ws: Workspace,
     targets: list[str] | None,
@@ -35,14 +38,21 @@ def checkout(
     allow_missing: bool = False,
     with_deps: bool = False,
     relink: bool = False,
+    unsaved: Unsaved = "refuse",
 ) -> CheckoutResult:
     """Restore every cached output recorded in the lock files from the object cache.
 
     Targets alone, or with their upstream stages (`with_deps`, `-d` as in DVC); `relink`
-    recreates every link or copy even where the workspace already matches."""
+    recreates every link or copy even where the workspace already matches.
+
+    Workspace files the checkout would replace or delete whose content is not cached:
+    `refuse` raises UnsavedChanges before touching anything (DVC without `--force`),
+    `replace` overwrites them (`--force`, `exp apply`), `keep` leaves those outputs as
+    they are (`repro --pull`, which DVC runs only for unchanged stages)."""
     graph = load_graph(ws)
     result = CheckoutResult()
     locks: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, Any, dict[str, Any]]] = []
     for stage in graph.plan(targets or None, single_item=not with_deps):
         if stage.lockfile not in locks:
             locks[stage.lockfile] = parse_lock(ws.read(stage.lockfile), stage.lockfile)
@@ -55,31 +65,53 @@ def checkout(
             if item is None or not out.cache or "md5" not in item:
                 continue
             repo_path = stage.repo_path(out.path)
-            restore = functools.partial(
-                checkout_output,
-                ws.odb,
-                os.path.join(ws.root, repo_path),
-                info_from_entry(item),
-                ws.link_types,
-                isexec=bool(item.get("isexec")),
-                hasher=ws.hasher,
-                root=ws.root,
-            )
-            try:
-                if restore():
-                    result.changed.append(repo_path)
-                if relink:  # once it matches: a relink alone is not a change (DVC lists none)
-                    restore(relink=True)
-            except CorruptObject:
-                raise
-            except CacheError:
-                result.missing.append(repo_path)
+            todo.append((repo_path, info_from_entry(item), item))
+    if unsaved != "replace":
+        todo = _guard_unsaved(ws, todo, refuse=unsaved == "refuse")
+    for repo_path, info, item in todo:
+        restore = functools.partial(
+            checkout_output,
+            ws.odb,
+            os.path.join(ws.root, repo_path),
+            info,
+            ws.link_types,
+            isexec=bool(item.get("isexec")),
+            hasher=ws.hasher,
+            root=ws.root,
+        )
+        try:
+            if restore():
+                result.changed.append(repo_path)
+            if relink:  # once it matches: a relink alone is not a change (DVC lists none)
+                restore(relink=True)
+        except CorruptObject:
+            raise
+        except CacheError:
+            result.missing.append(repo_path)
     if result.missing and not allow_missing:
         raise CacheError(
             "missing cache objects for: " + ", ".join(result.missing),
             hint="fetch them with `xpt pull`, or reproduce with `xpt repro`",
         )
     return result
+
+
+def _guard_unsaved(
+    ws: Workspace, todo: list[tuple[str, Any, dict[str, Any]]], *, refuse: bool
+) -> list[tuple[str, Any, dict[str, Any]]]:
+    """The outputs safe to check out; with `refuse`, UnsavedChanges if any is not."""
+    safe = []
+    found: list[str] = []
+    for job in todo:
+        files = unsaved_files(
+            ws.odb, os.path.join(ws.root, job[0]), job[1], hasher=ws.hasher, root=ws.root
+        )
+        found.extend(files)
+        if not files:
+            safe.append(job)
+    if found and refuse:
+        raise UnsavedChanges(sorted(found))
+    return safe
 
 
 def missing_data_sources(ws: Workspace, graph: Graph) -> dict[str, str]:

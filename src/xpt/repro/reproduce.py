@@ -358,7 +358,7 @@ def pull_missing(ws: Workspace) -> None:
         result = fetch(ws.project, get_remote(ws.project, None), oids)
         if result.transferred:
             print(f"Fetched {len(result.transferred)} object(s) from the remote", flush=True)
-    checkout(ws, None, allow_missing=True)
+    checkout(ws, None, allow_missing=True, unsaved="keep")
 
 
 def expand_targets(ws: Workspace, graph: Graph, options: ReproOptions) -> list[str]:
