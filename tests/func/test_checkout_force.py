@@ -16,7 +16,9 @@ import pytest
 from tests.conftest import TmpRepo
 from tests.oracle_fixtures import DvcOracle, XptCmd
 
-REFUSAL = "ERROR: Can't remove the following unsaved files without confirmation. Use `--force` to force."
+REFUSAL = (
+    "ERROR: Can't remove the following unsaved files without confirmation. Use `--force` to force."
+)
 
 TRAIN_PY = """\
 import json, os, sys
@@ -102,7 +104,10 @@ def test_pull_refuses_then_force_replaces(ml: TmpRepo, xpt, tmp_path: Path) -> N
     raw.write_text("edited by hand\n")
     res = xpt("pull", ok=None)
     assert res.rc == 1
-    assert _lines(res.err) == ["ERROR: failed to pull data from the cloud - " + REFUSAL[7:], str(raw)]
+    assert _lines(res.err) == [
+        "ERROR: failed to pull data from the cloud - " + REFUSAL[7:],
+        str(raw),
+    ]
     assert raw.read_text() == "edited by hand\n"
     xpt("pull", "-f")
     assert raw.read_text() == "a,b\n1,2\n"
