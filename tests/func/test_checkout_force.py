@@ -120,3 +120,12 @@ def test_same_refusal_as_dvc(ml: TmpRepo, xpt_cmd: XptCmd, dvc_oracle: DvcOracle
     ours = xpt_cmd("checkout", "data/raw.csv.dvc", cwd=ml, check=False, input="")
     assert (ours.returncode, ours.stderr) == (theirs.returncode, theirs.stderr)
     assert raw.read_text() == "edited by hand\n"
+
+
+def test_repro_pull_keeps_an_edited_input_and_reruns_on_it(ml: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]
+    raw = ml / "data" / "raw.csv"
+    raw.write_text("a,b\n1,2\n3,4\n5,6\n")
+    (ml / "model" / "weights.bin").unlink()
+    xpt("repro", "--pull")
+    assert raw.read_text() == "a,b\n1,2\n3,4\n5,6\n"
+    assert (ml / "model" / "weights.bin").read_text() == "wwww"
