@@ -11,7 +11,9 @@ import pytest
 from tests.func.gen_pipeline import DVC_YAML
 from tests.helpers import TmpRepo
 from tests.s3_server import S3Bucket, s3_bucket, s3_server  # noqa: F401 - fixtures
-from xpt.cache.remote import s3_options
+from xpt.cache import remote as remote_mod
+from xpt.cache.remote import FsspecRemote, s3_options
+from xpt.errors import CacheError
 
 GEN_PY = """\
 import os
@@ -192,6 +194,33 @@ def test_unreachable_endpoint_and_missing_bucket(
         "bucket 'no-such-bucket-xpt' of remote 's3://no-such-bucket-xpt/store' does not exist"
         in (res.err)
     )
+
+
+def test_download_is_one_get_streamed_in_chunks(
+    s3_bucket: S3Bucket,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No HEAD before the GET (half the requests of a pull of small files); an object
+    bigger than a chunk still arrives whole, hashed on the way; a missing one is named."""
+    monkeypatch.setattr(remote_mod, "REMOTE_CHUNK", 64 << 10)
+    data = bytes(range(256)) * 1000 + b"tail"  # ~4 chunks
+    s3_bucket.write("store/files/md5/ab/cdef", data)
+    remote = FsspecRemote(f"s3://{s3_bucket.name}/store", {"endpointurl": s3_bucket.endpoint})
+    calls: list[str] = []
+    real = remote.fs._call_s3
+
+    async def recording(method, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(method)
+        return await real(method, *args, **kwargs)
+
+    monkeypatch.setattr(remote.fs, "_call_s3", recording)
+    dest = tmp_path / "obj.tmp"
+    assert remote.download("files/md5/ab/cdef", dest) == md5(data)
+    assert dest.read_bytes() == data
+    assert calls == ["get_object"]
+    with pytest.raises(CacheError, match="object 'files/md5/ab/0000' is missing on remote"):
+        remote.download("files/md5/ab/0000", tmp_path / "missing.tmp")
 
 
 def test_s3_options_map_dvc_names() -> None:
