@@ -454,17 +454,9 @@ class FsspecRemote:
             self._fail(exc, "upload to")
 
     def download(self, relpath: str, dest: Path, twin: Twin | None = None) -> str:
-        """Stream the object (`twin` is never asked: the bytes cross the network once).
-
-        On S3 that is one GET and nothing else: `fs.open` would first ask for the size
-        (a HEAD per object, half the requests of a pull of many small files).
-        """
-        if hasattr(self.fs, "_call_s3"):
-            return self._download_s3(relpath, dest)
+        """Stream the object (`twin` is never asked: the bytes cross the network once)."""
         try:
-            src = self.fs.open(
-                self._path(relpath), "rb", block_size=REMOTE_CHUNK, cache_type="none"
-            )
+            src = self._open_object(relpath)
         except FileNotFoundError as exc:
             if "bucket" in str(exc).lower():
                 self._fail(exc, "download from")
@@ -479,25 +471,15 @@ class FsspecRemote:
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, "download from")
 
-    def _download_s3(self, relpath: str, dest: Path) -> str:
-        """One GET streamed into `dest` on fsspec's loop: a single response is a single
-        version of the object, so a file replaced meanwhile arrives whole (old or new,
-        and a new one fails the caller's md5 check), never mixed."""
-        try:
-            body = _S3Body(self.fs, self._path(relpath))
-        except FileNotFoundError as exc:
-            if "bucket" in str(exc).lower():
-                self._fail(exc, "download from")
-            raise CacheError(f"object '{relpath}' is missing on remote '{self.url}'") from None
-        except Exception as exc:  # noqa: BLE001
-            self._fail(exc, "download from")
-        try:
-            with body, _open_dest(dest) as out:
-                return copy_hashing(body, out, _chunk_for(body, REMOTE_CHUNK))
-        except XptError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            self._fail(exc, "download from")
+    def _open_object(self, relpath: str) -> Any:
+        """The object to read from. On S3 one GET and nothing else (`fs.open` would first
+        ask for the size: a HEAD per object, half the requests of a pull of small files);
+        a single response is a single version of the object, so a file replaced meanwhile
+        arrives whole (old or new, and a new one fails the caller's md5 check), never mixed."""
+        path = self._path(relpath)
+        if hasattr(self.fs, "_call_s3"):
+            return _S3Body(self.fs, path)
+        return self.fs.open(path, "rb", block_size=REMOTE_CHUNK, cache_type="none")
 
     def list_files(self, prefix: str = "") -> list[str]:
         root = self._path(prefix.rstrip("/"))
