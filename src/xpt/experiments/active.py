@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from xpt.project import Project
 from xpt.utils.fsutil import atomic_write_bytes
+from xpt.utils.proc import pid_alive
 
 NAME = "active.json"
 
@@ -57,16 +58,6 @@ def _lock_held(project: Project) -> bool:
     return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def active_run(project: Project) -> ActiveRun | None:
     """The workspace experiment running now, or None (no file, or a stale one)."""
     try:
@@ -74,6 +65,6 @@ def active_run(project: Project) -> ActiveRun | None:
         run = ActiveRun(str(raw["name"]), str(raw["baseline"]), int(raw["pid"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not (_alive(run.pid) and _lock_held(project)):
+    if not (pid_alive(run.pid) and _lock_held(project)):
         return None
     return run
