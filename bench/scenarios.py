@@ -70,13 +70,11 @@ EXP_DVC_YAML = (
 )
 
 
-def exp_files(i: int) -> dict[str, str]:
-    """params.yaml, metrics.json and dvc.lock of experiment number `i` (0 = baseline)."""
-    lr = round(0.001 * (i + 1), 6)
-    epochs = 10 + i % 7
-    params = f"lr: {lr}\nepochs: {epochs}\n"
-    metrics = json.dumps({"loss": round(1.0 / (i + 2), 6), "acc": round(i / (i + 3), 6)}) + "\n"
-    lock = (
+def _train_lock(
+    lr: float, epochs: int, out: str, md5: str, size: int, nfiles: int | None = None
+) -> str:
+    """dvc.lock of the bench's `train` stage with its one output `out`."""
+    return (
         "schema: '2.0'\n"
         "stages:\n"
         "  train:\n"
@@ -89,9 +87,18 @@ def exp_files(i: int) -> dict[str, str]:
         f"        epochs: {epochs}\n"
         f"        lr: {lr}\n"
         "    outs:\n"
-        f"    - path: metrics.json\n      hash: md5\n      md5: {_md5(metrics)}\n"
-        f"      size: {len(metrics)}\n"
+        f"    - path: {out}\n      hash: md5\n      md5: {md5}\n      size: {size}\n"
+        + (f"      nfiles: {nfiles}\n" if nfiles is not None else "")
     )
+
+
+def exp_files(i: int) -> dict[str, str]:
+    """params.yaml, metrics.json and dvc.lock of experiment number `i` (0 = baseline)."""
+    lr = round(0.001 * (i + 1), 6)
+    epochs = 10 + i % 7
+    params = f"lr: {lr}\nepochs: {epochs}\n"
+    metrics = json.dumps({"loss": round(1.0 / (i + 2), 6), "acc": round(i / (i + 3), 6)}) + "\n"
+    lock = _train_lock(lr, epochs, "metrics.json", _md5(metrics), len(metrics))
     return {"params.yaml": params, "metrics.json": metrics, "dvc.lock": lock}
 
 
@@ -126,22 +133,8 @@ def cached_exp_files(i: int) -> tuple[dict[str, str], dict[str, bytes]]:
     ).encode()
     tree_md5 = hashlib.md5(tree).hexdigest() + ".dir"
     objects[tree_md5] = tree
-    lock = (
-        "schema: '2.0'\n"
-        "stages:\n"
-        "  train:\n"
-        "    cmd: python train.py\n"
-        "    deps:\n"
-        f"    - path: train.py\n      hash: md5\n      md5: {_md5(TRAIN_PY)}\n"
-        f"      size: {len(TRAIN_PY)}\n"
-        "    params:\n"
-        "      params.yaml:\n"
-        f"        epochs: {epochs}\n"
-        f"        lr: {lr}\n"
-        "    outs:\n"
-        f"    - path: eval\n      hash: md5\n      md5: {tree_md5}\n"
-        f"      size: {sum(map(len, members.values()))}\n      nfiles: {len(members)}\n"
-    )
+    size = sum(map(len, members.values()))
+    lock = _train_lock(lr, epochs, "eval", tree_md5, size, nfiles=len(members))
     return {"params.yaml": params, "dvc.lock": lock}, objects
 
 
