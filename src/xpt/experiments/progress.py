@@ -14,6 +14,7 @@ from typing import Any
 from xpt.errors import XptError
 from xpt.experiments.collect import load_pipelines_at, metrics_paths
 from xpt.pipeline.metrics import clean_metrics, load_metrics
+from xpt.pipeline.params import flatten
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 
 DVCLIVE_METRICS = "dvclive/metrics.json"
@@ -22,14 +23,7 @@ DVCLIVE_METRICS = "dvclive/metrics.json"
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(data, dict):
         return {prefix or "value": data} if prefix or data is not None else {}
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            flat.update(_flatten(value, name))
-        else:
-            flat[name] = value
-    return flat
+    return flatten(data, prefix)
 
 
 def _candidates(root: Path) -> list[str]:
