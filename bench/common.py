@@ -307,6 +307,18 @@ def _clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
 
 
+def isolated_env(home: Path, bin_dir: Path, **extra: str) -> dict[str, str]:
+    """Env of a figure's own subprocesses: a fresh HOME with a git identity, no DVC_/GIT_
+    variables of the caller, and `bin_dir` (xpt's venv) first on PATH."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DVC_", "GIT_"))}
+    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", **extra)
+    return _with_path(env, bin_dir)
+
+
 def _with_path(env: dict[str, str], bin_dir: Path) -> dict[str, str]:
     """Stage commands say `python`: each tool gets the interpreter of its own venv."""
     return {**env, "PATH": str(bin_dir) + os.pathsep + env.get("PATH", "")}

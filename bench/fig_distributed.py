@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `tests` impor
 
 from tests.redis_server import REDIS_SERVER, Cluster, RedisServer, wait_for  # noqa: E402
 
+from bench.common import isolated_env  # noqa: E402
 from bench.scenarios import ONE_STAGE  # noqa: E402
 
 COUNT = 30
@@ -37,19 +38,8 @@ XPT = Path(sys.executable).parent / "xpt"
 
 
 def _env(home: Path) -> dict[str, str]:
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text(
-        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DVC_", "GIT_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        GIT_CONFIG_NOSYSTEM="1",
-        PATH=f"{XPT.parent}{os.pathsep}{env.get('PATH', '')}",
-    )
-    return env
+    extra = {"XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache")}
+    return isolated_env(home, XPT.parent, **extra)
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:

@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `tests` impor
 
 from tests.ui_project import UiServer  # noqa: E402
 
+from bench.common import isolated_env  # noqa: E402
 from bench.scenarios import EXP_DVC_YAML, exp_files, fast_import_stream  # noqa: E402
 
 COUNT = 1000
@@ -52,17 +53,7 @@ for step in range(400):
 
 
 def _env(home: Path) -> dict[str, str]:
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text(
-        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DVC_", "GIT_"))}
-    env.update(
-        HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        PATH=f"{XPT.parent}{os.pathsep}{env.get('PATH', '')}",
-    )
-    return env
+    return isolated_env(home, XPT.parent)
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes | None = None) -> str:
