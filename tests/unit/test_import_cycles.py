@@ -124,7 +124,7 @@ def test_graph_resolves_submodule_imports() -> None:
     graph = _graph()
     assert "xpt.cli.parser" in graph["xpt.cli.main"]  # an import inside a function
     # `from xpt.pipeline import yaml12` names a submodule, not an attribute of the package
-    assert "xpt.pipeline.yaml12" in graph["xpt.pipeline.lockfile"]
+    assert "xpt.pipeline.yaml12" in graph["xpt.pipeline.params"]
 
 
 def test_no_import_cycles() -> None:

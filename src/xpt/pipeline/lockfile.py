@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from xpt.errors import PipelineError
-from xpt.pipeline import yaml12
 from xpt.pipeline.lockformat import canonical_json, dump_yaml, yaml_rt
+from xpt.pipeline.yamltext import load_yaml_text
 from xpt.utils.oids import bad_oid, is_oid
 
 SCHEMA = "2.0"
@@ -45,7 +45,7 @@ def parse_lock(data: bytes | None, path: str = "dvc.lock") -> dict[str, dict[str
 
 @functools.lru_cache(maxsize=64)
 def _parse_cached(data: bytes, path: str) -> dict[str, dict[str, Any]]:
-    doc = _load(data, path)
+    doc = load_yaml_text(data, path)
     if not isinstance(doc, dict):
         raise PipelineError(
             f"'{path}' is not a valid lock file: expected a mapping with `schema` and `stages`",
@@ -63,19 +63,6 @@ def _parse_cached(data: bytes, path: str) -> dict[str, dict[str, Any]]:
     for name, entry in stages.items():
         _check_entry(path, str(name), entry)
     return {str(name): entry for name, entry in stages.items()}
-
-
-def _load(data: bytes, path: str) -> Any:
-    """Safe-load YAML 1.2; errors become PipelineError with file:line:col."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PipelineError(f"'{path}' is not UTF-8 text ({exc.reason})") from exc
-    try:
-        return yaml12.load(text)
-    except yaml12.YAMLLoadError as exc:
-        where = f"{path}:{exc.where()}" if exc.where() else path
-        raise PipelineError(f"{where}: {exc.problem}") from exc
 
 
 def _check_entry(path: str, name: str, entry: Any) -> None:

@@ -1,7 +1,7 @@
 """Safe-load DVC's YAML files with `file:line:col` errors.
 
-Shared by `parse.py` (dvc.yaml) and `dvcfile.py` (`.dvc` files) and below both, so that
-neither imports the other to say where a problem is.
+Shared by `parse.py` (dvc.yaml), `dvcfile.py` (`.dvc` files) and `lockfile.py` (dvc.lock),
+below all three, so that none imports another to say where a problem is.
 """
 
 from __future__ import annotations
