@@ -67,7 +67,7 @@ SAVE_CHILD = """
 import os, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from xpt.cache.checkout import save_outputs
+from xpt.cache.outputs import save_outputs
 from xpt.cache.hasher import Hasher
 from xpt.cache.odb import ODB
 from xpt.cache.state import StateDB

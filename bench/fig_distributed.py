@@ -104,7 +104,7 @@ _REFRESH = """\
 import sys, time
 from pathlib import Path
 from xpt.project import Project
-from xpt.experiments.distributed.status import refresh
+from xpt.experiments.distributed.task_status import refresh
 t = time.perf_counter()
 refresh(Project(Path(sys.argv[1])))
 print(time.perf_counter() - t)

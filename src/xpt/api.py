@@ -75,7 +75,7 @@ def metrics_show(
 
     Read by the same collector as `xpt metrics show`: from git, else from the cache.
     """
-    from xpt.experiments.diff import metrics_show as collect
+    from xpt.experiments.compare import metrics_show as collect
     from xpt.project import Project
 
     project = Project.find(repo)
@@ -90,7 +90,7 @@ def params_show(
 
     `targets` limit the files; `deps` keeps only the params stages depend on.
     """
-    from xpt.experiments.diff import params_at
+    from xpt.experiments.compare import params_at
     from xpt.project import Project
 
     files = params_at(Project.find(repo), rev or "workspace", deps_only=deps)

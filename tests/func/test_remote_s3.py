@@ -11,8 +11,8 @@ import pytest
 from tests.func.gen_pipeline import DVC_YAML
 from tests.helpers import TmpRepo
 from tests.s3_server import S3Bucket, s3_bucket, s3_server  # noqa: F401 - fixtures
-from xpt.cache import remote as remote_mod
-from xpt.cache.remote import FsspecRemote, s3_options
+from xpt.cache import remote_backends as remote_mod
+from xpt.cache.remote_backends import FsspecRemote, s3_options
 from xpt.errors import CacheError
 
 GEN_PY = """\

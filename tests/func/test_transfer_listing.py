@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from xpt.cache.remote import LocalRemote, object_relpath
-from xpt.repro.transfer import present_on
+from xpt.cache.remote_backends import LocalRemote, object_relpath
+from xpt.repro.transfer.sync import present_on
 
 
 class CountingRemote(LocalRemote):

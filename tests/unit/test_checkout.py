@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from xpt.cache.checkout import (
+from xpt.cache.digest import HashInfo
+from xpt.cache.hasher import Hasher
+from xpt.cache.odb import ODB
+from xpt.cache.outputs import (
     checkout_output,
     remove_output,
     save_output,
     save_outputs,
     unprotect,
 )
-from xpt.cache.hasher import Hasher
-from xpt.cache.hashing import HashInfo
-from xpt.cache.odb import ODB
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError
 

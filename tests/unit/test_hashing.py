@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xpt.cache.hasher import Hasher, parallel_map, read_small
-from xpt.cache.hashing import (
+from xpt.cache.digest import (
     CHUNK,
     EMPTY_DIR_MD5,
     HashInfo,
@@ -19,6 +18,7 @@ from xpt.cache.hashing import (
     md5_file_dos2unix,
     tree_object,
 )
+from xpt.cache.hasher import Hasher, parallel_map, read_small
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from xpt.cache.hashing import HashInfo, TreeEntry
+from xpt.cache.digest import HashInfo, TreeEntry
 from xpt.cache.odb import ODB
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xpt.cache import remote as remote_mod
-from xpt.cache.remote import (
+from xpt.cache import remote_backends as remote_mod
+from xpt.cache.remote_backends import (
     FsspecRemote,
     LocalRemote,
     copy_hashing,
@@ -18,8 +18,8 @@ from xpt.cache.remote import (
     relpath_oid,
 )
 from xpt.errors import CacheError, PipelineError
-from xpt.repro import transfer
-from xpt.repro.transfer import RevisionOutputs, UsedOutput, present_on, select_outputs
+from xpt.repro.transfer import sync as transfer
+from xpt.repro.transfer.sync import RevisionOutputs, UsedOutput, present_on, select_outputs
 
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 _memory = itertools.count()

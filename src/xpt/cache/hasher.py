@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from xpt.cache.hashing import CHUNK, HashInfo, TreeEntry, md5_file, md5_file_dos2unix, tree_info
+from xpt.cache.digest import CHUNK, HashInfo, TreeEntry, md5_file, md5_file_dos2unix, tree_info
 from xpt.cache.ignore import DvcIgnore
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError

@@ -190,7 +190,7 @@ def copy_verified(obj: str, dst: str, md5: str, odb: ODB | None = None) -> None:
     """Copy the object `obj` to the new file `dst`, hashing the bytes as they are read
     (CorruptObject if they do not hash to `md5`); a big object `odb` knows intact is
     copied by the kernel alone."""
-    from xpt.cache.remote import SourceChanged, copy_local, corrupt_object
+    from xpt.cache.remote_backends import SourceChanged, copy_local, corrupt_object
 
     with open(obj, "rb") as src, open(dst, "xb") as out:
         if odb is not None and odb.known_intact(obj, os.fstat(src.fileno()), md5):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xpt.cache.hashing import (
+from xpt.cache.digest import (
     DIR_SUFFIX,
     HashInfo,
     TreeEntry,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xpt.cache.odb import object_hash
-from xpt.cache.remote import relpath_oid
+from xpt.cache.remote_backends import relpath_oid
 from xpt.errors import CacheError
 
 

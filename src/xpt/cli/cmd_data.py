@@ -11,7 +11,7 @@ from xpt.errors import CacheError, UnsavedChanges, XptError
 from xpt.project import Project
 
 if TYPE_CHECKING:
-    from xpt.repro.datagc import GcScope
+    from xpt.repro.transfer.gc import GcScope
 
 
 def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -20,13 +20,13 @@ def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untype
 
     from xpt.pipeline.parse import find_dvcfiles
     from xpt.repro.revisions import revision_readers
-    from xpt.repro.transfer import scan_revision, select_outputs, used_objects
-    from xpt.repro.workspace import open_git
+    from xpt.repro.transfer.sync import scan_revision, select_outputs, used_objects
+    from xpt.repro.workspace import git_if_any
 
     revisions = (args.all_branches, args.all_tags, args.all_commits, args.all_experiments)
     readers = revision_readers(
         project,
-        open_git(project) if any(revisions) else None,  # the workspace alone needs no git
+        git_if_any(project) if any(revisions) else None,  # the workspace alone needs no git
         all_branches=args.all_branches,
         all_tags=args.all_tags,
         all_commits=args.all_commits,
@@ -60,8 +60,8 @@ def _report(verb: str, result) -> int:  # type: ignore[no-untyped-def]
 
 
 def push(args: argparse.Namespace) -> int:
-    from xpt.repro.transfer import get_remote
-    from xpt.repro.transfer import push as do_push
+    from xpt.repro.transfer.sync import get_remote
+    from xpt.repro.transfer.sync import push as do_push
 
     project = Project.find()
     remote = get_remote(project, args.remote)
@@ -69,8 +69,8 @@ def push(args: argparse.Namespace) -> int:
 
 
 def fetch(args: argparse.Namespace) -> int:
-    from xpt.repro.transfer import fetch as do_fetch
-    from xpt.repro.transfer import get_remote
+    from xpt.repro.transfer.sync import fetch as do_fetch
+    from xpt.repro.transfer.sync import get_remote
 
     project = Project.find()
     remote = get_remote(project, args.remote)
@@ -79,7 +79,7 @@ def fetch(args: argparse.Namespace) -> int:
 
 def pull(args: argparse.Namespace) -> int:
     from xpt.repro.checkout import checkout
-    from xpt.repro.transfer import checkout_follows
+    from xpt.repro.transfer.sync import checkout_follows
     from xpt.repro.workspace import open_workspace
     from xpt.utils.lock import file_lock
 
@@ -103,8 +103,8 @@ def pull(args: argparse.Namespace) -> int:
 
 def gc(args: argparse.Namespace) -> int:
     """`gc`: DVC's warning, prompt and summary lines (one per cache and per remote layout)."""
-    from xpt.repro.datagc import GcScope
-    from xpt.repro.datagc import gc as do_gc
+    from xpt.repro.transfer.gc import GcScope
+    from xpt.repro.transfer.gc import gc as do_gc
 
     scope = GcScope(
         workspace=args.workspace,

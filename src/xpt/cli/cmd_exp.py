@@ -188,7 +188,7 @@ def show_wide(render, *, no_pager: bool = False, text: str | None = None) -> Non
 
 
 def diff(args: argparse.Namespace) -> int:
-    from xpt.experiments.diff import exp_diff
+    from xpt.experiments.compare import exp_diff
 
     data = exp_diff(
         Project.find(), args.a_rev, args.b_rev, all=args.all, param_deps=args.param_deps
@@ -243,7 +243,7 @@ def list_(args: argparse.Namespace) -> int:
     if args.git_remote:
         if args.sha_only:
             raise XptError("`--sha-only` cannot be used with a git remote")
-        from xpt.experiments.remote import list_remote
+        from xpt.experiments.share import list_remote
 
         data = list_remote(project, args.git_remote, all_commits=args.all_commits)
     else:
@@ -271,7 +271,7 @@ def remove(args: argparse.Namespace) -> int:
 
     project = Project.find()
     if args.git_remote:
-        from xpt.experiments.remote import remove_remote
+        from xpt.experiments.share import remove_remote
 
         removed = remove_remote(project, args.git_remote, list(args.experiment))
     else:
@@ -362,7 +362,7 @@ def clean(args: argparse.Namespace) -> int:
 
 
 def _selection(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from xpt.experiments.remote import Selection
+    from xpt.experiments.share import Selection
 
     return Selection(
         names=tuple(args.experiment),
@@ -402,7 +402,7 @@ def _report_transfer(verb: str, remote: str, result) -> int:  # type: ignore[no-
 
 
 def push(args: argparse.Namespace) -> int:
-    from xpt.experiments.remote import exp_push
+    from xpt.experiments.share import exp_push
 
     result = exp_push(
         Project.find(),
@@ -417,7 +417,7 @@ def push(args: argparse.Namespace) -> int:
 
 
 def pull(args: argparse.Namespace) -> int:
-    from xpt.experiments.remote import exp_pull
+    from xpt.experiments.share import exp_pull
 
     result = exp_pull(
         Project.find(),

@@ -23,7 +23,7 @@ def _repo_path(project: Project, target: str) -> str:
 
 
 def params_diff(args: argparse.Namespace) -> int:
-    from xpt.experiments.diff import params_diff as do_diff
+    from xpt.experiments.compare import params_diff as do_diff
 
     data = do_diff(Project.find(), args.a_rev, args.b_rev, all=args.all, deps_only=args.deps)
     if args.json:
@@ -47,7 +47,7 @@ def params_diff(args: argparse.Namespace) -> int:
 
 
 def metrics_show(args: argparse.Namespace) -> int:
-    from xpt.experiments.diff import metrics_show as do_show
+    from xpt.experiments.compare import metrics_show as do_show
 
     project = Project.find()
     revs: list[str] = []
@@ -74,7 +74,7 @@ def metrics_show(args: argparse.Namespace) -> int:
 
 
 def metrics_diff(args: argparse.Namespace) -> int:
-    from xpt.experiments.diff import metrics_diff as do_diff
+    from xpt.experiments.compare import metrics_diff as do_diff
 
     data = do_diff(Project.find(), args.a_rev, args.b_rev, all=args.all)
     if args.json:

@@ -56,8 +56,8 @@ def _print_summary(summary) -> int:  # type: ignore[no-untyped-def]
 def exp_run_queue(args: argparse.Namespace) -> int:
     """`exp run --queue`, `--run-all` and `--temp`."""
     from xpt.experiments.gpus import resolve as resolve_gpus
+    from xpt.experiments.local_worker import run_queue
     from xpt.experiments.queue import enqueue
-    from xpt.experiments.worker import run_queue
 
     project = Project.find()
     if (args.gpus or args.gpus_per_exp) and not args.run_all:
@@ -108,7 +108,7 @@ def _refresh(project: Project) -> None:
 
     if not has_remote_entries(project.xpt_dir):
         return
-    from xpt.experiments.distributed.status import refresh
+    from xpt.experiments.distributed.task_status import refresh
 
     for message in refresh(project).errors:
         warn(message)
@@ -116,12 +116,12 @@ def _refresh(project: Project) -> None:
 
 def start(args: argparse.Namespace) -> int:
     from xpt.experiments.gpus import resolve as resolve_gpus
-    from xpt.experiments.worker import spawn_workers
+    from xpt.experiments.local_worker import spawn_workers
 
     project = Project.find()
     gpus = resolve_gpus(args.gpus, args.gpus_per_exp, project.config)
     if args.broker:
-        from xpt.experiments.distributed.worker import spawn_detached_worker
+        from xpt.experiments.distributed.celery_worker import spawn_detached_worker
 
         pid = spawn_detached_worker(args.broker, args.jobs, project.xpt_dir / "logs", gpus)
         out(f"Started a distributed queue worker (pid {pid}) on {args.broker}.")
@@ -134,7 +134,7 @@ def start(args: argparse.Namespace) -> int:
 
 
 def stop(args: argparse.Namespace) -> int:
-    from xpt.experiments.worker import stop_queue
+    from xpt.experiments.local_worker import stop_queue
 
     workers = stop_queue(Project.find(), kill=args.kill)
     out(
@@ -190,7 +190,7 @@ def _log_decoder(encoding: str | None):  # type: ignore[no-untyped-def]
 
 
 def logs(args: argparse.Namespace) -> int:
-    from xpt.experiments.distributed.status import is_remote
+    from xpt.experiments.distributed.task_status import is_remote
     from xpt.experiments.queue_db import State, log_path, open_queue
 
     project = Project.find()
@@ -256,9 +256,9 @@ def remove(args: argparse.Namespace) -> int:
 def kill(args: argparse.Namespace) -> int:
     import signal
 
-    from xpt.experiments.distributed.status import is_remote, kill_remote
+    from xpt.experiments.distributed.task_status import is_remote, kill_remote
+    from xpt.experiments.local_worker import kill_entries
     from xpt.experiments.queue_db import State
-    from xpt.experiments.worker import kill_entries
 
     project = Project.find()
     _refresh(project)

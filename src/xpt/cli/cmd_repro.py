@@ -51,7 +51,7 @@ def repro(args: argparse.Namespace) -> int:
 def status(args: argparse.Namespace) -> int:
     from xpt.pipeline.parse import find_dvcfiles
     from xpt.repro import verdict
-    from xpt.repro.status import project_status
+    from xpt.repro.stage_status import project_status
     from xpt.repro.workspace import load_graph, open_workspace
 
     if args.cloud or args.remote:
@@ -95,8 +95,8 @@ def cloud_status(args: argparse.Namespace) -> int:
     import os
 
     from xpt.cli.ui import warn
-    from xpt.repro.cloudstatus import CloudStatusRequest
-    from xpt.repro.cloudstatus import cloud_status as do_cloud_status
+    from xpt.repro.transfer.cloud_status import CloudStatusRequest
+    from xpt.repro.transfer.cloud_status import cloud_status as do_cloud_status
 
     project = Project.find()
     base = os.path.relpath(os.getcwd(), project.root).replace(os.sep, "/")

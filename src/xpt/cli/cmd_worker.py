@@ -22,12 +22,12 @@ def _project_config() -> Config | None:
 
 def worker(args: argparse.Namespace) -> int:
     """Serve the distributed queue until stopped (Ctrl-C / SIGTERM finish running tasks)."""
+    from xpt.experiments.distributed.celery_worker import default_workdir
     from xpt.experiments.distributed.settings import (
         broker_url,
         celery_required,
         visibility_timeout,
     )
-    from xpt.experiments.distributed.worker import default_workdir
     from xpt.experiments.gpus import resolve as resolve_gpus
 
     with celery_required():

@@ -30,9 +30,9 @@ def track_changes(project: Project, paths: list[str]) -> None:
     if not paths:
         return
     if project.config.get_bool("core", "autostage"):
-        from xpt.repro.workspace import open_git
+        from xpt.repro.workspace import git_if_any
 
-        git = open_git(project)
+        git = git_if_any(project)
         if git is not None:
             git.add(os.path.relpath(project.root / p, git.root) for p in paths)
             return

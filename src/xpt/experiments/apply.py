@@ -14,7 +14,7 @@ import posixpath
 import time
 from dataclasses import dataclass
 
-from xpt.cache.checkout import save_output
+from xpt.cache.outputs import save_output
 from xpt.errors import UnknownExperiment, UnsafePath, XptError
 from xpt.experiments.names import resolve
 from xpt.experiments.refs import EXEC_APPLY, XPT_BACKUP_PREFIX

@@ -25,7 +25,7 @@ from xpt.experiments.refs import ExpRef
 from xpt.project import Project
 
 if TYPE_CHECKING:  # the transfer machinery loads only when a push really happens
-    from xpt.experiments.remote import ExpTransfer
+    from xpt.experiments.share import ExpTransfer
 
 AUTO_PUSH_ENV = "DVC_EXP_AUTO_PUSH"
 GIT_REMOTE_ENV = "DVC_EXP_GIT_REMOTE"
@@ -153,7 +153,7 @@ def auto_push(
         return AutoPushResult(warnings=(settings.problem,))
     if not settings.enabled or not refs:
         return AutoPushResult()
-    from xpt.experiments.remote import Selection, exp_push
+    from xpt.experiments.share import Selection, exp_push
 
     remote = settings.git_remote
     data_remote = project.config.get("core", "remote") or None

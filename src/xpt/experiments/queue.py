@@ -2,7 +2,7 @@
 
 Queueing snapshots the workspace (tracked changes + pipeline-owned untracked files +
 the rendered -S overrides) into a commit kept under `refs/xpt/queue/<id>` and adds a
-row to queue.db. Nothing in the workspace changes. Running is in worker.py.
+row to queue.db. Nothing in the workspace changes. Running is in local_worker.py.
 With `--rev` the snapshot is instead the chosen checkpoint's tree (plus the overrides),
 a child of that checkpoint, and the entry's options say where its checkpoints go.
 """
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from xpt.errors import ExperimentError, QueueError, UnknownExperiment
 from xpt.experiments.checkpoint import ResumeFrom, resolve_checkpoint
-from xpt.experiments.distributed.status import forget_remote, is_remote
+from xpt.experiments.distributed.task_status import forget_remote, is_remote
 from xpt.experiments.names import auto_name
 from xpt.experiments.queue_db import Entry, State, open_queue, repro_to_dict, status_rows
 from xpt.experiments.queue_rebuild import snapshot_message
@@ -25,7 +25,7 @@ from xpt.experiments.run import (
     ExpRunRequest,
     check_name,
     check_param_paths,
-    open_git,
+    git_with_commit,
     prepare_overrides,
     refuse_rev_with_force,
 )
@@ -124,7 +124,7 @@ def enqueue(
     project: Project, request: ExpRunRequest, copy_paths: tuple[str, ...] = ()
 ) -> QueueResult:
     """Queue one experiment per sweep combination; all checks happen before any write."""
-    git = open_git(project)
+    git = git_with_commit(project)
     baseline = git.head_sha()
     assert baseline is not None
     overrides = prepare_overrides(project, git, request.set_params, queue=True)

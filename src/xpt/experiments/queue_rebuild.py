@@ -21,7 +21,7 @@ from xpt.experiments.refs import XPT_QUEUE_PREFIX, ExpRef
 TITLE = "xpt: queued experiment"
 TRAILER = "xpt-queue-entry: "
 RAN = "Ran experiment(s): "
-"""The line a queue child logs once its experiment is recorded (worker.py)."""
+"""The line a queue child logs once its experiment is recorded (local_worker.py)."""
 LOST = "its outcome was lost with the queue database"
 QUEUED, FAILED = "queued", "failed"
 

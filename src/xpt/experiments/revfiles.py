@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xpt.cache.hashing import DIR_SUFFIX
+from xpt.cache.digest import DIR_SUFFIX
 from xpt.cache.odb import ODB
 from xpt.errors import CacheError
 from xpt.pipeline.model import Pipeline, Reader

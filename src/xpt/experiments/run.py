@@ -71,7 +71,7 @@ class ExpRunResult:
     left_out: tuple[str, ...] = ()
 
 
-def open_git(project: Project) -> Git:
+def git_with_commit(project: Project) -> Git:
     """The project's git repo, which must have at least one commit."""
     git = Git(project.root)
     if git.head_sha() is None:
@@ -230,7 +230,7 @@ def run_workspace(project: Project, request: ExpRunRequest) -> ExpRunResult:
     The name is fixed before anything runs (an automatic `exp-XXXXX` if none was given),
     so the stages see it in DVC_EXP_NAME.
     """
-    git = open_git(project)
+    git = git_with_commit(project)
     baseline = git.head_sha()
     assert baseline is not None
     check_name(git, baseline, request.name, request.repro.force)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xpt.experiments.refs import ExpRef
-from xpt.experiments.run import check_name, open_git, record_experiment
+from xpt.experiments.run import check_name, git_with_commit, record_experiment
 from xpt.project import Project
-from xpt.repro.status import project_status
+from xpt.repro.stage_status import project_status
 from xpt.repro.workspace import open_workspace
 from xpt.utils.lock import file_lock
 
@@ -31,7 +31,7 @@ def save(
     message: str | None = None,
 ) -> SaveResult:
     """Commit the workspace under refs/exps like `exp run` would, running nothing."""
-    git = open_git(project)
+    git = git_with_commit(project)
     baseline = git.head_sha()
     assert baseline is not None
     check_name(git, baseline, name, force)

@@ -2,7 +2,7 @@
 
 Every target is checked before anything is written (inside the repository, present,
 not tracked by git, not a stage's output), so a refused command leaves no trace. Data is
-stored through `cache/checkout.py:save_outputs` (one hashing path for repro and add);
+stored through `cache/outputs.py:save_outputs` (one hashing path for repro and add);
 the `.dvc` file is written by `pipeline/dvcfile.py` and the `.gitignore` line by
 `scm/gitignore.py`, so the bytes are DVC's.
 """
@@ -15,8 +15,8 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xpt.cache.checkout import checkout_output, save_outputs
-from xpt.cache.hashing import HashInfo
+from xpt.cache.digest import HashInfo
+from xpt.cache.outputs import checkout_output, save_outputs
 from xpt.errors import PipelineError, XptError
 from xpt.pipeline import dvcfile as df
 from xpt.pipeline.lockformat import hash_entry
@@ -191,8 +191,8 @@ def _to_remote(ws: Workspace, plan: _Plan, options: AddOptions) -> HashInfo:
 
     Only a folder's `.dir` manifest is written to the local cache (it is tiny and lets
     status and push read the tree)."""
-    from xpt.cache.remote import object_relpath
-    from xpt.repro.transfer import get_remote, parallel, present_on
+    from xpt.cache.remote_backends import object_relpath
+    from xpt.repro.transfer.sync import get_remote, parallel, present_on
 
     remote = get_remote(ws.project, options.remote)
     if os.path.isdir(plan.source):

@@ -10,13 +10,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from xpt.cache.checkout import checkout_output, unsaved_files
-from xpt.cache.hashing import info_from_entry
+from xpt.cache.digest import info_from_entry
+from xpt.cache.outputs import checkout_output, unsaved_files
 from xpt.errors import CacheError, CorruptObject, UnsavedChanges
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, parse_lock
 from xpt.repro.record import Locks, commit_outputs, dep_entries, legacy_locks
-from xpt.repro.status import check_stage
+from xpt.repro.stage_status import check_stage
 from xpt.repro.workspace import Workspace, load_graph
 
 

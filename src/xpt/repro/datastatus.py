@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from xpt.cache.hashing import HashInfo, info_from_entry
+from xpt.cache.digest import HashInfo, info_from_entry
 from xpt.errors import CacheError, ScmError
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader

@@ -21,18 +21,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xpt.cache.checkout import checkout_output, remove_output
-from xpt.cache.hashing import HashInfo, TreeEntry, md5_bytes
+from xpt.cache.digest import HashInfo, TreeEntry, md5_bytes
 from xpt.cache.odb import ODB
-from xpt.cache.remote import Remote, open_remote
+from xpt.cache.outputs import checkout_output, remove_output
+from xpt.cache.remote_backends import Remote, open_remote
 from xpt.config import parse_config_text
 from xpt.errors import CacheError, PipelineError, RemoteError
 from xpt.pipeline import dvcfile as dvcfiles
 from xpt.pipeline.dvcfile import DvcFile, DvcItem, RepoSource
 from xpt.project import Project
 from xpt.repro.datastatus import recorded_outputs
-from xpt.repro.transfer import expand_dirs, fetch
-from xpt.repro.workspace import open_git, open_workspace
+from xpt.repro.transfer.sync import expand_dirs, fetch
+from xpt.repro.workspace import git_if_any, open_workspace
 from xpt.utils.fsutil import is_inside, posix_rel
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def open_source(url: str, rev: str | None, *, base: Path) -> Iterator[tuple[Sour
 
 def _source_remotes(git: Git, sha: str, root: Path | None) -> list[Remote]:
     """The source's own cache (a local repository), then its default remote at `sha`."""
-    from xpt.cache.remote import LocalRemote
+    from xpt.cache.remote_backends import LocalRemote
 
     remotes: list[Remote] = []
     read = git.reader(sha)
@@ -197,7 +197,7 @@ def _out_path(project: Project, cwd: Path, out: str | None, src_path: str) -> tu
 
 def _check_free(project: Project, target: Path, rel: str, force: bool) -> str:
     dvcfile = dvcfiles.dvcfile_for(rel)
-    git = open_git(project)
+    git = git_if_any(project)
     if git is not None and git.is_tracked(posix_rel(project.root / rel, git.root)):
         raise PipelineError(
             f"output '{rel}' is already tracked by SCM (e.g. Git)",
@@ -227,7 +227,7 @@ def _finish(project: Project, dvc: DvcFile, rel: str, no_exec: bool = False) -> 
     dvc = replace(dvc, md5=None if no_exec else dvcfiles.stage_md5(dvc))
     dvcfiles.write(str(project.root), dvc)
     changed = [dvc.path]
-    git = open_git(project)
+    git = git_if_any(project)
     if git is not None:
         from xpt.scm.gitignore import ignore_output
 
@@ -313,7 +313,7 @@ def get_repo(
 
 def show_url(cwd: Path, url: str, path: str, rev: str | None) -> str:
     """Where `get` would download `path` from (the source's default remote, else its cache)."""
-    from xpt.cache.remote import object_relpath
+    from xpt.cache.remote_backends import object_relpath
 
     with _scratch_project() as scratch, open_source(url, rev, base=cwd) as (source, git):
         read = git.reader(source.sha)

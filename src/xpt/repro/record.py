@@ -10,14 +10,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from xpt.cache.checkout import save_outputs
-from xpt.cache.hashing import HashInfo
+from xpt.cache.digest import HashInfo
+from xpt.cache.outputs import save_outputs
 from xpt.errors import ReproError
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import dump_stage, parse_lock
 from xpt.pipeline.lockformat import hash_entry
 from xpt.pipeline.model import Stage
-from xpt.repro.status import StageCheck
+from xpt.repro.stage_status import StageCheck
 from xpt.repro.workspace import Workspace
 from xpt.utils.fsutil import atomic_write_bytes
 

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from xpt.cache.checkout import (
+from xpt.cache.digest import info_from_entry
+from xpt.cache.outputs import (
     checkout_output,
     remove_output,
     save_output,
     unprotect,
 )
-from xpt.cache.hashing import info_from_entry
 from xpt.errors import ReproError, StageFailed
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry
@@ -43,7 +43,7 @@ from xpt.repro.record import (
     stage_abspath,
 )
 from xpt.repro.runner import run_stage_commands
-from xpt.repro.status import StageCheck, check_stage
+from xpt.repro.stage_status import StageCheck, check_stage
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.gitignore import ignore_output
 from xpt.utils.fsutil import resolve_inside
@@ -347,7 +347,7 @@ def pull_missing(ws: Workspace) -> None:
     """`--pull`: fetch the workspace's missing cached objects and check them out."""
     from xpt.pipeline.parse import workspace_reader
     from xpt.repro.checkout import checkout
-    from xpt.repro.transfer import fetch, get_remote, used_objects
+    from xpt.repro.transfer.sync import fetch, get_remote, used_objects
 
     oids = {
         oid

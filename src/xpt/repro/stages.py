@@ -20,7 +20,7 @@ from xpt.pipeline.model import Pipeline, Reader, Stage
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 from xpt.pipeline.parse import DVCFILE, find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
-from xpt.repro.workspace import open_git
+from xpt.repro.workspace import git_if_any
 from xpt.utils.fsutil import atomic_write_bytes, is_inside, posix_rel
 
 _BAD_NAME_CHARS = set(string.punctuation) - {"_", "-"}
@@ -195,7 +195,7 @@ def stage_add(project: Project, req: StageAddRequest) -> StageAddResult:
     _check_not_taken(others, added)
     Graph(stages)  # nested outputs, cycles, a dependency that is also an output
 
-    git = open_git(project)
+    git = git_if_any(project)
     cached = [added.repo_path(o.path) for o in added.outs if o.cache]
     if git is not None:
         for path in cached:

@@ -13,15 +13,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from xpt.cache.checkout import remove_output
-from xpt.cache.checkout import unprotect as unprotect_path
+from xpt.cache.outputs import remove_output
+from xpt.cache.outputs import unprotect as unprotect_path
 from xpt.errors import PipelineError, XptError
 from xpt.pipeline import dvcfile as dvcfiles
 from xpt.pipeline.dvcyaml_edit import remove_stage, set_frozen
 from xpt.pipeline.lockfile import dump_lock
 from xpt.pipeline.parse import DVCFILE, find_dvcfiles, load_pipeline, workspace_reader
 from xpt.project import Project
-from xpt.repro.workspace import open_git
+from xpt.repro.workspace import git_if_any
 from xpt.utils.fsutil import atomic_write_bytes, is_inside, posix_rel
 
 
@@ -106,7 +106,7 @@ def remove(project: Project, cwd: Path, targets: list[str], *, outs: bool) -> li
     """Stop tracking: drop the stages/`.dvc` files, their lock entries and `.gitignore`
     lines; with `outs`, delete the outputs too. Returns the files changed."""
     root = project.root
-    git = open_git(project)
+    git = git_if_any(project)
     resolved = [resolve_target(project, cwd, t) for t in targets]
     changed: list[str] = []
     for target in resolved:
@@ -249,7 +249,7 @@ def _move(project: Project, root: Path, cwd: Path, src: str, dst: str) -> list[s
     outs = tuple(
         replace(o, path=new_path) if parsed.repo_path(o.path) == src_rel else o for o in parsed.outs
     )
-    git = open_git(project)
+    git = git_if_any(project)
     changed = [old_file, new_file]
     dst_full.parent.mkdir(parents=True, exist_ok=True)
     os.rename(src_full, dst_full)

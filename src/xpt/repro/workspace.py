@@ -48,7 +48,7 @@ class Workspace:
     def git(self) -> Git | None:
         """The project's git repo, opened on first use (a no-op repro never needs pygit2)."""
         if self._git is _UNSET:
-            self._git = open_git(self.project)
+            self._git = git_if_any(self.project)
         return self._git
 
 
@@ -60,7 +60,7 @@ def link_types_of(project: Project) -> tuple[str, ...]:
     return tuple(t.strip() for t in value.split(",") if t.strip())
 
 
-def open_git(project: Project) -> Git | None:
+def git_if_any(project: Project) -> Git | None:
     """The git repository around the project, or None when there is none."""
     from xpt.scm.git import Git
 

@@ -2,7 +2,7 @@
 
 Writers put their pid in a temp file's name: `<target>.<pid>-<thread>-<n>.tmp` (cache
 objects and `.staging` files, `cache/odb.py:tmp_name`) and `.<name>.xpt-tmp-<pid>`
-(uploads to a local remote, `cache/remote.py`). `gc` and `push` remove such a file once
+(uploads to a local remote, `cache/remote_backends.py`). `gc` and `push` remove such a file once
 its owner is gone and nobody has written to it for `GRACE` seconds; a file nobody wrote
 to for `STALE` seconds goes whatever its name says (a writer on another machine sharing
 the folder, a recycled pid). A live writer's file is never touched.

@@ -46,7 +46,7 @@ def queue_experiment(project: Project, body: dict[str, Any]) -> dict[str, Any]:
 
 def start_queue(project: Project, body: dict[str, Any]) -> dict[str, Any]:
     """`queue start -j N`."""
-    from xpt.experiments.worker import spawn_workers
+    from xpt.experiments.local_worker import spawn_workers
 
     jobs = body.get("jobs", 1)
     if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
@@ -56,7 +56,7 @@ def start_queue(project: Project, body: dict[str, Any]) -> dict[str, Any]:
 
 def stop_queue(project: Project, body: dict[str, Any]) -> dict[str, Any]:
     """`queue stop [--kill]`."""
-    from xpt.experiments.worker import stop_queue as do_stop
+    from xpt.experiments.local_worker import stop_queue as do_stop
 
     kill = body.get("kill", False)
     if not isinstance(kill, bool):

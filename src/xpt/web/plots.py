@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from xpt.errors import XptError
-from xpt.experiments.diff import WORKSPACE, _Revisions
+from xpt.experiments.compare import WORKSPACE, _Revisions
 from xpt.experiments.plots import collect
 from xpt.project import Project
 from xpt.report.plots import build_renderers, to_json

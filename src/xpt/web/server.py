@@ -161,7 +161,7 @@ class UiApp:
         b = request.query_params.get("b")
         if not a or not b:
             return error(400, "diff needs two revisions: /api/diff?a=REV&b=REV")
-        from xpt.experiments.diff import exp_diff
+        from xpt.experiments.compare import exp_diff
 
         rows = self.view.snapshot().rows
         check_rev(rows, a)

@@ -1,6 +1,6 @@
 """The job of a distributed worker for one experiment: fetch, run, push.
 
-It runs in the experiment's own process (see worker.py), in the worker's clone of
+It runs in the experiment's own process (see celery_worker.py), in the worker's clone of
 the git remote (`<workdir>/repos/<key>`, created on first use): it fetches the
 snapshot and the experiments already recorded for its baseline, pulls the data the
 snapshot needs, runs it with the local queue's executor (an isolated workspace that
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xpt.cache.remote import Remote, object_relpath, open_remote
+from xpt.cache.remote_backends import Remote, object_relpath, open_remote
 from xpt.errors import ExperimentError, ExperimentExists, RemoteError, ScmError
 from xpt.experiments.distributed.payload import TaskPayload
 from xpt.experiments.executor import run_isolated
@@ -31,7 +31,7 @@ from xpt.experiments.queue_db import Entry, State
 from xpt.experiments.refs import ExpRef, baseline_prefix
 from xpt.experiments.show import checkpoint_chain
 from xpt.project import Project
-from xpt.repro.transfer import Oid, fetch, outputs_at, push
+from xpt.repro.transfer.sync import Oid, fetch, outputs_at, push
 from xpt.scm.git import Git
 from xpt.utils.lock import file_lock
 

@@ -68,7 +68,7 @@ def visibility_timeout(config: Config | None = None) -> float:
     """Seconds before an unacknowledged task goes to another worker.
 
     It must exceed the longest experiment: a task still running after it is delivered
-    a second time (the result is then recorded once all the same, see worker.py).
+    a second time (the result is then recorded once all the same, see celery_worker.py).
     """
     raw = os.environ.get(VISIBILITY_ENV) or (
         config.get("queue", "visibility_timeout") if config else None

@@ -10,7 +10,7 @@ exist.
 
 from __future__ import annotations
 
-from xpt.cache.remote import object_relpath
+from xpt.cache.remote_backends import object_relpath
 from xpt.errors import RemoteError, ScmError
 from xpt.experiments.distributed.payload import (
     BACKEND,
@@ -27,9 +27,9 @@ from xpt.experiments.distributed.settings import (
 )
 from xpt.experiments.queue import QueueResult, enqueue, remove_entries
 from xpt.experiments.queue_db import Entry, open_queue
-from xpt.experiments.run import ExpRunRequest, open_git
+from xpt.experiments.run import ExpRunRequest, git_with_commit
 from xpt.project import Project
-from xpt.repro.transfer import get_remote, push, used_objects
+from xpt.repro.transfer.sync import get_remote, push, used_objects
 from xpt.scm.git import Git
 
 
@@ -55,7 +55,7 @@ def submit(
     with celery_required():
         from xpt.experiments.distributed import tasks
     url = broker_url(project.config, broker)
-    git = open_git(project)
+    git = git_with_commit(project)
     remote_name, remote_url = git_remote(project, git)
     data = data_remote(project)
     app = tasks.make_app(url)

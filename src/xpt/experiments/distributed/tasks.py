@@ -3,7 +3,7 @@
 Delivery is at-least-once: acks are late (after the experiment), a worker that dies
 loses its unacknowledged task to another worker (`reject_on_worker_lost` for a lost
 pool process; the Redis visibility timeout for a lost machine), and a failed task is
-not retried. worker.py makes a second delivery harmless. Payloads and results are
+not retried. celery_worker.py makes a second delivery harmless. Payloads and results are
 JSON. Log tails and a "done" marker live next to the task states in the result
 backend, under keys of their own (`xpt-log-<task>`, `xpt-done-<task>`).
 """
@@ -25,9 +25,9 @@ from kombu.exceptions import KombuError, OperationalError
 from redis.exceptions import RedisError
 
 from xpt.errors import QueueError
+from xpt.experiments.distributed.celery_worker import default_workdir, run_task
 from xpt.experiments.distributed.payload import TaskPayload
 from xpt.experiments.distributed.settings import DEFAULT_VISIBILITY_TIMEOUT
-from xpt.experiments.distributed.worker import default_workdir, run_task
 from xpt.experiments.gpus import GpuPlan
 
 TASK_NAME = "xpt.run_experiment"

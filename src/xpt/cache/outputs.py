@@ -17,8 +17,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from xpt.cache.digest import CHUNK, HashInfo, TreeEntry
 from xpt.cache.hasher import Hasher, Scanned, hash_scanned, parallel_map, read_small, scanned
-from xpt.cache.hashing import CHUNK, HashInfo, TreeEntry
 from xpt.cache.links import (
     DEFAULT_LINK_TYPES,
     LINK_TYPES,

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from xpt.cache.hashing import HashInfo
+from xpt.cache.digest import HashInfo
 from xpt.errors import ParamsError
 from xpt.pipeline.dvcfile import CHANGED_CHECKSUM
 from xpt.pipeline.lockfile import build_entry, parse_lock

@@ -13,12 +13,12 @@ import os
 from dataclasses import dataclass
 
 from xpt.cache.odb import ODB
-from xpt.cache.remote import Remote, relpath_oid
+from xpt.cache.remote_backends import Remote, relpath_oid
 from xpt.errors import XptError
 from xpt.project import Project
 from xpt.repro.revisions import revision_readers
-from xpt.repro.transfer import Oid, expand_from, get_remote, used_objects
-from xpt.repro.workspace import open_git
+from xpt.repro.transfer.sync import Oid, expand_from, get_remote, used_objects
+from xpt.repro.workspace import git_if_any
 from xpt.utils.litter import remove_litter, temp_owner
 
 
@@ -138,7 +138,7 @@ def _kept(
     project: Project, scope: GcScope, remote: Remote | None, jobs: int | None
 ) -> tuple[set[Oid], list[Oid]]:
     """Objects the scope, the workspace and the queue use; trees only on the remote are read."""
-    git = open_git(project)
+    git = git_if_any(project)
     readers = revision_readers(
         project,
         git,

@@ -7,7 +7,7 @@ set: a child outlives a SIGKILLed worker and its result stands. The worker recor
 failure only for a child that died without recording an outcome, and holds no queue.db
 connection while it forks (see `queue_session`). Ctrl-C kills the children and puts
 their entries back in the queue. Detached workers (`queue start`) are this same loop in a
-new session (`python -m xpt.experiments.worker ROOT -j N [--gpus 0,1 --gpus-per-exp K]`).
+new session (`python -m xpt.experiments.local_worker ROOT -j N [--gpus 0,1 --gpus-per-exp K]`).
 With GPU slots each claim also takes devices no live entry holds (queue_db.claim),
 and the child runs with exactly those in CUDA_VISIBLE_DEVICES.
 """
@@ -260,7 +260,7 @@ def spawn_workers(project: Project, jobs: int, gpus: GpuPlan | None = None) -> i
     import subprocess
 
     ensure_dirs(project.xpt_dir)
-    argv = [sys.executable, "-P", "-m", "xpt.experiments.worker", str(project.root)]
+    argv = [sys.executable, "-P", "-m", "xpt.experiments.local_worker", str(project.root)]
     argv += ["-j", str(jobs)]
     if gpus is not None:
         argv += ["--gpus", ",".join(gpus.devices), "--gpus-per-exp", str(gpus.per_exp)]

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
 
-from xpt.cache.hashing import CHUNK, md5_fd, md5_file
+from xpt.cache.digest import CHUNK, md5_fd, md5_file
 from xpt.cache.odb import bad_object_id, copy_fd
 from xpt.errors import CacheError, CorruptObject, RemoteError, XptError
 from xpt.utils.litter import remove_litter, temp_owner

@@ -28,7 +28,7 @@ from typing import TypeVar
 
 from xpt.cache import links
 from xpt.cache.odb import OBJECT_MODE, ODB, tmp_name
-from xpt.cache.remote import Remote, object_relpath, open_remote, relpath_oid
+from xpt.cache.remote_backends import Remote, object_relpath, open_remote, relpath_oid
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError, PipelineError, RemoteError, XptError
 from xpt.pipeline.lockfile import parse_lock

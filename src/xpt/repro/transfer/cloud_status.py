@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from xpt.cache.odb import ODB
-from xpt.cache.remote import Remote
+from xpt.cache.remote_backends import Remote
 from xpt.pipeline.parse import find_dvcfiles
 from xpt.project import Project
 from xpt.repro.revisions import revision_readers
-from xpt.repro.transfer import (
+from xpt.repro.transfer.sync import (
     Oid,
     Selection,
     get_remote,
@@ -29,7 +29,7 @@ from xpt.repro.transfer import (
     scan_revision,
     select_outputs,
 )
-from xpt.repro.workspace import open_git
+from xpt.repro.workspace import git_if_any
 
 
 class CloudState(StrEnum):
@@ -86,7 +86,7 @@ def cloud_status(project: Project, req: CloudStatusRequest) -> CloudStatus:
     remote = get_remote(project, name)
     readers = revision_readers(
         project,
-        open_git(project),
+        git_if_any(project),
         all_branches=req.all_branches,
         all_tags=req.all_tags,
         all_commits=req.all_commits,

@@ -1,0 +1,1 @@
+"""Data between the cache and remotes: push/pull/fetch (`sync`), `gc` and `status -c`."""
