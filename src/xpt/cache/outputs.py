@@ -15,7 +15,9 @@ import os
 import stat
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from xpt.cache.digest import CHUNK, HashInfo, TreeEntry
 from xpt.cache.hasher import Hasher, Scanned, hash_scanned, parallel_map, read_small, scanned
@@ -37,8 +39,10 @@ from xpt.utils.fsutil import check_folders_inside, current_umask, remove, resolv
 __all__ = [
     "DEFAULT_LINK_TYPES",
     "LINK_TYPES",
+    "OutputChange",
     "checkout_output",
     "remove_output",
+    "restore_output",
     "save_output",
     "save_outputs",
     "unprotect",
@@ -335,6 +339,17 @@ def _missing_error(path: str, missing: list[str]) -> CacheError:
     )
 
 
+@dataclass(frozen=True)
+class OutputChange:
+    """What checking out one output did, as DVC reports it: `added` when nothing was at
+    the path before, else `modified`; and how many files it added, modified and deleted."""
+
+    kind: Literal["added", "modified"]
+    files_added: int = 0
+    files_modified: int = 0
+    files_deleted: int = 0
+
+
 def checkout_output(
     odb: ODB,
     abs_path: str | os.PathLike[str],
@@ -346,7 +361,25 @@ def checkout_output(
     relink: bool = False,
     root: str | os.PathLike[str],
 ) -> bool:
-    """Make the workspace path equal to `info` from the cache; True if anything changed.
+    """`restore_output`; True if anything changed."""
+    change = restore_output(
+        odb, abs_path, info, link_types, isexec, hasher=hasher, relink=relink, root=root
+    )
+    return change is not None
+
+
+def restore_output(
+    odb: ODB,
+    abs_path: str | os.PathLike[str],
+    info: HashInfo,
+    link_types: Sequence[str],
+    isexec: bool = False,
+    *,
+    hasher: Hasher | None = None,
+    relink: bool = False,
+    root: str | os.PathLike[str],
+) -> OutputChange | None:
+    """Make the workspace path equal to `info` from the cache; what changed, None if nothing.
 
     Pass the command's `hasher` so unchanged files are recognised through the memo
     (without it they are re-hashed). Raises CacheError naming missing objects, and
@@ -405,9 +438,11 @@ def unsaved_files(
 
 def _checkout_file(
     odb: ODB, hasher: Hasher, linker: Linker, path: str, info: HashInfo, isexec: bool, relink: bool
-) -> bool:
+) -> OutputChange | None:
     current: Scanned | None = None
-    if os.path.lexists(path) and not relink:
+    existed = os.path.lexists(path)
+    change = OutputChange("modified", files_modified=1) if existed else OutputChange("added", 1)
+    if existed and not relink:
         try:
             st = os.stat(path)
         except OSError:
@@ -417,8 +452,8 @@ def _checkout_file(
             if hasher.md5s([current], legacy=info.legacy)[0] == info.md5:
                 if isexec and not current.isexec:
                     add_exec(path)
-                    return True
-                return False
+                    return change
+                return None
     if not odb.exists(info.md5, info.legacy):
         raise _missing_error(path, [info.md5])
     if os.path.isdir(path) and not os.path.islink(path):
@@ -428,16 +463,17 @@ def _checkout_file(
         add_exec(path)
     with contextlib.suppress(OSError):
         hasher.remember([(scanned(path, "", os.stat(path)), info.md5)], legacy=info.legacy)
-    return True
+    return change
 
 
 def _checkout_tree(
     odb: ODB, hasher: Hasher, linker: Linker, path: str, info: HashInfo, relink: bool, root: str
-) -> bool:
+) -> OutputChange | None:
     if not odb.exists(info.md5, info.legacy):
         raise _missing_error(path, [info.md5])
     desired = dict(odb.load_tree(info.md5, info.legacy))
     current: dict[str, str] = {}
+    existed = os.path.lexists(path)
     if os.path.isdir(path):
         files = hasher.scan_dir(path)
         if not relink:
@@ -465,7 +501,12 @@ def _checkout_tree(
 
     linked = parallel_map(link_one, todo, [CHUNK] * len(todo), hasher.jobs)
     hasher.remember(((f, desired[f.relpath]) for f in linked), legacy=info.legacy)
-    return bool(todo or extras)
+    if not (todo or extras):
+        return None
+    modified = sum(1 for rel in todo if rel in current)
+    return OutputChange(
+        "modified" if existed else "added", len(todo) - modified, modified, len(extras)
+    )
 
 
 def _raw_md5(md5: str, legacy: bool) -> str | None:

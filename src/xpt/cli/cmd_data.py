@@ -44,18 +44,21 @@ def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untype
     return {out.oid for out in chosen}
 
 
-def _report(verb: str, result) -> int:  # type: ignore[no-untyped-def]
-    if result.transferred:
-        out(f"{len(result.transferred)} file{'s' if len(result.transferred) != 1 else ''} {verb}")
-    elif not result.failed:
-        out("Everything is up to date.")
+def _report(verb: str, result, *, also: dict[str, int] | None = None) -> int:  # type: ignore[no-untyped-def]
+    """DVC's summary line ("2 files fetched and 1 file added"), after the failures' list."""
+    from xpt.report.text import change_summary
+
     if result.failed:
+        if result.transferred:
+            out(change_summary([(verb, len(result.transferred))]))
         for md5, why in sorted(result.failed.items())[:10]:
             note(f"  {md5}: {why}")
         raise XptError(
             f"{len(result.failed)} object(s) failed to transfer; {len(result.transferred)} succeeded",
             hint="fix the cause above and rerun the same command: only missing objects move",
         )
+    counts = [(verb, len(result.transferred)), *(also or {}).items()]
+    out(change_summary(counts) or "Everything is up to date.")
     return 0
 
 
@@ -68,16 +71,22 @@ def push(args: argparse.Namespace) -> int:
     return _report("pushed", do_push(project, remote, _oids(project, args), args.jobs))
 
 
-def fetch(args: argparse.Namespace) -> int:
+def _fetch(project: Project, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from xpt.repro.transfer.sync import NO_REMOTE, get_remote_if_any
     from xpt.repro.transfer.sync import fetch as do_fetch
-    from xpt.repro.transfer.sync import get_remote
 
-    project = Project.find()
-    remote = get_remote(project, args.remote)
-    return _report("fetched", do_fetch(project, remote, _oids(project, args), args.jobs))
+    remote = get_remote_if_any(project, args.remote)
+    if remote is None:
+        note(NO_REMOTE)
+    return do_fetch(project, remote, _oids(project, args) if remote else set(), args.jobs)
+
+
+def fetch(args: argparse.Namespace) -> int:
+    return _report("fetched", _fetch(Project.find(), args))
 
 
 def pull(args: argparse.Namespace) -> int:
+    from xpt.cli.ui import checkout_changes
     from xpt.repro.checkout import checkout
     from xpt.repro.transfer.sync import checkout_follows
     from xpt.repro.workspace import open_workspace
@@ -85,7 +94,9 @@ def pull(args: argparse.Namespace) -> int:
 
     project = Project.find()
     with checkout_follows(project):
-        code = fetch(args)
+        fetched = _fetch(project, args)
+        if fetched.failed:
+            return _report("fetched", fetched)
         with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
             try:
                 result = checkout(
@@ -96,9 +107,8 @@ def pull(args: argparse.Namespace) -> int:
                 )
             except UnsavedChanges as exc:  # DVC's wording and exit code for pull
                 raise CacheError(f"failed to pull data from the cloud - {exc.message}") from exc
-    for path in result.changed:
-        out(f"A       {path}")
-    return code
+    checkout_changes(project, result)
+    return _report("fetched", fetched, also=result.file_counts())
 
 
 def gc(args: argparse.Namespace) -> int:

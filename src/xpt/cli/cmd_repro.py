@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from xpt.cli.ui import out
+from xpt.cli.ui import checkout_changes, out
 from xpt.project import Project
 from xpt.repro.options import ReproOptions
 
@@ -162,8 +162,7 @@ def checkout(args: argparse.Namespace) -> int:
             relink=args.relink,
             unsaved="replace" if args.force else "refuse",
         )
-    for path in result.changed:
-        out(f"M       {path}")
+    checkout_changes(project, result, summary=args.summary)
     if args.relink:
         out("Relinked successfully")
     return 0

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from xpt.project import Project
+    from xpt.repro.checkout import CheckoutResult
 
 
 def out(text: str = "") -> None:
@@ -41,3 +42,20 @@ def track_changes(project: Project, paths: list[str]) -> None:
         f"\nTo track the changes with git, run:\n\n\tgit add {shown}\n"
         "\nTo enable auto staging, run:\n\n\txpt config core.autostage true"
     )
+
+
+def checkout_changes(project: Project, result: CheckoutResult, summary: bool = False) -> None:
+    """What `checkout` and `pull` changed, as DVC lists it (paths from the current folder,
+    folders with a trailing "/"); `summary`: one line of file counts instead."""
+    from xpt.report.text import change_lines, change_summary
+
+    if summary:
+        out(change_summary(list(result.file_counts().items())) or "No changes.")
+        return
+    shown = []
+    for path, change in result.changes.items():
+        full = project.root / path
+        rel = os.path.relpath(full)
+        shown.append((rel + "/" if full.is_dir() else rel, change.kind))
+    for line in change_lines(shown):
+        out(line)

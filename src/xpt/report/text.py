@@ -137,3 +137,21 @@ def human_time(timestamp: str | None, today: _dt.date | None = None, fill: str =
     if when.date() == (today or _dt.date.today()):
         return when.strftime("%I:%M %p")
     return when.strftime("%b %d, %Y")
+
+
+def change_lines(changes: Sequence[tuple[str, str]]) -> list[str]:
+    """`checkout`/`pull`'s list: (shown path, added|modified|deleted) as `M       path`,
+    modified first, then added, then deleted; folders (ending in "/") before files."""
+    lines = []
+    for kind in ("modified", "added", "deleted"):
+        paths = sorted((p for p, k in changes if k == kind), key=lambda p: (not p.endswith("/"), p))
+        lines += [f"{kind[0].upper():<8}{p}" for p in paths]
+    return lines
+
+
+def change_summary(counts: Sequence[tuple[str, int]]) -> str:
+    """DVC's "1 file modified and 2 files added" (empty when nothing changed)."""
+    words = [f"{n} file{'s' if n > 1 else ''} {kind}" for kind, n in counts if n]
+    if len(words) > 1:
+        return f"{', '.join(words[:-1])} and {words[-1]}"
+    return words[0] if words else ""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from xpt.cache.digest import info_from_entry
-from xpt.cache.outputs import checkout_output, unsaved_files
+from xpt.cache.outputs import OutputChange, restore_output, unsaved_files
 from xpt.errors import CacheError, CorruptObject, UnsavedChanges
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, parse_lock
@@ -22,10 +22,24 @@ from xpt.repro.workspace import Workspace, load_graph
 
 @dataclass
 class CheckoutResult:
-    """Paths changed in the workspace, and outputs whose objects are missing."""
+    """Outputs changed in the workspace (repo paths, with what changed), and outputs whose
+    objects are missing."""
 
-    changed: list[str] = field(default_factory=list)
+    changes: dict[str, OutputChange] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[str]:
+        return list(self.changes)
+
+    def file_counts(self) -> dict[str, int]:
+        """Files modified, added and deleted in all outputs (DVC's `--summary` order)."""
+        changes = self.changes.values()
+        return {
+            "modified": sum(c.files_modified for c in changes),
+            "added": sum(c.files_added for c in changes),
+            "deleted": sum(c.files_deleted for c in changes),
+        }
 
 
 Unsaved = Literal["refuse", "replace", "keep"]
@@ -70,7 +84,7 @@ def checkout(
         todo = _guard_unsaved(ws, todo, refuse=unsaved == "refuse")
     for repo_path, info, item in todo:
         restore = functools.partial(
-            checkout_output,
+            restore_output,
             ws.odb,
             os.path.join(ws.root, repo_path),
             info,
@@ -80,8 +94,9 @@ def checkout(
             root=ws.root,
         )
         try:
-            if restore():
-                result.changed.append(repo_path)
+            change = restore()
+            if change:
+                result.changes[repo_path] = change
             if relink:  # once it matches: a relink alone is not a change (DVC lists none)
                 restore(relink=True)
         except CorruptObject:

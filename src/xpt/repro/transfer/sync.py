@@ -77,6 +77,18 @@ def remote_name(project: Project, name: str | None) -> str:
     return str(chosen)
 
 
+NO_REMOTE = "No remote provided and no default remote set."
+"""DVC's line when `fetch` / `pull` run with no remote: they download nothing then."""
+
+
+def get_remote_if_any(project: Project, name: str | None) -> Remote | None:
+    """`get_remote`, or None when no remote is named nor set as `core.remote`: `fetch`
+    and `pull` then download nothing (data already cached still checks out), as DVC's do."""
+    if not name and not project.config.get("core", "remote"):
+        return None
+    return get_remote(project, name)
+
+
 def get_remote(project: Project, name: str | None) -> Remote:
     """The named remote, or `core.remote`; a clear error when none is configured."""
     name = remote_name(project, name)
@@ -461,11 +473,14 @@ class _Spares:
 
 
 def fetch(
-    project: Project, remote: Remote, oids: set[Oid], jobs: int | None = None
+    project: Project, remote: Remote | None, oids: set[Oid], jobs: int | None = None
 ) -> TransferResult:
-    """Download (and verify) the objects of `oids` missing from the local cache."""
-    odb = ODB(project.cache_dir, StateDB(project.state_db))  # remembers big verified objects
+    """Download (and verify) the objects of `oids` missing from the local cache (none
+    without a remote)."""
     result = TransferResult()
+    if remote is None:
+        return result
+    odb = ODB(project.cache_dir, StateDB(project.state_db))  # remembers big verified objects
     dirs = [o for o in oids if o[0].endswith(".dir") and not odb.exists(o[0], legacy=o[1])]
     result.failed.update(_run(lambda o: _download(odb, remote, o), dirs, jobs))
     everything = expand_dirs(odb, oids)
