@@ -15,13 +15,12 @@ from typing import Any
 
 __all__ = ["make_checkpoint", "exp_show", "signal_file", "metrics_show", "params_show"]
 
-SIGNAL_NAME = "DVC_CHECKPOINT"
-
 
 def signal_file(root: str | os.PathLike[str] | None = None) -> Path:
     """Path of the checkpoint signal file for a workspace (default: $DVC_ROOT)."""
-    base = Path(root) if root is not None else Path(os.environ.get("DVC_ROOT", "."))
-    return base / ".dvc" / "tmp" / SIGNAL_NAME
+    from xpt.repro.monitor import signal_path  # its owner; stdlib only, like this module
+
+    return signal_path(Path(root) if root is not None else Path(os.environ.get("DVC_ROOT", ".")))
 
 
 def make_checkpoint(poll: float = 0.005, timeout: float | None = None) -> None:

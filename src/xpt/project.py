@@ -53,8 +53,10 @@ class Project:
     @property
     def state_db(self) -> Path:
         """Stat-keyed hash memo. Queue workspaces point this at the parent's memo."""
+        from xpt.cache.state import db_path  # loaded anyway by whoever opens the memo
+
         override = os.environ.get("XPT_STATE_DB")
-        return Path(override) if override else self.xpt_dir / "state.db"
+        return Path(override) if override else db_path(self.xpt_dir)
 
     @classmethod
     def find(cls, start: str | os.PathLike[str] | None = None) -> Project:

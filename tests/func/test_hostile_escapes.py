@@ -278,7 +278,7 @@ def test_item2b_readonly_outside_file_not_checked_out_nor_pushed(
 
 
 def test_item2b_remote_listing_names_are_validated(tmp_path: Path) -> None:
-    from xpt.cache.remote_backends import object_relpath, relpath_oid
+    from xpt.cache.odb import object_relpath, relpath_oid
     from xpt.errors import CacheError
 
     good = md5(b"x")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from xpt.cache.remote_backends import LocalRemote, object_relpath
+from xpt.cache.odb import object_relpath
+from xpt.cache.remote_backends import LocalRemote
 from xpt.repro.transfer.sync import present_on
 
 

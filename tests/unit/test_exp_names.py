@@ -7,7 +7,7 @@ import pytest
 from tests.helpers import TmpRepo
 from xpt.errors import AmbiguousName, InvalidName, UnknownExperiment
 from xpt.experiments.names import default_name, resolve, validate_name
-from xpt.experiments.refs import ExpRef
+from xpt.scm.exprefs import ExpRef
 from xpt.scm.git import Git
 
 

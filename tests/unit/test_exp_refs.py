@@ -1,11 +1,11 @@
-"""experiments.refs: DVC's refs/exps layout, parsing, and listing on a real repository."""
+"""scm.exprefs: DVC's refs/exps layout, parsing, and listing on a real repository."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.helpers import TmpRepo
-from xpt.experiments.refs import (
+from xpt.scm.exprefs import (
     APPLY_STASH,
     EXEC_APPLY,
     EXEC_CHECKPOINT,

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xpt.cache.odb import ODB
-from xpt.cache.remote_backends import object_relpath, relpath_oid
+from xpt.cache.odb import ODB, object_relpath, relpath_oid
 from xpt.errors import CacheError, UnsafePath
 from xpt.utils.fsutil import resolve_inside
 from xpt.utils.oids import is_oid, is_safe_relpath, is_safe_tree_name

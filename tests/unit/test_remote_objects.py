@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from xpt.cache import remote_backends as remote_mod
+from xpt.cache.odb import object_relpath, relpath_oid
 from xpt.cache.remote_backends import (
     FsspecRemote,
     LocalRemote,
     copy_hashing,
-    object_relpath,
-    relpath_oid,
 )
 from xpt.errors import CacheError, PipelineError
 from xpt.repro.transfer import sync as transfer

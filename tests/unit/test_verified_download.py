@@ -16,7 +16,8 @@ from tests.helpers import TmpRepo
 from xpt.cache import links
 from xpt.cache import remote_backends as remote_mod
 from xpt.cache.hasher import Hasher
-from xpt.cache.remote_backends import LocalRemote, object_relpath
+from xpt.cache.odb import object_relpath
+from xpt.cache.remote_backends import LocalRemote
 from xpt.cache.state import StateDB
 from xpt.errors import RemoteError
 from xpt.project import Project

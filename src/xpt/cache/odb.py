@@ -103,6 +103,41 @@ def _suspicious(relpath: str) -> bool:
     )
 
 
+OBJECTS_DIR = "files/md5"
+"""Where DVC 3 keeps objects, in a cache and in a remote alike (DVC 2 kept them at the top)."""
+
+
+_TOP, _ALGO = OBJECTS_DIR.split("/")
+
+
+def prefix_relpath(prefix: str, legacy: bool) -> str:
+    """Relative path of the folder holding objects whose id starts with `prefix` (2 digits)."""
+    return prefix if legacy else f"{OBJECTS_DIR}/{prefix}"
+
+
+def object_relpath(md5: str, legacy: bool = False) -> str:
+    """Relative path of an object inside a cache or remote (a malformed id: CacheError)."""
+    if not is_oid(md5):
+        raise bad_object_id(md5)
+    rest = md5[2:]
+    return f"{md5[:2]}/{rest}" if legacy else f"{OBJECTS_DIR}/{md5[:2]}/{rest}"
+
+
+def relpath_oid(relpath: str) -> tuple[str, bool] | None:
+    """(md5, legacy) of an object's relative path; None for anything else (runs/, temp files)."""
+    parts = relpath.split("/")
+    if len(parts) == 4 and parts[0] == _TOP and parts[1] == _ALGO:
+        prefix, name, legacy = parts[2], parts[3], False
+    elif len(parts) == 2:
+        prefix, name, legacy = parts[0], parts[1], True
+    else:
+        return None
+    md5 = prefix + name
+    if len(prefix) != 2 or not is_oid(md5):
+        return None
+    return md5, legacy
+
+
 def bad_object_id(md5: str, where: str = "") -> CacheError:
     """The error for a hash that is not an object id (nothing is read or deleted)."""
     return CacheError(

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
 
 from xpt.cache.digest import CHUNK, md5_fd, md5_file
-from xpt.cache.odb import bad_object_id, copy_fd
+from xpt.cache.odb import copy_fd
 from xpt.errors import CacheError, CorruptObject, RemoteError, XptError
 from xpt.utils.litter import remove_litter, temp_owner
-from xpt.utils.oids import is_oid
 
 REMOTE_CHUNK = 8 << 20
 """Read size when streaming from fsspec: one ranged GET per chunk on S3."""
@@ -36,29 +35,6 @@ _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 Twin = Callable[[], "int | None"]
 """Asked by a download for a second file to write the object into: an fd open for writing
 (or None for no twin). Only big local objects ask; the file ends up a full copy or short."""
-
-
-def object_relpath(md5: str, legacy: bool = False) -> str:
-    """Relative path of an object inside a cache or remote (a malformed id: CacheError)."""
-    if not is_oid(md5):
-        raise bad_object_id(md5)
-    rest = md5[2:]
-    return f"{md5[:2]}/{rest}" if legacy else f"files/md5/{md5[:2]}/{rest}"
-
-
-def relpath_oid(relpath: str) -> tuple[str, bool] | None:
-    """(md5, legacy) of an object's relative path; None for anything else (runs/, temp files)."""
-    parts = relpath.split("/")
-    if len(parts) == 4 and parts[0] == "files" and parts[1] == "md5":
-        prefix, name, legacy = parts[2], parts[3], False
-    elif len(parts) == 2:
-        prefix, name, legacy = parts[0], parts[1], True
-    else:
-        return None
-    md5 = prefix + name
-    if len(prefix) != 2 or not is_oid(md5):
-        return None
-    return md5, legacy
 
 
 class Readable(Protocol):

@@ -41,6 +41,11 @@ _BUSY_TIMEOUT_MS = 10_000
 _RAW, _LEGACY = 0, 1
 
 
+def db_path(xpt_dir: Path) -> Path:
+    """The project's memo inside xpt's folder (`Project.state_db`, unless XPT_STATE_DB)."""
+    return xpt_dir / "state.db"
+
+
 class StateDB:
     """Bulk memo of file hashes; opened lazily, safe for threads and processes."""
 

@@ -15,8 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xpt.cache.odb import object_hash
-from xpt.cache.remote_backends import relpath_oid
+from xpt.cache.odb import OBJECTS_DIR, object_hash, relpath_oid
 from xpt.errors import CacheError
 
 
@@ -43,7 +42,7 @@ class VerifyResult:
 def _objects(cache_dir: Path) -> list[str]:
     """Relative paths of every object file (3.x and 2.x layouts); temp files are skipped."""
     found: list[str] = []
-    for base in ("files/md5/", ""):
+    for base in (f"{OBJECTS_DIR}/", ""):
         try:
             prefixes = sorted(os.listdir(cache_dir / base)) if (cache_dir / base).is_dir() else []
         except OSError as exc:
@@ -69,6 +68,11 @@ def _check(cache_dir: Path, rel: str) -> tuple[str, str] | None:
     except OSError as exc:
         actual = f"unreadable: {exc.strerror}"
     return None if actual == md5 else (md5, actual)
+
+
+def quarantine_root(xpt_dir: Path) -> Path:
+    """Where `cache verify` moves bad objects, one dated folder per run."""
+    return xpt_dir / "quarantine"
 
 
 def verify_cache(cache_dir: Path, quarantine_root: Path, jobs: int | None = None) -> VerifyResult:

@@ -13,7 +13,7 @@ from xpt.errors import XptError
 from xpt.project import Project
 
 if TYPE_CHECKING:
-    from xpt.experiments.refs import ExpRef
+    from xpt.scm.exprefs import ExpRef
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +78,7 @@ def show(args: argparse.Namespace) -> int:
 
     project = Project.find()
     extras: list[dict] = []  # type: ignore[type-arg]
-    from xpt.experiments.queue_show import queue_entries  # xpt's queue.db + DVC's celery stash
+    from xpt.experiments.queue_show import queue_entries, watched_files  # xpt's + DVC's queue
 
     def extra(git):  # type: ignore[no-untyped-def]
         found = queue_entries(project, git)
@@ -109,7 +109,9 @@ def show(args: argparse.Namespace) -> int:
             for e in row.get("experiments") or []
         )
         if key is not None and not extras and not running:  # nor do queue entries
-            verdict.record_show(project, key, reads, visited, f"{text}\n", since)
+            verdict.record_show(
+                project, key, reads, visited, f"{text}\n", since, queue_files=watched_files(project)
+            )
         return 0
     from xpt.report.exp_table import render_exp_show
 

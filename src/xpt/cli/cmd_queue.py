@@ -123,7 +123,7 @@ def start(args: argparse.Namespace) -> int:
     if args.broker:
         from xpt.experiments.distributed.celery_worker import spawn_detached_worker
 
-        pid = spawn_detached_worker(args.broker, args.jobs, project.xpt_dir / "logs", gpus)
+        pid = spawn_detached_worker(args.broker, args.jobs, project.xpt_dir, gpus)
         out(f"Started a distributed queue worker (pid {pid}) on {args.broker}.")
         return 0
     pid = spawn_workers(project, args.jobs, gpus)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from xpt.cache.outputs import save_output
 from xpt.errors import UnknownExperiment, UnsafePath, XptError
 from xpt.experiments.names import resolve
-from xpt.experiments.refs import EXEC_APPLY, XPT_BACKUP_PREFIX
 from xpt.pipeline.parse import load_pipelines
 from xpt.project import Project
 from xpt.repro.checkout import checkout
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
+from xpt.scm.exprefs import EXEC_APPLY, XPT_BACKUP_PREFIX
 from xpt.scm.git import MODE_LINK, Git
 from xpt.utils.lock import file_lock
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from xpt.config import Config
 from xpt.errors import XptError
-from xpt.experiments.refs import ExpRef
 from xpt.project import Project
+from xpt.scm.exprefs import ExpRef
 
 if TYPE_CHECKING:  # the transfer machinery loads only when a push really happens
     from xpt.experiments.share import ExpTransfer

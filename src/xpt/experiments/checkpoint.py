@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from xpt.errors import ExperimentError
 from xpt.experiments.names import default_name, resolve
-from xpt.experiments.refs import EXEC_APPLY, EXEC_CHECKPOINT, ExpRef, list_experiments
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.lockfile import experiment_hash, parse_lock
 from xpt.pipeline.model import Stage
 from xpt.repro.workspace import Workspace, load_graph
+from xpt.scm.exprefs import EXEC_APPLY, EXEC_CHECKPOINT, ExpRef, list_experiments
 from xpt.scm.git import Git
 from xpt.utils.fsutil import remove
 

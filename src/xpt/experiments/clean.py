@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 
 from xpt.cache.state import StateDB
-from xpt.experiments.queue_db import State, open_queue, workspace_path
+from xpt.experiments.queue_db import State, open_queue, workspace_path, workspaces_dir
 from xpt.project import Project
 from xpt.utils.fsutil import remove
 
 
 def clean(project: Project) -> list[str]:
     """Delete isolated workspaces that no running entry uses; returns what was removed."""
-    ws_dir = project.xpt_dir / "ws"
+    ws_dir = workspaces_dir(project.xpt_dir)
     if not ws_dir.is_dir():
         return []
     db = open_queue(project.xpt_dir)

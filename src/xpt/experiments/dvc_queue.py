@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from xpt.scm.exprefs import CELERY_STASH
 from xpt.scm.git import Git
 
-CELERY_STASH = "refs/exps/celery/stash"
 RUN_EXP_TASK = "dvc.repo.experiments.queue.tasks.run_exp"
 _REFLOG_MESSAGE = re.compile(
     r"commit: dvc-exp:(?P<head>[0-9a-f]+):(?P<baseline>[0-9a-f]+)"

@@ -27,13 +27,13 @@ from xpt.experiments.checkpoint import (
     resumed_recorder,
 )
 from xpt.experiments.queue_db import Entry, repro_from_dict, workspace_path
-from xpt.experiments.refs import ExpRef
 from xpt.experiments.run import exp_env, record_experiment
 from xpt.pipeline.model import Stage
 from xpt.project import Project
 from xpt.repro.checkout import checkout, missing_data_error, missing_data_sources
 from xpt.repro.reproduce import plan, reproduce
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
+from xpt.scm.exprefs import ExpRef
 from xpt.scm.git import Git
 from xpt.utils.fsutil import remove
 

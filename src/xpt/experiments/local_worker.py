@@ -30,6 +30,7 @@ from xpt.experiments.queue_db import (
     State,
     ensure_dirs,
     log_path,
+    logs_dir,
     open_queue,
     queue_session,
 )
@@ -264,7 +265,7 @@ def spawn_workers(project: Project, jobs: int, gpus: GpuPlan | None = None) -> i
     argv += ["-j", str(jobs)]
     if gpus is not None:
         argv += ["--gpus", ",".join(gpus.devices), "--gpus-per-exp", str(gpus.per_exp)]
-    log = open(project.xpt_dir / "logs" / "worker.log", "ab")  # noqa: SIM115 - handed to the child
+    log = open(logs_dir(project.xpt_dir) / "worker.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from xpt.errors import ExperimentError, ExperimentExists, UnknownExperiment
 from xpt.experiments.names import resolve, validate_name
-from xpt.experiments.refs import ExpRef
 from xpt.experiments.show import experiments_by_baseline
 from xpt.project import Project
+from xpt.scm.exprefs import ExpRef
 from xpt.scm.git import Git
 
 

@@ -13,7 +13,7 @@ import string
 from collections.abc import Collection
 
 from xpt.errors import AmbiguousName, InvalidName, UnknownExperiment, XptError
-from xpt.experiments.refs import EXPS_NAMESPACE, ExpRef, list_experiments
+from xpt.scm.exprefs import EXPS_NAMESPACE, ExpRef, list_experiments
 from xpt.scm.git import Git
 
 FORBIDDEN_CHARS = "~^:?*[\\"
@@ -33,7 +33,7 @@ def default_name(exp_hash: str) -> str:
 def auto_name(git: Git, baseline: str, taken: Collection[str] = ()) -> str:
     """A fresh `exp-XXXXX` name, chosen before the run: no experiment of `baseline`, and
     none of `taken` (names queued or being given in the same call), has it."""
-    from xpt.experiments.refs import baseline_prefix
+    from xpt.scm.exprefs import baseline_prefix
 
     used = set(taken)
     used.update(ref.rsplit("/", 1)[-1] for ref in git.list_refs(baseline_prefix(baseline)))

@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -25,9 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from xpt.errors import QueueError
 from xpt.repro.options import ReproOptions
+from xpt.scm.exprefs import XPT_QUEUE_PREFIX
 from xpt.utils.proc import pid_alive
 
-if TYPE_CHECKING:  # exp show loads this module: no GPU code at start-up
+if TYPE_CHECKING:  # exp show loads this module: no GPU code nor sqlite3 at start-up
+    import sqlite3
+
     from xpt.experiments.gpus import GpuPlan
 
 
@@ -97,7 +99,7 @@ class Entry:
     @property
     def ref(self) -> str:
         """Where the snapshot commit is kept (outside refs/exps)."""
-        return f"refs/xpt/queue/{self.id}"
+        return f"{XPT_QUEUE_PREFIX}{self.id}"
 
 
 def _corrupt(exc: sqlite3.DatabaseError) -> bool:
@@ -121,6 +123,8 @@ class QueueDB:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        import sqlite3
+
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._connect()
@@ -130,6 +134,8 @@ class QueueDB:
             self._recover(exc)
 
     def _connect(self) -> None:
+        import sqlite3
+
         self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
         try:
             self.conn.row_factory = sqlite3.Row
@@ -146,6 +152,8 @@ class QueueDB:
 
     def _recover(self, exc: sqlite3.DatabaseError) -> None:
         """Move a corrupt database aside (with its WAL) and rebuild it; one process at a time."""
+        import sqlite3
+
         from xpt.utils.lock import file_lock
 
         with file_lock(f"{self.path}.lock", "the queue database", timeout=60):
@@ -174,7 +182,7 @@ class QueueDB:
         print(
             f"WARNING: the queue database '{self.path}' was unreadable ({exc}); moved it to "
             f"'{aside}' and rebuilt {count} entr{'y' if count == 1 else 'ies'} from "
-            "refs/xpt/queue/ and the queue logs",
+            f"{XPT_QUEUE_PREFIX} and the queue logs",
             file=sys.stderr,
             flush=True,
         )
@@ -207,6 +215,8 @@ class QueueDB:
 
     def _add_devices_column(self) -> None:
         """Databases made before GPU slots lack `entries.devices`."""
+        import sqlite3
+
         columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(entries)")}
         if "devices" not in columns:
             with contextlib.suppress(sqlite3.OperationalError):  # another process added it
@@ -226,6 +236,8 @@ class QueueDB:
         self, *, name: str | None, baseline: str, snapshot: str, options: dict[str, Any]
     ) -> Entry:
         """Queue a snapshot; a name already queued/running for the baseline is refused."""
+        import sqlite3
+
         try:
             with self._tx() as c:
                 cur = c.execute(
@@ -433,9 +445,28 @@ class QueueDB:
         return bool(row and row["stopping"])
 
 
+DB_NAME = "queue.db"
+
+
+def db_path(xpt_dir: Path) -> Path:
+    """The queue database's file; SQLite keeps `-wal` and `-journal` files beside it."""
+    return xpt_dir / DB_NAME
+
+
+def db_files(xpt_dir: Path) -> list[str]:
+    """The database and the files SQLite keeps beside it (what a memo of it watches)."""
+    path = str(db_path(xpt_dir))
+    return [path + suffix for suffix in ("", "-wal", "-journal")]
+
+
+def has_queue(xpt_dir: Path) -> bool:
+    """True once a queue database exists (cheap: sqlite3 is not loaded for this)."""
+    return db_path(xpt_dir).exists()
+
+
 def open_queue(xpt_dir: Path) -> QueueDB:
     """The queue database of a project (created on first use)."""
-    return QueueDB(xpt_dir / "queue.db")
+    return QueueDB(db_path(xpt_dir))
 
 
 @contextlib.contextmanager
@@ -454,24 +485,34 @@ def queue_session(xpt_dir: Path) -> Iterator[QueueDB]:
         db.close()
 
 
+def logs_dir(xpt_dir: Path) -> Path:
+    """The queue's logs: one per entry, and the detached workers' own."""
+    return xpt_dir / "logs"
+
+
+def workspaces_dir(xpt_dir: Path) -> Path:
+    """The isolated workspaces of running entries."""
+    return xpt_dir / "ws"
+
+
 def log_path(xpt_dir: Path, entry_id: int) -> Path:
     """Where an entry's output is captured."""
-    return xpt_dir / "logs" / f"{entry_id}.log"
+    return logs_dir(xpt_dir) / f"{entry_id}.log"
 
 
 def workspace_path(xpt_dir: Path, entry_id: int) -> Path:
     """The isolated workspace of a running entry."""
-    return xpt_dir / "ws" / str(entry_id)
+    return workspaces_dir(xpt_dir) / str(entry_id)
 
 
 def ensure_dirs(xpt_dir: Path) -> None:
-    for sub in ("logs", "ws"):
-        os.makedirs(xpt_dir / sub, exist_ok=True)
+    for folder in (logs_dir(xpt_dir), workspaces_dir(xpt_dir)):
+        os.makedirs(folder, exist_ok=True)
 
 
 def has_remote_entries(xpt_dir: Path) -> bool:
     """True if any entry belongs to the distributed backend (cheap: one query)."""
-    if not (xpt_dir / "queue.db").exists():
+    if not has_queue(xpt_dir):
         return False
     db = open_queue(xpt_dir)
     try:

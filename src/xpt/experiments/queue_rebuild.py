@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from xpt.errors import ScmError
-from xpt.experiments.refs import XPT_QUEUE_PREFIX, ExpRef
+from xpt.scm.exprefs import XPT_QUEUE_PREFIX, ExpRef
 
 TITLE = "xpt: queued experiment"
 TRAILER = "xpt-queue-entry: "

@@ -12,11 +12,12 @@ from xpt.cache.odb import ODB
 from xpt.errors import ScmError
 from xpt.experiments.collect import collect_data
 from xpt.experiments.dvc_queue import DvcQueued, dvc_queued
+from xpt.experiments.queue_db import db_files, has_queue
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
 
-if TYPE_CHECKING:  # queue_db (and sqlite3) load only when a queue database exists
+if TYPE_CHECKING:
     from xpt.experiments.queue_db import Entry
 
 Range = dict[str, Any]
@@ -122,9 +123,14 @@ def dvc_entries(project: Project, git: Git) -> dict[str, list[Range]]:
     return grouped
 
 
+def watched_files(project: Project) -> list[str]:
+    """The queue's files an `exp show` memo rests on."""
+    return db_files(project.xpt_dir)
+
+
 def queue_entries(project: Project, git: Git) -> dict[str, list[Range]]:
     """Every unfinished queue entry for `exp show`: xpt's queue first, then DVC's."""
-    found = show_entries(project, git) if (project.xpt_dir / "queue.db").exists() else {}
+    found = show_entries(project, git) if has_queue(project.xpt_dir) else {}
     for baseline, ranges in dvc_entries(project, git).items():
         found.setdefault(baseline, []).extend(ranges)
     return found

@@ -22,7 +22,6 @@ from xpt.experiments.checkpoint import (
     resumed_recorder,
 )
 from xpt.experiments.names import auto_name, default_name, validate_name
-from xpt.experiments.refs import ExpRef
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.lockfile import experiment_hash
 from xpt.pipeline.model import Stage
@@ -31,6 +30,7 @@ from xpt.project import Project
 from xpt.repro.options import ReproOptions
 from xpt.repro.reproduce import ReproResult, plan, reproduce
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
+from xpt.scm.exprefs import ExpRef
 from xpt.scm.git import Git
 from xpt.utils.fsutil import atomic_write_bytes, resolve_inside
 from xpt.utils.lock import file_lock

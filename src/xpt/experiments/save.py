@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xpt.experiments.refs import ExpRef
 from xpt.experiments.run import check_name, git_with_commit, record_experiment
 from xpt.project import Project
 from xpt.repro.stage_status import project_status
 from xpt.repro.workspace import open_workspace
+from xpt.scm.exprefs import ExpRef
 from xpt.utils.lock import file_lock
 
 

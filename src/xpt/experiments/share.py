@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from xpt.errors import AmbiguousName, ExperimentError, UnknownExperiment
 from xpt.experiments.names import resolve
-from xpt.experiments.refs import EXPS_PREFIX, ExpRef
 from xpt.experiments.show import checkpoint_chain, experiments_by_baseline
 from xpt.project import Project
 from xpt.repro.transfer.sync import TransferResult, fetch, get_remote, push, used_objects
+from xpt.scm.exprefs import EXPS_PREFIX, ExpRef
 from xpt.scm.git import Git
 
 

@@ -14,10 +14,10 @@ from typing import Any
 from xpt.cache.odb import ODB
 from xpt.experiments.active import ActiveRun, active_run
 from xpt.experiments.collect import collect_data
-from xpt.experiments.refs import EXPS_PREFIX, ExpRef
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
+from xpt.scm.exprefs import EXPS_PREFIX, ExpRef
 from xpt.scm.git import Git
 from xpt.utils.parallel import fork_map
 

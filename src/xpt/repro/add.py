@@ -191,7 +191,7 @@ def _to_remote(ws: Workspace, plan: _Plan, options: AddOptions) -> HashInfo:
 
     Only a folder's `.dir` manifest is written to the local cache (it is tiny and lets
     status and push read the tree)."""
-    from xpt.cache.remote_backends import object_relpath
+    from xpt.cache.odb import object_relpath
     from xpt.repro.transfer.sync import get_remote, parallel, present_on
 
     remote = get_remote(ws.project, options.remote)

@@ -313,7 +313,7 @@ def get_repo(
 
 def show_url(cwd: Path, url: str, path: str, rev: str | None) -> str:
     """Where `get` would download `path` from (the source's default remote, else its cache)."""
-    from xpt.cache.remote_backends import object_relpath
+    from xpt.cache.odb import object_relpath
 
     with _scratch_project() as scratch, open_source(url, rev, base=cwd) as (source, git):
         read = git.reader(source.sha)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from xpt.errors import NotAProject, XptError
+from xpt.project import Project
 from xpt.scm.git import Git
 from xpt.utils.fsutil import atomic_write_text
 
@@ -44,11 +45,12 @@ def init_project(
             f"'{root}' is not the root of the git repository '{git.root}'",
             hint="run `xpt init` at the git root, or pass `--subdir`",
         )
-    dvc_dir = root / ".dvc"
+    project = Project(root)
+    dvc_dir = project.dvc_dir
     if dvc_dir.exists() and not force:
         raise XptError(f"'{dvc_dir}' already exists", hint="use `xpt init -f` to re-initialise")
     if force and (dvc_dir / "config").exists():
-        backup = dvc_dir / "tmp" / "xpt" / "backup" / f"config-{time.strftime('%Y%m%d-%H%M%S')}"
+        backup = project.xpt_dir / "backup" / f"config-{time.strftime('%Y%m%d-%H%M%S')}"
         backup.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(dvc_dir / "config", backup)
     dvc_dir.mkdir(exist_ok=True)
@@ -56,7 +58,7 @@ def init_project(
     atomic_write_text(dvc_dir / ".gitignore", DVC_GITIGNORE)
     if not (root / ".dvcignore").exists():
         atomic_write_text(root / ".dvcignore", DVCIGNORE)
-    tmp = dvc_dir / "tmp"
+    tmp = project.tmp_dir
     tmp.mkdir(exist_ok=True)
     btime = tmp / "btime"
     if not btime.exists():

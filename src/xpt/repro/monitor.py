@@ -19,6 +19,7 @@ SIGNAL_NAME = "DVC_CHECKPOINT"
 
 
 def signal_path(root: Path) -> Path:
+    """The signal file of the workspace at `root` (DVC's place for it, in `.dvc/tmp/`)."""
     return root / ".dvc" / "tmp" / SIGNAL_NAME
 
 

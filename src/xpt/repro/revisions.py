@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import workspace_reader
 from xpt.project import Project
+from xpt.scm.exprefs import exps_namespace_tips
 
 if TYPE_CHECKING:  # a workspace-only push/pull never loads pygit2
     from xpt.scm.git import Git
@@ -34,8 +35,6 @@ def revision_readers(
     if all_commits:
         shas.update(git.all_commits())
     if all_experiments:
-        shas.update(
-            sha for name, sha in git.list_refs("refs/exps/").items() if "/exec/" not in name
-        )
+        shas.update(exps_namespace_tips(git))
     readers.extend(git.reader(sha) for sha in sorted(shas))
     return readers

@@ -191,18 +191,25 @@ def git_watch(root: str) -> list[Watch] | None:
 
 
 def record_show(
-    project: Project, key: str, reads: ReadLog, visited: list[str], stdout: str, since_ns: int
+    project: Project,
+    key: str,
+    reads: ReadLog,
+    visited: list[str],
+    stdout: str,
+    since_ns: int,
+    *,
+    queue_files: list[str],
 ) -> bool:
     """Store an `exp show --json` result: it rests on git refs (commits never change),
-    the work-tree files it read, the folders searched for dvc.yaml and the queue."""
+    the work-tree files it read, the folders searched for dvc.yaml and the queue's
+    `queue_files` (named by the queue, a layer above)."""
     root = str(project.root)
     refs = git_watch(root)
     if refs is None:
         return False
     watch = [(os.path.join(root, rel) if rel else root, False) for rel in visited]
     watch += [(os.path.join(root, rel), False) for rel in reads.paths]
-    queue_db = str(project.xpt_dir / "queue.db")
-    watch += [(queue_db + suffix, False) for suffix in ("", "-wal", "-journal")]
+    watch += [(path, False) for path in queue_files]
     watch += refs
     return store(root, key, list(dict.fromkeys(watch)), stdout, since_ns)
 

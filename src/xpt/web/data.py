@@ -54,9 +54,10 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
 
 def _queue_rows(project: Project) -> list[tuple[Any, ...]]:
     """(id, state, pid, result) of every queue entry; [] without a queue database."""
-    if not (project.xpt_dir / "queue.db").exists():
+    from xpt.experiments.queue_db import has_queue, open_queue
+
+    if not has_queue(project.xpt_dir):
         return []
-    from xpt.experiments.queue_db import open_queue
 
     db = open_queue(project.xpt_dir)
     try:
@@ -204,9 +205,10 @@ def find_revision(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | Non
 
 def queue_panel(project: Project) -> dict[str, Any]:
     """Every queue entry with its state and the tail of its log, plus the live workers."""
-    if not (project.xpt_dir / "queue.db").exists():
+    from xpt.experiments.queue_db import has_queue, log_path, open_queue
+
+    if not has_queue(project.xpt_dir):
         return {"entries": [], "workers": 0}
-    from xpt.experiments.queue_db import log_path, open_queue
 
     db = open_queue(project.xpt_dir)
     try:

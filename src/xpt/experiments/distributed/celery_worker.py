@@ -262,11 +262,15 @@ def _child(payload: TaskPayload, workdir: Path, log: Path, outcome: Path) -> int
 
 
 def spawn_detached_worker(
-    broker: str, jobs: int, log_dir: Path, gpus: GpuPlan | None = None
+    broker: str, jobs: int, xpt_dir: Path, gpus: GpuPlan | None = None
 ) -> int:
-    """`queue start --broker URL`: an `xpt queue worker` in a new session; its pid."""
+    """`queue start --broker URL`: an `xpt queue worker` in a new session, logging beside
+    the local queue's logs; its pid."""
     import subprocess
 
+    from xpt.experiments.queue_db import logs_dir
+
+    log_dir = logs_dir(xpt_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-P", "-m", "xpt", "queue", "worker", "--broker", broker]
     if gpus is not None:

@@ -23,15 +23,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xpt.cache.remote_backends import Remote, object_relpath, open_remote
+from xpt.cache.odb import object_relpath
+from xpt.cache.remote_backends import Remote, open_remote
 from xpt.errors import ExperimentError, ExperimentExists, RemoteError, ScmError
 from xpt.experiments.distributed.payload import TaskPayload
 from xpt.experiments.executor import run_isolated
-from xpt.experiments.queue_db import Entry, State
-from xpt.experiments.refs import ExpRef, baseline_prefix
+from xpt.experiments.queue_db import Entry, State, ensure_dirs
 from xpt.experiments.show import checkpoint_chain
 from xpt.project import Project
 from xpt.repro.transfer.sync import Oid, fetch, outputs_at, push
+from xpt.scm.exprefs import ExpRef, baseline_prefix
 from xpt.scm.git import Git
 from xpt.utils.lock import file_lock
 
@@ -83,8 +84,7 @@ def ensure_clone(workdir: Path, url: str) -> Project:
         if not (root / ".git").is_dir():
             _init_repo(root)
             (root / ".git" / "xpt-remote-url").write_text(url + "\n", encoding="utf-8")
-        for sub in ("logs", "ws"):
-            (root / ".dvc" / "tmp" / "xpt" / sub).mkdir(parents=True, exist_ok=True)
+        ensure_dirs(Project(root).xpt_dir)
     return Project(root)
 
 

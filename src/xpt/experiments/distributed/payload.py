@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-REMOTE_QUEUE_PREFIX = "refs/xpt/queue/"
+from xpt.scm.exprefs import XPT_QUEUE_PREFIX
+
 BACKEND = "celery"
 
 
 def remote_snapshot_ref(snapshot: str) -> str:
     """Where a snapshot lives on the git remote: named by its sha, so that entries
     queued on different machines (with the same local queue ids) never collide."""
-    return f"{REMOTE_QUEUE_PREFIX}{snapshot}"
+    return f"{XPT_QUEUE_PREFIX}{snapshot}"
 
 
 def task_id_for(snapshot: str, entry_id: int) -> str:

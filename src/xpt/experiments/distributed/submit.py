@@ -10,7 +10,7 @@ exist.
 
 from __future__ import annotations
 
-from xpt.cache.remote_backends import object_relpath
+from xpt.cache.odb import object_relpath
 from xpt.errors import RemoteError, ScmError
 from xpt.experiments.distributed.payload import (
     BACKEND,

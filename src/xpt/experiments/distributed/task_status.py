@@ -20,8 +20,8 @@ from xpt.errors import QueueError, ScmError, XptError
 from xpt.experiments.distributed.payload import BACKEND, remote_snapshot_ref
 from xpt.experiments.distributed.settings import celery_required, is_distributed
 from xpt.experiments.queue_db import Entry, QueueDB, State, log_path, open_queue
-from xpt.experiments.refs import ExpRef
 from xpt.project import Project
+from xpt.scm.exprefs import ExpRef
 from xpt.scm.git import Git
 from xpt.utils.fsutil import atomic_write_bytes
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from xpt.cache.odb import ODB
-from xpt.cache.remote_backends import Remote, relpath_oid
+from xpt.cache.odb import OBJECTS_DIR, ODB, relpath_oid
+from xpt.cache.remote_backends import Remote
 from xpt.errors import XptError
 from xpt.project import Project
 from xpt.repro.revisions import revision_readers
 from xpt.repro.transfer.sync import Oid, expand_from, get_remote, used_objects
 from xpt.repro.workspace import git_if_any
+from xpt.scm.exprefs import XPT_QUEUE_PREFIX
 from xpt.utils.litter import remove_litter, temp_owner
 
 
@@ -50,7 +51,7 @@ def _cache_objects(cache_dir: str, temps: list[str] | None = None) -> dict[str, 
     """
     found: dict[str, tuple[str, bool]] = {}
     temps = [] if temps is None else temps
-    for base, legacy in ((os.path.join(cache_dir, "files", "md5"), False), (cache_dir, True)):
+    for base, legacy in ((os.path.join(cache_dir, OBJECTS_DIR), False), (cache_dir, True)):
         if not os.path.isdir(base):
             continue
         for prefix in os.listdir(base):
@@ -148,6 +149,6 @@ def _kept(
         all_experiments=scope.all_experiments,
     )
     if git is not None:
-        readers.extend(git.reader(sha) for sha in git.list_refs("refs/xpt/queue/").values())
+        readers.extend(git.reader(sha) for sha in git.list_refs(XPT_QUEUE_PREFIX).values())
     odb = ODB(project.cache_dir)
     return expand_from(odb, remote, used_objects(project, readers), jobs)

@@ -27,8 +27,16 @@ from pathlib import Path
 from typing import TypeVar
 
 from xpt.cache import links
-from xpt.cache.odb import OBJECT_MODE, ODB, tmp_name
-from xpt.cache.remote_backends import Remote, object_relpath, open_remote, relpath_oid
+from xpt.cache.odb import (
+    OBJECT_MODE,
+    OBJECTS_DIR,
+    ODB,
+    object_relpath,
+    prefix_relpath,
+    relpath_oid,
+    tmp_name,
+)
+from xpt.cache.remote_backends import Remote, open_remote
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError, PipelineError, RemoteError, XptError
 from xpt.pipeline.lockfile import parse_lock
@@ -277,7 +285,7 @@ def present_on(remote: Remote, oids: Iterable[Oid], jobs: int | None = None) -> 
     if len(wanted) <= LIST_ABOVE:
         flags = parallel(lambda o: remote.exists(object_relpath(*o)), wanted, jobs)
         return {o for o, ok in zip(wanted, flags, strict=True) if ok}
-    prefixes = sorted({("" if legacy else "files/md5/") + md5[:2] for md5, legacy in wanted})
+    prefixes = sorted({prefix_relpath(md5[:2], legacy) for md5, legacy in wanted})
     found: set[Oid] = set()
     want = set(wanted)
     for listing in _listings(remote, prefixes, len(wanted), jobs):
@@ -299,9 +307,9 @@ def _listings(
     """
     first = remote.list_files(prefixes[0])
     rest = prefixes[1:]
-    modern = all(p.startswith("files/md5/") for p in prefixes)
+    modern = all(p.startswith(f"{OBJECTS_DIR}/") for p in prefixes)
     if rest and modern and len(first) * 256 <= wanted:
-        return [first, remote.list_files("files/md5")]
+        return [first, remote.list_files(OBJECTS_DIR)]
     return [first, *parallel(remote.list_files, rest, jobs)]
 
 

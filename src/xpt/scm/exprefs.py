@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from xpt.scm.git import Git
+if TYPE_CHECKING:  # names only: the queue database asks for them without loading pygit2
+    from xpt.scm.git import Git
 
 EXPS_PREFIX = "refs/exps"
 EXPS_NAMESPACE = EXPS_PREFIX + "/"
@@ -72,6 +74,11 @@ class ExpRef:
 def baseline_prefix(baseline: str) -> str:
     """`refs/exps/<b[:2]>/<b[2:]>/`: the prefix of every experiment of `baseline`."""
     return f"{EXPS_PREFIX}/{baseline[:2]}/{baseline[2:]}/"
+
+
+def exps_namespace_tips(git: Git) -> set[str]:
+    """Tips of every ref under `refs/exps/` except DVC's `exec/` ones (`--all-experiments`)."""
+    return {sha for name, sha in git.list_refs(EXPS_NAMESPACE).items() if "/exec/" not in name}
 
 
 def list_experiments(git: Git, baseline: str | None = None) -> list[tuple[ExpRef, str]]:
