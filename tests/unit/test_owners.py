@@ -21,8 +21,8 @@ ROOT = Path(xpt.__file__).resolve().parent
 
 # (artefact, pattern searched in each literal, owner modules relative to src/xpt)
 OWNERS: list[tuple[str, str, frozenset[str]]] = [
-    ("queue database", r"queue\.db", frozenset({"experiments/queue_db.py"})),
-    ("queue logs and workspaces", r"^(logs|ws)/?$", frozenset({"experiments/queue_db.py"})),
+    ("queue database", r"queue\.db", frozenset({"experiments/queue_files.py"})),
+    ("queue logs and workspaces", r"^(logs|ws)/?$", frozenset({"experiments/queue_files.py"})),
     ("experiment refs", r"refs/exps|^exps/", frozenset({"scm/exprefs.py"})),
     ("DVC's exec refs", r"\bEXEC_[A-Z]+\b", frozenset({"scm/exprefs.py"})),
     ("xpt's refs (queue, backup)", r"refs/xpt/", frozenset({"scm/exprefs.py"})),

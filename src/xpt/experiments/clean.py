@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from xpt.cache.state import StateDB
-from xpt.experiments.queue_db import State, open_queue, workspace_path, workspaces_dir
+from xpt.experiments.queue_db import State, open_queue, workspace_path
+from xpt.experiments.queue_files import workspaces_dir
 from xpt.project import Project
 from xpt.utils.fsutil import remove
 

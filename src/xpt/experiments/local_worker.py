@@ -28,12 +28,11 @@ from xpt.experiments.gpus import GpuPlan, parse_list, use_devices
 from xpt.experiments.queue_db import (
     Entry,
     State,
-    ensure_dirs,
     log_path,
-    logs_dir,
     open_queue,
     queue_session,
 )
+from xpt.experiments.queue_files import ensure_dirs, logs_dir
 from xpt.experiments.queue_rebuild import RAN
 from xpt.project import Project
 

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -23,13 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xpt.errors import QueueError
+from xpt.experiments.queue_files import db_path, log_path, workspace_path
 from xpt.repro.options import ReproOptions
 from xpt.scm.exprefs import XPT_QUEUE_PREFIX
 from xpt.utils.proc import pid_alive
 
-if TYPE_CHECKING:  # exp show loads this module: no GPU code nor sqlite3 at start-up
-    import sqlite3
-
+if TYPE_CHECKING:  # exp show loads this module: no GPU code at start-up
     from xpt.experiments.gpus import GpuPlan
 
 
@@ -123,8 +123,6 @@ class QueueDB:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        import sqlite3
-
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._connect()
@@ -134,8 +132,6 @@ class QueueDB:
             self._recover(exc)
 
     def _connect(self) -> None:
-        import sqlite3
-
         self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
         try:
             self.conn.row_factory = sqlite3.Row
@@ -152,8 +148,6 @@ class QueueDB:
 
     def _recover(self, exc: sqlite3.DatabaseError) -> None:
         """Move a corrupt database aside (with its WAL) and rebuild it; one process at a time."""
-        import sqlite3
-
         from xpt.utils.lock import file_lock
 
         with file_lock(f"{self.path}.lock", "the queue database", timeout=60):
@@ -215,8 +209,6 @@ class QueueDB:
 
     def _add_devices_column(self) -> None:
         """Databases made before GPU slots lack `entries.devices`."""
-        import sqlite3
-
         columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(entries)")}
         if "devices" not in columns:
             with contextlib.suppress(sqlite3.OperationalError):  # another process added it
@@ -236,8 +228,6 @@ class QueueDB:
         self, *, name: str | None, baseline: str, snapshot: str, options: dict[str, Any]
     ) -> Entry:
         """Queue a snapshot; a name already queued/running for the baseline is refused."""
-        import sqlite3
-
         try:
             with self._tx() as c:
                 cur = c.execute(
@@ -445,25 +435,6 @@ class QueueDB:
         return bool(row and row["stopping"])
 
 
-DB_NAME = "queue.db"
-
-
-def db_path(xpt_dir: Path) -> Path:
-    """The queue database's file; SQLite keeps `-wal` and `-journal` files beside it."""
-    return xpt_dir / DB_NAME
-
-
-def db_files(xpt_dir: Path) -> list[str]:
-    """The database and the files SQLite keeps beside it (what a memo of it watches)."""
-    path = str(db_path(xpt_dir))
-    return [path + suffix for suffix in ("", "-wal", "-journal")]
-
-
-def has_queue(xpt_dir: Path) -> bool:
-    """True once a queue database exists (cheap: sqlite3 is not loaded for this)."""
-    return db_path(xpt_dir).exists()
-
-
 def open_queue(xpt_dir: Path) -> QueueDB:
     """The queue database of a project (created on first use)."""
     return QueueDB(db_path(xpt_dir))
@@ -485,34 +456,9 @@ def queue_session(xpt_dir: Path) -> Iterator[QueueDB]:
         db.close()
 
 
-def logs_dir(xpt_dir: Path) -> Path:
-    """The queue's logs: one per entry, and the detached workers' own."""
-    return xpt_dir / "logs"
-
-
-def workspaces_dir(xpt_dir: Path) -> Path:
-    """The isolated workspaces of running entries."""
-    return xpt_dir / "ws"
-
-
-def log_path(xpt_dir: Path, entry_id: int) -> Path:
-    """Where an entry's output is captured."""
-    return logs_dir(xpt_dir) / f"{entry_id}.log"
-
-
-def workspace_path(xpt_dir: Path, entry_id: int) -> Path:
-    """The isolated workspace of a running entry."""
-    return workspaces_dir(xpt_dir) / str(entry_id)
-
-
-def ensure_dirs(xpt_dir: Path) -> None:
-    for folder in (logs_dir(xpt_dir), workspaces_dir(xpt_dir)):
-        os.makedirs(folder, exist_ok=True)
-
-
 def has_remote_entries(xpt_dir: Path) -> bool:
     """True if any entry belongs to the distributed backend (cheap: one query)."""
-    if not has_queue(xpt_dir):
+    if not db_path(xpt_dir).exists():
         return False
     db = open_queue(xpt_dir)
     try:

@@ -12,12 +12,12 @@ from xpt.cache.odb import ODB
 from xpt.errors import ScmError
 from xpt.experiments.collect import collect_data
 from xpt.experiments.dvc_queue import DvcQueued, dvc_queued
-from xpt.experiments.queue_db import db_files, has_queue
+from xpt.experiments.queue_files import db_files, has_queue
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # queue_db (and sqlite3) load only when a queue database exists
     from xpt.experiments.queue_db import Entry
 
 Range = dict[str, Any]

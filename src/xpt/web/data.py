@@ -19,6 +19,7 @@ from typing import Any
 
 from xpt.cache.odb import ODB
 from xpt.experiments.collect import collect_data
+from xpt.experiments.queue_files import has_queue
 from xpt.experiments.queue_show import queue_entries
 from xpt.experiments.show import ShowOptions, experiments_by_baseline, show
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
@@ -54,10 +55,9 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
 
 def _queue_rows(project: Project) -> list[tuple[Any, ...]]:
     """(id, state, pid, result) of every queue entry; [] without a queue database."""
-    from xpt.experiments.queue_db import has_queue, open_queue
-
     if not has_queue(project.xpt_dir):
         return []
+    from xpt.experiments.queue_db import open_queue
 
     db = open_queue(project.xpt_dir)
     try:
@@ -205,10 +205,9 @@ def find_revision(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | Non
 
 def queue_panel(project: Project) -> dict[str, Any]:
     """Every queue entry with its state and the tail of its log, plus the live workers."""
-    from xpt.experiments.queue_db import has_queue, log_path, open_queue
-
     if not has_queue(project.xpt_dir):
         return {"entries": [], "workers": 0}
+    from xpt.experiments.queue_db import log_path, open_queue
 
     db = open_queue(project.xpt_dir)
     try:

@@ -268,7 +268,7 @@ def spawn_detached_worker(
     the local queue's logs; its pid."""
     import subprocess
 
-    from xpt.experiments.queue_db import logs_dir
+    from xpt.experiments.queue_files import logs_dir
 
     log_dir = logs_dir(xpt_dir)
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,8 @@ from xpt.cache.remote_backends import Remote, open_remote
 from xpt.errors import ExperimentError, ExperimentExists, RemoteError, ScmError
 from xpt.experiments.distributed.payload import TaskPayload
 from xpt.experiments.executor import run_isolated
-from xpt.experiments.queue_db import Entry, State, ensure_dirs
+from xpt.experiments.queue_db import Entry, State
+from xpt.experiments.queue_files import ensure_dirs
 from xpt.experiments.show import checkpoint_chain
 from xpt.project import Project
 from xpt.repro.transfer.sync import Oid, fetch, outputs_at, push
