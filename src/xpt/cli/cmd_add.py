@@ -23,6 +23,7 @@ def add(args: argparse.Namespace) -> int:
         to_remote=args.to_remote,
         remote=args.remote,
         jobs=args.remote_jobs,
+        relink=not args.no_relink,
     )
     result = do_add(project, options)
     files = sorted(

@@ -18,7 +18,7 @@ def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untype
     """Objects of the chosen revisions; with targets, only the outputs they name."""
     import os
 
-    from xpt.pipeline.parse import find_dvcfiles
+    from xpt.pipeline.parse import dvcfiles_under, find_dvcfiles
     from xpt.repro.revisions import revision_readers
     from xpt.repro.transfer.sync import scan_revision, select_outputs, used_objects
     from xpt.repro.workspace import git_if_any
@@ -36,9 +36,12 @@ def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untype
         return used_objects(project, readers)
     dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
     base = os.path.relpath(os.getcwd(), project.root).replace(os.sep, "/")
+    targets = list(args.targets)
+    if args.recursive:  # folders: the dvc files inside them, named from the root
+        targets, base = dvcfiles_under(project.root, targets), "."
     chosen = select_outputs(
         [scan_revision(read, dvcfiles) for read in readers],
-        list(args.targets),
+        targets,
         "" if base == "." else base,
     )
     return {out.oid for out in chosen}
@@ -104,6 +107,7 @@ def pull(args: argparse.Namespace) -> int:
                     list(args.targets),
                     allow_missing=args.allow_missing,
                     unsaved="replace" if args.force else "refuse",
+                    recursive=args.recursive,
                 )
             except UnsavedChanges as exc:  # DVC's wording and exit code for pull
                 raise CacheError(f"failed to pull data from the cloud - {exc.message}") from exc

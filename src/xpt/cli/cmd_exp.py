@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from xpt.cli.cmd_repro import repro_options
-from xpt.cli.ui import note, out, warn
+from xpt.cli.ui import note, out, refuse, warn
 from xpt.errors import XptError
 from xpt.project import Project
 
@@ -124,6 +124,7 @@ def show(args: argparse.Namespace) -> int:
         only_changed=args.only_changed,
         precision=args.precision,
         param_deps=args.param_deps,
+        sha=args.sha,
     )
     if args.pcp:
         _write_pcp(table, args.out or "dvc_plots", args.open)
@@ -219,6 +220,8 @@ def diff_labels(a_rev: str | None, b_rev: str | None) -> tuple[str, str]:
 def apply(args: argparse.Namespace) -> int:
     from xpt.experiments.apply import apply_experiment
 
+    if args.no_force:  # DVC's words; the workspace is always saved first (see below)
+        out("The --no-force option is deprecated and will be removed in a future DVC release.")
     result = apply_experiment(Project.find(), args.experiment)
     for path in result.missing_outputs:
         warn(f"output '{path}' is not in the cache; fetch it with `xpt pull` or rerun the pipeline")
@@ -327,6 +330,7 @@ def gc(args: argparse.Namespace) -> int:
 def save(args: argparse.Namespace) -> int:
     from xpt.experiments.save import save as do_save
 
+    refuse(args, "targets", "--recursive", hint="save the whole workspace: leave them out")
     project = Project.find()
     result = do_save(
         project,
@@ -351,6 +355,7 @@ def save(args: argparse.Namespace) -> int:
 def rename(args: argparse.Namespace) -> int:
     from xpt.experiments.manage import rename as do_rename
 
+    refuse(args, "--git-remote", hint="rename locally, then `xpt exp push`")
     new = do_rename(Project.find(), args.experiment, args.name, force=args.force)
     out(f"Renamed experiment '{args.experiment}' to '{new.name}'.")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from xpt.cli.ui import out, track_changes
+from xpt.cli.ui import out, refuse, track_changes
 from xpt.errors import XptError
 from xpt.project import Project
 
@@ -21,16 +21,10 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return found
 
 
-def _unsupported(args: argparse.Namespace, *flags: str) -> None:
-    for flag in flags:
-        if getattr(args, flag.lstrip("-").replace("-", "_"), None):
-            raise XptError(f"{flag} is not supported by xpt yet", hint="leave it out")
-
-
 def import_(args: argparse.Namespace) -> int:
     from xpt.repro.imports import import_repo
 
-    _unsupported(args, "--config", "--remote", "--remote-config")
+    refuse(args, "--config", "--remote", "--remote-config", "--jobs")
     project = Project.find()
     out(f"Importing '{args.path} ({args.url})' -> '{args.out or os.path.basename(args.path)}'")
     try:
@@ -56,7 +50,7 @@ def import_(args: argparse.Namespace) -> int:
 def get_(args: argparse.Namespace) -> int:
     from xpt.repro.imports import get_repo, show_url
 
-    _unsupported(args, "--config", "--remote", "--remote-config")
+    refuse(args, "--config", "--remote", "--remote-config", "--jobs")
     if args.show_url:
         out(show_url(Path(os.getcwd()), args.url, args.path, args.rev))
         return 0
@@ -74,7 +68,7 @@ def get_(args: argparse.Namespace) -> int:
 def import_url(args: argparse.Namespace) -> int:
     from xpt.repro.imports import import_url as do_import
 
-    _unsupported(args, "--to-remote", "--version-aware")
+    refuse(args, "--to-remote", "--remote", "--version-aware", "--jobs")
     project = Project.find()
     name = args.url.rstrip("/").rpartition("/")[2]
     out(f"Importing '{args.url}' -> '{args.out or name}'")
@@ -98,6 +92,7 @@ def import_url(args: argparse.Namespace) -> int:
 def get_url(args: argparse.Namespace) -> int:
     from xpt.repro.imports import get_url as do_get
 
+    refuse(args, "--jobs")
     try:
         do_get(
             Path(os.getcwd()),
@@ -114,7 +109,7 @@ def get_url(args: argparse.Namespace) -> int:
 def update(args: argparse.Namespace) -> int:
     from xpt.repro.imports import update as do_update
 
-    _unsupported(args, "--to-remote")
+    refuse(args, "--to-remote", "--remote", "--jobs")
     project = Project.find()
     done = do_update(
         project,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from xpt.cli.ui import out
+from xpt.cli.ui import out, refuse
 from xpt.project import Project
 
 
@@ -25,6 +25,7 @@ def _repo_path(project: Project, target: str) -> str:
 def params_diff(args: argparse.Namespace) -> int:
     from xpt.experiments.compare import params_diff as do_diff
 
+    refuse(args, "--targets", hint="leave it out: every params file is compared")
     data = do_diff(Project.find(), args.a_rev, args.b_rev, all=args.all, deps_only=args.deps)
     if args.json:
         _print_json(data)
@@ -49,6 +50,7 @@ def params_diff(args: argparse.Namespace) -> int:
 def metrics_show(args: argparse.Namespace) -> int:
     from xpt.experiments.compare import metrics_show as do_show
 
+    refuse(args, "--recursive", hint="name the metrics files")
     project = Project.find()
     revs: list[str] = []
     if args.all_branches or args.all_tags or args.all_commits:
@@ -76,6 +78,7 @@ def metrics_show(args: argparse.Namespace) -> int:
 def metrics_diff(args: argparse.Namespace) -> int:
     from xpt.experiments.compare import metrics_diff as do_diff
 
+    refuse(args, "--targets", "--recursive", hint="leave it out: every metrics file is compared")
     data = do_diff(Project.find(), args.a_rev, args.b_rev, all=args.all)
     if args.json:
         _print_json(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from xpt.cli.ui import checkout_changes, out
+from xpt.cli.ui import checkout_changes, out, refuse
 from xpt.project import Project
 from xpt.repro.options import ReproOptions
 
@@ -61,7 +61,9 @@ def status(args: argparse.Namespace) -> int:
     since = verdict.started()  # before the config is read
     with open_workspace(project) as ws:
         reads = verdict.track_reads(ws) if key else None
-        data = project_status(ws, list(args.targets), with_deps=args.with_deps)
+        data = project_status(
+            ws, list(args.targets), with_deps=args.with_deps, recursive=args.recursive
+        )
         if key and reads is not None and not data:
             text = "{}\n" if args.json else f"{verdict.UP_TO_DATE}\n"
             stages = load_graph(ws).stages() if find_dvcfiles(ws.root) else []
@@ -133,6 +135,7 @@ def cloud_status(args: argparse.Namespace) -> int:
 def dag(args: argparse.Namespace) -> int:
     from xpt.repro.workspace import load_graph, open_workspace
 
+    refuse(args, "--outs", hint="leave it out: the graph of stages is shown")
     project = Project.find()
     with open_workspace(project) as ws:
         graph = load_graph(ws)
@@ -161,6 +164,7 @@ def checkout(args: argparse.Namespace) -> int:
             with_deps=args.with_deps,
             relink=args.relink,
             unsaved="replace" if args.force else "refuse",
+            recursive=args.recursive,
         )
     checkout_changes(project, result, summary=args.summary)
     if args.relink:
@@ -175,7 +179,14 @@ def commit(args: argparse.Namespace) -> int:
 
     project = Project.find()
     with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-        done = do_commit(ws, list(args.targets), with_deps=args.with_deps)
+        done = do_commit(
+            ws,
+            list(args.targets),
+            with_deps=args.with_deps,
+            force=args.force,
+            relink=not args.no_relink,
+            recursive=args.recursive,
+        )
     for name in done:
         out(f"Committed stage '{name}'")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from xpt.cli.ui import out, track_changes
+from xpt.cli.ui import out, refuse, track_changes
 from xpt.project import Project
 
 
@@ -81,12 +81,7 @@ def data_status(args: argparse.Namespace) -> int:
     from xpt.repro.datastatus import data_status as do_status
     from xpt.repro.workspace import open_workspace
 
-    if args.not_in_remote:
-        from xpt.errors import XptError
-
-        raise XptError(
-            "xpt data status --not-in-remote is not supported", hint="use `xpt status -c`"
-        )
+    refuse(args, "--not-in-remote", "--remote", "--no-remote-refresh", hint="use `xpt status -c`")
     project = Project.find()
     key = getattr(args, "memo_key", None) if args.json else None
     from xpt.repro import verdict

@@ -90,7 +90,7 @@ class _Builder:
         return _Builder(sub, self.common, self.only[1:])
 
 
-def _repro_options(p: argparse.ArgumentParser, exp: bool = False) -> None:
+def _repro_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("targets", nargs="*", help="stages or dvc.yaml files to reproduce")
     p.add_argument("-f", "--force", action="store_true", help="reproduce even if nothing changed")
     p.add_argument(
@@ -110,8 +110,6 @@ def _repro_options(p: argparse.ArgumentParser, exp: bool = False) -> None:
     p.add_argument("--allow-missing", action="store_true", help="skip stages missing only data")
     p.add_argument("--pull", action="store_true", help="pull missing data from the remote")
     p.add_argument("--glob", action="store_true", help="targets are glob patterns")
-    if not exp:
-        p.add_argument("-m", "--metrics", action="store_true", help="show metrics afterwards")
 
 
 def _json_md(p: argparse.ArgumentParser, precision: bool = True) -> None:
@@ -198,7 +196,7 @@ def _plots_commands(b: _Builder) -> None:
 
 def _exp_commands(b: _Builder) -> None:
     run = b.add("run", "xpt.cli.cmd_exp:run", "run an experiment")
-    _repro_options(run, exp=True)
+    _repro_options(run)
     run.add_argument(
         "-S",
         "--set-param",
@@ -250,8 +248,7 @@ def _exp_commands(b: _Builder) -> None:
 
     apply = b.add("apply", "xpt.cli.cmd_exp:apply", "put an experiment in the workspace")
     apply.add_argument("experiment")
-    apply.add_argument("--no-force", action="store_true", help="deprecated; ignored")
-    apply.add_argument("--force", action="store_true", help="deprecated; ignored")
+    apply.add_argument("--no-force", action="store_true", help="deprecated")
 
     branch = b.add("branch", "xpt.cli.cmd_exp:branch", "make a git branch from an experiment")
     branch.add_argument("experiment")
@@ -428,7 +425,6 @@ def _project_commands(b: _Builder) -> None:
     ci = b.add("check-ignore", "xpt.cli.cmd_project:check_ignore", "is a path .dvcignored")
     ci.add_argument("targets", nargs="*", help="paths to check")
     ci.add_argument("-d", "--details", action="store_true", help="show the matching pattern")
-    ci.add_argument("-a", "--all", action="store_true", help="all matching patterns")
     ci.add_argument("-n", "--non-matching", action="store_true", help="list non-matching too")
     ci.add_argument("--stdin", action="store_true", help="read paths from stdin")
     for verb, what in (("freeze", "freeze stages"), ("unfreeze", "unfreeze stages")):
@@ -464,7 +460,7 @@ def _imports_commands(b: _Builder) -> None:
         p.add_argument("-j", "--jobs", type=int)
         p.add_argument("--config")
         p.add_argument("--remote")
-        p.add_argument("--remote-config", nargs="*", default=[])
+        p.add_argument("--remote-config", nargs="*")
         if verb == "import":
             p.add_argument("--no-exec", action="store_true")
             p.add_argument("--no-download", action="store_true")
@@ -534,7 +530,7 @@ def _add_command(b: _Builder) -> None:
     add.add_argument("-r", "--remote", metavar="NAME", help="remote for --to-remote")
     add.add_argument("--remote-jobs", type=int, metavar="N", help="parallel uploads")
     add.add_argument("-f", "--force", action="store_true", help="replace an existing --out")
-    add.add_argument("--no-relink", action="store_true", help="accepted for DVC compatibility")
+    add.add_argument("--no-relink", action="store_true", help="leave the files unlinked")
 
 
 def _ui_command(p: argparse.ArgumentParser) -> None:

@@ -7,6 +7,8 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import argparse
+
     from xpt.project import Project
     from xpt.repro.checkout import CheckoutResult
 
@@ -24,6 +26,26 @@ def note(text: str) -> None:
 def warn(text: str) -> None:
     """A warning on stderr."""
     print(f"WARNING: {text}", file=sys.stderr, flush=True)
+
+
+def refuse(args: argparse.Namespace, *flags: str, hint: str = "leave it out") -> None:
+    """One clear error for a DVC flag xpt does not do (yet), never a silent no-op.
+
+    An option counts as given unless it holds its default of None or False (a bare
+    `--remote-config` gives []); a positional (`targets`) unless it is empty too."""
+    from xpt.errors import XptError
+
+    for flag in flags:
+        absent: tuple[object, ...] = (None, False) if flag.startswith("-") else (None, False, [])
+        if getattr(args, flag.lstrip("-").replace("-", "_"), None) not in absent:
+            shown = flag if flag.startswith("-") else f"with {flag.upper()}"
+            raise XptError(f"xpt {_command(args)} {shown} is not supported", hint=hint)
+
+
+def _command(args: argparse.Namespace) -> str:
+    """`exp save`, `import`: the words naming the command being run."""
+    groups = [k.removesuffix("_cmd") for k, v in vars(args).items() if k.endswith("_cmd") and v]
+    return f"{groups[0]} {args.command}" if groups else str(args.command)
 
 
 def track_changes(project: Project, paths: list[str]) -> None:

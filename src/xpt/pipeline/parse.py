@@ -96,6 +96,22 @@ def workspace_reader(root: Path) -> Reader:
     return read
 
 
+def dvcfiles_under(root: Path, folders: list[str]) -> list[str]:
+    """`-R`: each folder (a path from the cwd) replaced by the repo-relative `dvc.yaml`
+    and `.dvc` files inside it; PipelineError naming a folder that holds none."""
+    from xpt.utils.fsutil import is_inside
+
+    files = find_dvcfiles(root)
+    found: list[str] = []
+    for folder in folders:
+        rel = os.path.relpath(os.path.abspath(folder), root).replace(os.sep, "/")
+        inside = [f for f in files if is_inside(f, "" if rel == "." else rel)]
+        if not inside:
+            raise PipelineError(f"no dvc.yaml under '{folder}'", hint="check the -R target")
+        found.extend(inside)
+    return found
+
+
 def find_dvcfiles(root: Path, visited: list[str] | None = None) -> list[str]:
     """Repo-relative paths of every `dvc.yaml` and `.dvc` file (root dvc.yaml first),
     skipping sub-repos.

@@ -269,15 +269,17 @@ def render_exp_show(
     only_changed: bool = False,
     precision: int | None = None,
     param_deps: bool = False,
+    sha: bool = False,
     today: _dt.date | None = None,
 ) -> ExpTable:
     """Build the `exp show` table from the `exp show --json` list.
 
     `param_deps` is accepted for the CLI's sake: the list does not say which params are
-    stage dependencies, so the core must already have filtered them.
+    stage dependencies, so the core must already have filtered them. `sha`: baselines
+    show their short sha instead of a branch or tag name (`--sha`).
     """
     del param_deps
-    groups = build_groups(rows)
+    groups = build_groups(rows, sha)
     columns = build_columns(r for g in groups for rng in [[g.head], *g.ranges] for r in rng)
     if sort_by:
         if sort_order not in ("asc", "desc"):

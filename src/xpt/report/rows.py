@@ -149,13 +149,17 @@ class Group:
     ranges: list[list[ExpRow]]
 
 
-def build_groups(states: Iterable[Mapping[str, Any]]) -> list[Group]:
-    """The docs/dvc-formats.md §9.5 list as groups, experiments in the given (core) order."""
+def build_groups(states: Iterable[Mapping[str, Any]], sha: bool = False) -> list[Group]:
+    """The docs/dvc-formats.md §9.5 list as groups, experiments in the given (core) order;
+    `sha` (`--sha`): baselines named by their short sha, not their branch or tag."""
     groups = []
     for state in states:
         kind = "workspace" if state.get("rev") == "workspace" else "baseline"
         ranges = [_range_rows(r) for r in state.get("experiments") or []]
-        groups.append(Group(_state(state, kind), [r for r in ranges if r]))
+        head = _state(state, kind)
+        if sha and kind == "baseline":
+            head = replace(head, name=None)
+        groups.append(Group(head, [r for r in ranges if r]))
     return groups
 
 

@@ -43,6 +43,8 @@ class AddOptions:
     to_remote: bool = False
     remote: str | None = None
     jobs: int | None = None
+    relink: bool = True
+    """False (`--no-relink`): the workspace keeps its files instead of links to the cache."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,9 @@ def _store(ws: Workspace, plans: list[_Plan], options: AddOptions) -> list[HashI
             remove(dest)
         checkout_output(ws.odb, dest, info, ws.link_types, hasher=ws.hasher, root=ws.root)
         return [info]
-    saved = save_outputs(ws.odb, ws.hasher, [p.source for p in plans], ws.link_types)
+    saved = save_outputs(
+        ws.odb, ws.hasher, [p.source for p in plans], ws.link_types, relink=options.relink
+    )
     return [info for info, _tree in saved]
 
 

@@ -15,6 +15,7 @@ from xpt.cache.outputs import OutputChange, restore_output, unsaved_files
 from xpt.errors import CacheError, CorruptObject, UnsavedChanges
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, parse_lock
+from xpt.pipeline.parse import dvcfiles_under
 from xpt.repro.record import Locks, commit_outputs, dep_entries, legacy_locks
 from xpt.repro.stage_status import check_stage
 from xpt.repro.workspace import Workspace, load_graph
@@ -53,6 +54,7 @@ def checkout(
     with_deps: bool = False,
     relink: bool = False,
     unsaved: Unsaved = "refuse",
+    recursive: bool = False,
 ) -> CheckoutResult:
     """Restore every cached output recorded in the lock files from the object cache.
 
@@ -62,7 +64,10 @@ def checkout(
     Workspace files the checkout would replace or delete whose content is not cached:
     `refuse` raises UnsavedChanges before touching anything (DVC without `--force`),
     `replace` overwrites them (`--force`, `exp apply`), `keep` leaves those outputs as
-    they are (`repro --pull`, which DVC runs only for unchanged stages)."""
+    they are (`repro --pull`, which DVC runs only for unchanged stages). `recursive`
+    (`-R`): the targets are folders, meaning the dvc files inside them."""
+    if recursive and targets:
+        targets = dvcfiles_under(ws.root, targets)
     graph = load_graph(ws)
     result = CheckoutResult()
     locks: dict[str, dict[str, Any]] = {}
@@ -157,19 +162,32 @@ def missing_data_error(missing: dict[str, str]) -> CacheError:
     )
 
 
-def commit(ws: Workspace, targets: list[str] | None, *, with_deps: bool = False) -> list[str]:
+def commit(
+    ws: Workspace,
+    targets: list[str] | None,
+    *,
+    with_deps: bool = False,
+    force: bool = False,
+    relink: bool = True,
+    recursive: bool = False,
+) -> list[str]:
     """Record the workspace's current deps/params/outs in dvc.lock without running.
 
-    Targets alone, or with their upstream stages (`with_deps`, `-d` as in DVC)."""
+    Targets alone, or with their upstream stages (`with_deps`, `-d` as in DVC); `force`
+    (`-f`) records unchanged stages too, storing their outputs in the cache again;
+    `relink=False` (`--no-relink`) leaves the workspace files unlinked from the cache;
+    `recursive` (`-R`) as for `checkout`."""
+    if recursive and targets:
+        targets = dvcfiles_under(ws.root, targets)
     graph = load_graph(ws)
     legacy = legacy_locks(graph)  # checkpoint projects keep DVC 2's lock dialect
     committed = []
     locks = Locks(ws, announce=False)
     for stage in graph.plan(targets or None, single_item=not with_deps):
         check = check_stage(ws, stage, locks.entry(stage))
-        if not check.changed:
+        if not (check.changed or force):
             continue
-        outs = commit_outputs(ws, stage, legacy=legacy)
+        outs = commit_outputs(ws, stage, legacy=legacy, relink=relink)
         deps = dep_entries(ws, stage, check, legacy)
         locks.write(stage, build_entry(stage.cmd, deps, check.param_entries(), outs))
         committed.append(stage.addressing)

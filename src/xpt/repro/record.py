@@ -110,11 +110,13 @@ def commit_outputs(
     no_commit: bool = False,
     allow_missing: bool = False,
     legacy: bool = False,
+    relink: bool = True,
 ) -> list[dict[str, Any]]:
     """Hash every output, store cached ones in the object cache; lock entries for outs.
 
     `allow_missing` skips outputs not written yet (a checkpoint before the metrics exist).
-    `legacy` writes DVC 2 entries and objects (see `legacy_locks`).
+    `legacy` writes DVC 2 entries and objects (see `legacy_locks`). `relink=False`
+    (`commit --no-relink`) leaves the workspace files as they are, not linked to the cache.
     """
     present = []
     for out in stage.outs:
@@ -131,7 +133,9 @@ def commit_outputs(
         infos = {o.path: save_legacy(ws, p) for o, p in cached}
     else:
         # all cached outputs at once: their big files hash on different cores
-        saved = save_outputs(ws.odb, ws.hasher, [p for _o, p in cached], ws.link_types)
+        saved = save_outputs(
+            ws.odb, ws.hasher, [p for _o, p in cached], ws.link_types, relink=relink
+        )
         infos = {o.path: info for (o, _p), (info, _tree) in zip(cached, saved, strict=True)}
     entries = []
     for out, path in present:

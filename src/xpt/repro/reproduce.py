@@ -366,21 +366,11 @@ def expand_targets(ws: Workspace, graph: Graph, options: ReproOptions) -> list[s
     import fnmatch
 
     from xpt.errors import PipelineError
-    from xpt.pipeline.parse import find_dvcfiles
-    from xpt.utils.fsutil import is_inside
+    from xpt.pipeline.parse import dvcfiles_under
 
     targets = list(options.targets)
     if options.recursive:
-        files = find_dvcfiles(ws.root)
-        expanded = []
-        for target in targets:
-            rel = os.path.relpath(os.path.abspath(target), ws.root).replace(os.sep, "/")
-            rel = "" if rel == "." else rel
-            found = [f for f in files if is_inside(f, rel)]
-            if not found:
-                raise PipelineError(f"no dvc.yaml under '{target}'", hint="check the -R target")
-            expanded.extend(found)
-        targets = expanded
+        targets = dvcfiles_under(ws.root, targets)
     if options.glob:
         names = [s.addressing for s in graph.stages()]
         expanded = []

@@ -18,7 +18,7 @@ from xpt.pipeline.lockfile import build_entry, parse_lock
 from xpt.pipeline.lockformat import hash_entry
 from xpt.pipeline.model import Stage
 from xpt.pipeline.params import load_params, select
-from xpt.pipeline.parse import find_dvcfiles
+from xpt.pipeline.parse import dvcfiles_under, find_dvcfiles
 from xpt.repro.workspace import Workspace, load_graph
 
 _MISSING = object()
@@ -215,11 +215,14 @@ def check_stage(
 
 
 def project_status(
-    ws: Workspace, targets: list[str] | None, *, with_deps: bool = False
+    ws: Workspace, targets: list[str] | None, *, with_deps: bool = False, recursive: bool = False
 ) -> dict[str, Any]:
     """`xpt status` data in the shape of `dvc status --json` (changed stages only).
 
-    Targets are checked alone unless `with_deps` adds their upstream stages (`-d`, as DVC)."""
+    Targets are checked alone unless `with_deps` adds their upstream stages (`-d`, as DVC);
+    with `recursive` (`-R`) they are folders, meaning the dvc files inside them."""
+    if recursive and targets:
+        targets = dvcfiles_under(ws.root, targets)
     if not targets and not find_dvcfiles(ws.root):
         return {}
     graph = load_graph(ws)
