@@ -13,7 +13,7 @@ from tests.helpers import TmpRepo
 from tests.s3_server import S3Bucket, s3_bucket, s3_server  # noqa: F401 - fixtures
 from xpt.cache import remote_backends as remote_mod
 from xpt.cache.remote_backends import FsspecRemote, s3_options
-from xpt.errors import CacheError
+from xpt.errors import CacheError, CorruptObject
 
 GEN_PY = """\
 import os
@@ -252,3 +252,89 @@ def test_s3_options_map_dvc_names() -> None:
         "config_kwargs": {"connect_timeout": 3.0},
     }
     assert s3_options({"ssl_verify": "/etc/ca.pem"})["client_kwargs"] == {"verify": "/etc/ca.pem"}
+
+
+def test_batched_transfers_verify_each_object_and_hand_back_big_ones(
+    s3_bucket: S3Bucket,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Small objects move on fsspec's event loop, one request each (no HEAD); a cache file
+    changed in place is never sent, a bad or missing download fails alone, and objects
+    above a chunk come back for the streaming path."""
+    monkeypatch.setattr(remote_mod, "REMOTE_CHUNK", 1024)
+    remote = FsspecRemote(f"s3://{s3_bucket.name}/store", {"endpointurl": s3_bucket.endpoint})
+    calls: list[str] = []
+    real = remote.fs._call_s3
+
+    async def recording(method, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(method)
+        return await real(method, *args, **kwargs)
+
+    monkeypatch.setattr(remote.fs, "_call_s3", recording)
+    files = {"small": b"small object", "bad": b"changed in place", "big": b"x" * 5000}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    items: list[tuple[Path, str, str | None]] = [
+        (tmp_path / "small", "files/md5/aa/01", md5(files["small"])),
+        (tmp_path / "bad", "files/md5/aa/02", md5(b"what was cached")),
+        (tmp_path / "big", "files/md5/aa/03", md5(files["big"])),
+        (tmp_path / "gone", "files/md5/aa/04", None),
+    ]
+    big, failed = remote.upload_many(items, jobs=3)
+    assert big == [2]
+    assert sorted(failed) == [1, 3]
+    assert isinstance(failed[1], CorruptObject)
+    assert "cannot read cache object" in failed[3].message
+    assert s3_bucket.object_keys() == ["store/files/md5/aa/01"]
+    assert calls == ["put_object"]
+
+    s3_bucket.write("store/files/md5/aa/03", files["big"])
+    s3_bucket.write("store/files/md5/aa/05", b"evil bytes")
+    calls.clear()
+    got: dict[int, bytes] = {}
+
+    def store(i: int, body: bytes) -> None:
+        if body == b"evil bytes":
+            raise CacheError("corrupted")
+        got[i] = body
+
+    relpaths = ["files/md5/aa/01", "files/md5/aa/03", "files/md5/aa/05", "files/md5/aa/06"]
+    big, failed = remote.download_many(relpaths, store, jobs=2)
+    assert big == [1]
+    assert got == {0: files["small"]}
+    assert sorted(failed) == [2, 3]
+    assert failed[2].message == "corrupted"
+    assert failed[3].message == f"object 'files/md5/aa/06' is missing on remote '{remote.url}'"
+    assert calls == ["get_object"] * 4
+
+
+def test_pull_streams_big_objects_and_batches_small_ones(
+    s3_project: TmpRepo,
+    s3_bucket: S3Bucket,  # noqa: F811
+    tmp_path: Path,
+    xpt,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a tiny chunk, some objects take the batched path and some stream: a corrupted
+    one of each kind is refused and stays out of the cache, the others arrive whole."""
+    monkeypatch.setattr(remote_mod, "REMOTE_CHUNK", 600)  # f0 (~256 B) batched, f2 streamed
+    assert "6 files pushed" in xpt("push").out
+    small, big = (
+        (s3_project / "data" / "f0.bin").read_bytes(),
+        (s3_project / "data" / "f2.bin").read_bytes(),
+    )
+    assert len(small) < 600 < len(big)
+    for data in (small, big):
+        s3_bucket.write(obj_key(data), b"evil " + data[5:])
+    other = clone(s3_project, tmp_path / "other")
+    monkeypatch.chdir(other)
+    res = xpt("pull", ok=False)
+    assert res.err.count("corrupted") >= 2
+    cache = other / ".dvc" / "cache" / "files" / "md5"
+    for data in (small, big):
+        assert not (cache / md5(data)[:2] / md5(data)[2:]).exists()
+    for name in ("f1.bin", "sub/deep.txt"):
+        digest = md5((s3_project / "data" / name).read_bytes())
+        assert (cache / digest[:2] / digest[2:]).exists()
+    assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]

@@ -427,6 +427,23 @@ def test_executor_repo_shares_objects(repo: TmpRepo, tmp_path: Path) -> None:
     assert Git(repo).commit_info(again).parents == (head,)
 
 
+def test_executor_repo_keeps_identity_and_git_reads_it(repo: TmpRepo, tmp_path: Path) -> None:
+    """The workspace's config is written by hand: odd values survive, git itself reads it."""
+    name = 'Ada "the first" \\ L;ovelace # x'
+    repo.git("config", "user.name", name)
+    repo.git("config", "core.autocrlf", "input")
+    head = repo.git("rev-parse", "HEAD")
+    ws = Git(repo).make_executor_repo(tmp_path / "ws", head)
+    git = ["git", "-C", str(ws.root)]
+    run = lambda *a: subprocess.run([*git, *a], check=True, capture_output=True, text=True)  # noqa: E731
+    assert run("config", "user.name").stdout.rstrip("\n") == name
+    assert run("config", "core.autocrlf").stdout.strip() == "input"
+    assert run("config", "gc.auto").stdout.strip() == "0"
+    assert run("rev-parse", "HEAD").stdout.strip() == head
+    assert run("status", "--porcelain").stdout == ""
+    assert not (ws.root / ".git" / "hooks").exists()  # no template files per experiment
+
+
 # -- network ----------------------------------------------------------------------------
 
 

@@ -384,31 +384,135 @@ class FsspecRemote:
 
     def _fail(self, exc: BaseException, action: str) -> NoReturn:
         """Translate whatever fsspec/botocore raised into a RemoteError naming the remote."""
+        raise self._error(exc, action) from exc
+
+    def _error(self, exc: BaseException, action: str) -> RemoteError:
         names = {cls.__name__ for cls in type(exc).__mro__}
         text = str(exc)
         if names & _UNREACHABLE or isinstance(exc, ConnectionError):
-            raise RemoteError(
+            return RemoteError(
                 f"remote '{self.url}' is unreachable: {text}",
                 hint="check the network, and the remote's URL and endpointurl (`xpt remote list`)",
-            ) from exc
+            )
         if names & _NO_CREDENTIALS:
-            raise RemoteError(
+            return RemoteError(
                 f"no credentials for remote '{self.url}'",
                 hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or "
                 "`xpt remote modify --local NAME profile PROFILE`",
-            ) from exc
+            )
         if "NoSuchBucket" in text or "bucket does not exist" in text.lower():
             bucket = self.base.strip("/").split("/", 1)[0]
-            raise RemoteError(
+            return RemoteError(
                 f"bucket '{bucket}' of remote '{self.url}' does not exist",
                 hint="create the bucket, or fix the URL with `xpt remote modify NAME url s3://BUCKET/PATH`",
-            ) from exc
+            )
         if isinstance(exc, PermissionError):
-            raise RemoteError(
+            return RemoteError(
                 f"access to remote '{self.url}' denied: {text}",
                 hint="check the credentials and the bucket's permissions",
-            ) from exc
-        raise RemoteError(f"cannot {action} remote '{self.url}': {text}") from exc
+            )
+        return RemoteError(f"cannot {action} remote '{self.url}': {text}")
+
+    def _missing(self, exc: FileNotFoundError, relpath: str, action: str) -> XptError:
+        """A missing object is the cache's problem (CacheError); a missing bucket is not."""
+        if "bucket" in str(exc).lower():
+            return self._error(exc, action)
+        return CacheError(f"object '{relpath}' is missing on remote '{self.url}'")
+
+    @property
+    def batches(self) -> bool:
+        """True when `download_many`/`upload_many` work (S3: requests on fsspec's loop)."""
+        return hasattr(self.fs, "_call_s3")
+
+    def download_many(
+        self, relpaths: list[str], store: Callable[[int, bytes], None], jobs: int
+    ) -> tuple[list[int], dict[int, XptError]]:
+        """GET objects on fsspec's event loop, `jobs` requests at a time, with no thread
+        per object: each whole body goes to `store(i, body)` (on the loop's thread, so it
+        must be quick: verify and write a small file). Objects above `REMOTE_CHUNK` are
+        not read; their indexes come back first, for `download`. Then {index: error}."""
+        big: list[int] = []
+
+        async def one(i: int) -> None:
+            bucket, key, _version = self.fs.split_path(self._path(relpaths[i]))
+            resp = await self.fs._call_s3("get_object", Bucket=bucket, Key=key)
+            body, size = resp["Body"], resp.get("ContentLength")
+            try:
+                if not isinstance(size, int) or size > REMOTE_CHUNK:
+                    big.append(i)
+                    body.close()
+                    return
+                data = await body.read()  # read to the end: the connection goes back to the pool
+            except BaseException:
+                body.close()
+                raise
+            store(i, bytes(data))
+
+        failed = self._each(len(relpaths), one, relpaths, "download from", jobs)
+        return big, failed
+
+    def upload_many(
+        self, items: list[tuple[Path, str, str | None]], jobs: int
+    ) -> tuple[list[int], dict[int, XptError]]:
+        """PUT files (src, relpath, md5 or None) on fsspec's event loop, `jobs` at a time.
+
+        Each file is read once; with an md5, the bytes sent are the bytes hashed. Files
+        above `REMOTE_CHUNK` are left to `upload` (multipart); their indexes come first."""
+        big: list[int] = []
+
+        async def one(i: int) -> None:
+            src, relpath, md5 = items[i]
+            try:
+                with open(src, "rb") as fin:
+                    data = fin.read(REMOTE_CHUNK + 1)
+            except OSError as exc:
+                raise CacheError(f"cannot read cache object '{src}': {exc.strerror}") from exc
+            if len(data) > REMOTE_CHUNK:
+                big.append(i)
+                return
+            if md5 is not None:
+                actual = hashlib.md5(data).hexdigest()
+                if actual != md5:
+                    raise corrupt_object(src, md5, actual)
+            bucket, key, _version = self.fs.split_path(self._path(relpath))
+            await self.fs._call_s3("put_object", Bucket=bucket, Key=key, Body=data)
+
+        failed = self._each(len(items), one, [r for _s, r, _m in items], "upload to", jobs)
+        return big, failed
+
+    def _each(
+        self,
+        count: int,
+        one: Callable[[int], Any],
+        relpaths: list[str],
+        action: str,
+        jobs: int,
+    ) -> dict[int, XptError]:
+        """Run the coroutine `one(i)` for every index, `jobs` at once; {index: error}."""
+        import asyncio
+
+        from fsspec.asyn import sync
+
+        failed: dict[int, XptError] = {}
+        pending = iter(range(count))
+
+        async def worker() -> None:
+            for i in pending:
+                try:
+                    await one(i)
+                except XptError as exc:
+                    failed[i] = exc
+                except FileNotFoundError as exc:
+                    failed[i] = self._missing(exc, relpaths[i], action)
+                except Exception as exc:  # noqa: BLE001 - fsspec backends raise anything
+                    failed[i] = self._error(exc, action)
+
+        async def run_all() -> None:
+            await asyncio.gather(*(worker() for _ in range(max(1, min(jobs, count)))))
+
+        if count:
+            sync(self.fs.loop, run_all)
+        return failed
 
     def exists(self, relpath: str) -> bool:
         try:
@@ -434,9 +538,7 @@ class FsspecRemote:
         try:
             src = self._open_object(relpath)
         except FileNotFoundError as exc:
-            if "bucket" in str(exc).lower():
-                self._fail(exc, "download from")
-            raise CacheError(f"object '{relpath}' is missing on remote '{self.url}'") from None
+            raise self._missing(exc, relpath, "download from") from None
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, "download from")
         try:

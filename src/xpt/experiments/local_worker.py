@@ -15,6 +15,7 @@ and the child runs with exactly those in CUDA_VISIBLE_DEVICES.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 from xpt.experiments.gpus import GpuPlan, parse_list, use_devices
 from xpt.experiments.queue_db import (
     Entry,
+    QueueDB,
     State,
     log_path,
     open_queue,
@@ -68,7 +70,7 @@ def _child(project: Project, entry: Entry) -> int:
     from xpt.experiments.executor import ExecResult, run_isolated
 
     db = open_queue(project.xpt_dir)
-    db.set_pid(entry.id, os.getpid())  # before the worker does: it may be killed first
+    db.set_pid(entry.id, os.getpid())  # the claim recorded the worker's pid
     use_devices(entry.devices)
 
     def recorded(result: ExecResult) -> None:  # as soon as the ref is set
@@ -114,6 +116,8 @@ def _preload() -> None:
     import xpt.experiments.autopush  # noqa: F401
     import xpt.experiments.executor  # noqa: F401
 
+    gc.freeze()  # children's collections then skip (and do not copy) the worker's objects
+
 
 def _fork(project: Project, entry: Entry) -> int:
     sys.stdout.flush()
@@ -156,20 +160,31 @@ def run_queue(
     summary = RunSummary()
     emit = report or (lambda _state, _entry: None)
     _preload()
+    exited: list[tuple[Entry, int]] = []
+    """Children reaped whose outcome is recorded in the next session (one per claim)."""
+
+    def record_exits(db: QueueDB) -> None:
+        for entry, code in exited:
+            why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            final = db.fail_running(entry.id, returncode=code, error=f"experiment process {why}")
+            if final is not None:
+                summary.done.append(final)
+                emit(final.state.value, final)
+        exited.clear()
+
     try:
         while True:
             waiting = False  # queued entries wait for devices held elsewhere
             while len(children) < limit:
                 with queue_session(project.xpt_dir) as db:
+                    record_exits(db)
                     entry = None if db.stopping(me) else db.claim(me, only, gpus)
                     if entry is None:
                         waiting = gpus is not None and only is None and db.has_queued()
                 if entry is None:
                     break
-                pid = _fork(project, entry)  # no queue.db connection is open here
-                with queue_session(project.xpt_dir) as db:
-                    db.set_pid(entry.id, pid)
-                children[pid] = entry
+                # no queue.db connection is open here; the child records its own pid
+                children[_fork(project, entry)] = entry
                 emit("running", entry)
             if not children and not waiting:
                 break
@@ -181,21 +196,13 @@ def run_queue(
             else:
                 pid, status = os.wait()
             entry = children.pop(pid, None)
-            if entry is None:
-                continue
-            code = os.waitstatus_to_exitcode(status)
-            why = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            with queue_session(project.xpt_dir) as db:
-                final = db.fail_running(
-                    entry.id, returncode=code, error=f"experiment process {why}"
-                )
-            if final is not None:
-                summary.done.append(final)
-                emit(final.state.value, final)
+            if entry is not None:
+                exited.append((entry, os.waitstatus_to_exitcode(status)))
     except KeyboardInterrupt:
         for pid in children:
             _kill_group(pid)
         with queue_session(project.xpt_dir) as db:
+            record_exits(db)
             for pid, entry in list(children.items()):
                 try:
                     os.waitpid(pid, 0)

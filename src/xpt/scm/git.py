@@ -50,6 +50,18 @@ IDENTITY_HINT = (
 )
 SHARED_OBJECTS_MARKER = "xpt-shared-objects"
 
+_EXECUTOR_CONFIG = (
+    "user.name",
+    "user.email",
+    "core.filemode",
+    "core.autocrlf",
+    "core.symlinks",
+    "core.ignorecase",
+    "core.precomposeunicode",
+)
+"""Settings an executor workspace takes from the main repository (what `git init` probed
+about the filesystem included: its own probe is skipped)."""
+
 _TRACKED_CHANGE = (
     FileStatus.WT_MODIFIED
     | FileStatus.WT_DELETED
@@ -172,6 +184,16 @@ def _now() -> tuple[int, int]:
 def _refspec_dst(spec: str) -> str:
     src, _, dst = spec.lstrip("+").partition(":")
     return dst or src
+
+
+def _config_text(settings: dict[str, str]) -> str:
+    """A git config file holding `settings` ("section.key" -> value), values quoted."""
+    sections: dict[str, list[str]] = {}
+    for name, value in settings.items():
+        section, key = name.split(".", 1)
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        sections.setdefault(section, []).append(f'\t{key} = "{quoted}"\n')
+    return "".join(f"[{section}]\n" + "".join(lines) for section, lines in sections.items())
 
 
 class Git:
@@ -854,27 +876,29 @@ class Git:
         commit = self._commit(sha)
         self.list_tree(sha)  # refuses crafted entry names before anything is written
         objects = self._objects_dir()
+        settings = {"core.repositoryformatversion": "0", "core.bare": "false", "gc.auto": "0"}
+        for key in _EXECUTOR_CONFIG:
+            value = self._config(key)
+            if value is not None:
+                settings[key] = value
+        exclude = Path(self._repo.path) / "info" / "exclude"
         with _translated(f"creating the workspace repository '{ws_root}'"):
-            ws_root.mkdir(parents=True, exist_ok=True)
-            repo = pygit2.init_repository(str(ws_root), bare=False, initial_head="main")
-            gitdir = Path(repo.path)
+            # written by hand, not by `init_repository`: a queue runs one per experiment,
+            # and the template files, capability probes and one config lock per key
+            # cost ~20 file creations (ext4 inode allocation) for nothing
+            gitdir = ws_root / ".git"
             (gitdir / "objects" / "info").mkdir(parents=True, exist_ok=True)
+            (gitdir / "refs").mkdir(exist_ok=True)
+            (gitdir / "HEAD").write_text(f"{commit.id}\n")  # detached at the snapshot
+            (gitdir / "config").write_text(_config_text(settings))
             (gitdir / "objects" / "info" / "alternates").write_text(str(objects) + "\n")
             (gitdir / SHARED_OBJECTS_MARKER).write_text(str(objects) + "\n")
-            exclude = Path(self._repo.path) / "info" / "exclude"
             if exclude.is_file():
                 (gitdir / "info").mkdir(exist_ok=True)
                 (gitdir / "info" / "exclude").write_bytes(exclude.read_bytes())
-            config = repo.config
-            for key in ("user.name", "user.email", "core.filemode", "core.autocrlf"):
-                value = self._config(key)
-                if value is not None:
-                    config[key] = value
-            config["gc.auto"] = "0"
         ws = Git(ws_root)
         with _translated(f"checking out {sha[:7]} in '{ws_root}'"):
             ws._repo.checkout_tree(ws._repo[commit.id], strategy=CheckoutStrategy.FORCE)
-            ws._repo.set_head(commit.id)
         return ws
 
     def _objects_dir(self) -> Path:

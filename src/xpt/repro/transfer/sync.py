@@ -15,6 +15,7 @@ the hash), and the checkout names that spare instead of copying the object once 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import posixpath
 import sys
@@ -31,12 +32,13 @@ from xpt.cache.odb import (
     OBJECT_MODE,
     OBJECTS_DIR,
     ODB,
+    VERIFIED_MEMO_MIN,
     object_relpath,
     prefix_relpath,
     relpath_oid,
     tmp_name,
 )
-from xpt.cache.remote_backends import Remote, open_remote
+from xpt.cache.remote_backends import FsspecRemote, Remote, open_remote
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError, PipelineError, RemoteError, XptError
 from xpt.pipeline.lockfile import parse_lock
@@ -322,7 +324,8 @@ def used_objects(project: Project, readers: Iterable[Reader]) -> set[Oid]:
     return used
 
 
-def _upload(odb: ODB, remote: Remote, oid: Oid) -> None:
+def _upload_args(odb: ODB, oid: Oid) -> tuple[Path, str, str | None]:
+    """(cache file, remote relpath, md5 its bytes must hash to, or None) of one upload."""
     md5, legacy = oid
     src = odb.object_path(md5, legacy=legacy)
     # the bytes are hashed while sent, unless xpt hashed this very file before (big objects);
@@ -332,7 +335,23 @@ def _upload(odb: ODB, remote: Remote, oid: Oid) -> None:
         with contextlib.suppress(OSError):
             if odb.known_intact(src, os.stat(src), md5):
                 expected = None
-    remote.upload(Path(src), object_relpath(md5, legacy), expected)
+    return Path(src), object_relpath(md5, legacy), expected
+
+
+def _upload(odb: ODB, remote: Remote, oid: Oid) -> None:
+    remote.upload(*_upload_args(odb, oid))
+
+
+def _upload_all(odb: ODB, remote: Remote, oids: list[Oid], jobs: int | None) -> dict[str, str]:
+    """Upload `oids`; {md5: reason} of the failed. S3 sends small objects from fsspec's
+    event loop (no thread per object); big ones, and other backends, a thread each."""
+    if not (isinstance(remote, FsspecRemote) and remote.batches):
+        return _run(lambda o: _upload(odb, remote, o), oids, jobs)
+    items = [_upload_args(odb, o) for o in oids]
+    big, failed = remote.upload_many(items, jobs or default_jobs())
+    reasons = {oids[i][0]: exc.message for i, exc in failed.items()}
+    reasons.update(_run(lambda o: _upload(odb, remote, o), [oids[i] for i in big], jobs))
+    return reasons
 
 
 def _download(odb: ODB, remote: Remote, oid: Oid, spares: _Spares | None = None) -> None:
@@ -361,12 +380,7 @@ def _download(odb: ODB, remote: Remote, oid: Oid, spares: _Spares | None = None)
         return fd
 
     try:
-        actual = remote.download(object_relpath(md5, legacy), Path(tmp), twin)
-        if not legacy and actual != md5.removesuffix(".dir"):
-            raise CacheError(
-                f"object {md5} on remote '{remote.url}' is corrupted (its content hashes to {actual})",
-                hint="push it again from a machine that has the right data",
-            )
+        _check_download(remote, oid, remote.download(object_relpath(md5, legacy), Path(tmp), twin))
         os.chmod(tmp, OBJECT_MODE)
         size = os.stat(tmp).st_size if made else -1
         os.replace(tmp, dest)
@@ -379,6 +393,44 @@ def _download(odb: ODB, remote: Remote, oid: Oid, spares: _Spares | None = None)
             os.close(fd)
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+def _check_download(remote: Remote, oid: Oid, actual: str) -> None:
+    """Refuse a downloaded object whose bytes do not hash to its name (legacy ids hash
+    dos2unix text, which `cache verify` checks)."""
+    md5, legacy = oid
+    if not legacy and actual != md5.removesuffix(".dir"):
+        raise CacheError(
+            f"object {md5} on remote '{remote.url}' is corrupted (its content hashes to {actual})",
+            hint="push it again from a machine that has the right data",
+        )
+
+
+def _store_body(odb: ODB, remote: Remote, oid: Oid, body: bytes) -> None:
+    """A whole downloaded object: verified in memory, then written into the cache in one
+    step (`ODB.add_bytes`), so nothing unverified is ever named in the cache."""
+    md5, legacy = oid
+    _check_download(remote, oid, hashlib.md5(body).hexdigest())
+    odb.add_bytes(md5, body, legacy)
+    if not legacy and len(body) >= VERIFIED_MEMO_MIN:
+        odb.mark_verified(md5)
+
+
+def _download_all(
+    odb: ODB, remote: Remote, oids: list[Oid], jobs: int | None, spares: _Spares | None = None
+) -> dict[str, str]:
+    """Download `oids`; {md5: reason} of the failed. S3 GETs run on fsspec's event loop
+    and small bodies are stored from memory; big ones, and other backends, stream in a
+    thread each (`_download`)."""
+    if not (isinstance(remote, FsspecRemote) and remote.batches):
+        return _run(lambda o: _download(odb, remote, o, spares), oids, jobs)
+    relpaths = [object_relpath(*o) for o in oids]
+    big, failed = remote.download_many(
+        relpaths, lambda i, body: _store_body(odb, remote, oids[i], body), jobs or default_jobs()
+    )
+    reasons = {oids[i][0]: exc.message for i, exc in failed.items()}
+    reasons.update(_run(lambda o: _download(odb, remote, o, spares), [oids[i] for i in big], jobs))
+    return reasons
 
 
 def _run(fn: Callable[[Oid], None], items: list[Oid], jobs: int | None) -> dict[str, str]:
@@ -419,9 +471,9 @@ def push(
     dirs = [o for o in todo if o[0].endswith(".dir")]
     folders = {posixpath.dirname(object_relpath(*o)) for o in todo}
     remote.remove_litter(remote.litter_in(folders))  # temp files of killed pushes
-    result.failed.update(_run(lambda o: _upload(odb, remote, o), files, jobs))
+    result.failed.update(_upload_all(odb, remote, files, jobs))
     if not result.failed:
-        result.failed.update(_run(lambda o: _upload(odb, remote, o), dirs, jobs))
+        result.failed.update(_upload_all(odb, remote, dirs, jobs))
     result.transferred = [o[0] for o in todo if o[0] not in result.failed]
     return result
 
@@ -490,12 +542,12 @@ def fetch(
         return result
     odb = ODB(project.cache_dir, StateDB(project.state_db))  # remembers big verified objects
     dirs = [o for o in oids if o[0].endswith(".dir") and not odb.exists(o[0], legacy=o[1])]
-    result.failed.update(_run(lambda o: _download(odb, remote, o), dirs, jobs))
+    result.failed.update(_download_all(odb, remote, dirs, jobs))
     everything = expand_dirs(odb, oids)
     tried = set(dirs)
     todo = [o for o in sorted(everything) if o not in tried and not odb.exists(o[0], legacy=o[1])]
     result.present = len(everything) - len(todo) - len(dirs)
     spares = _Spares.for_fetch(project, odb)
-    result.failed.update(_run(lambda o: _download(odb, remote, o, spares), todo, jobs))
+    result.failed.update(_download_all(odb, remote, todo, jobs, spares))
     result.transferred = [o[0] for o in dirs + todo if o[0] not in result.failed]
     return result
