@@ -55,8 +55,8 @@ _VALUE_FORMS = (
     re.compile(rf"(?P<v>(?:[^'\"#][^#]*?)?){_COMMENT}"),
 )
 _QUOTE_ENDS = " \t\r\n\v'\""
-_NAMED = re.compile(r'^\s*(?P<kind>remote|machine|db)\s*"(?P<name>.*)"\s*$')
-_KINDS = ("remote", "machine", "db")
+NAMED_SECTION = re.compile(r'^\s*(?P<kind>remote|machine|db)\s*"(?P<name>.*)"\s*$')
+NAMED_KINDS = ("remote", "machine", "db")
 _URL = re.compile(r"\w+://")
 _warned: set[Path] = set()
 
@@ -124,8 +124,8 @@ def dvc_order(sections: Sections) -> Sections:
 
     def rank(item: tuple[int, str]) -> tuple[int, int]:
         index, section = item
-        m = _NAMED.match(section)
-        return (1 + _KINDS.index(m.group("kind")) if m else 0, index)
+        m = NAMED_SECTION.match(section)
+        return (1 + NAMED_KINDS.index(m.group("kind")) if m else 0, index)
 
     ordered = sorted(enumerate(sections), key=rank)
     return {name: dict(sections[name]) for _i, name in ordered if sections[name]}

@@ -9,8 +9,8 @@ import pytest
 
 from tests.helpers import TmpRepo
 from tests.oracle_fixtures import DvcOracle
-from xpt.cli.cmd_config import parse_name
 from xpt.config import dvc_order
+from xpt.config_schema import parse_name
 
 
 def test_set_get_unset(project: TmpRepo, xpt) -> None:  # type: ignore[no-untyped-def]

@@ -1,17 +1,25 @@
-"""CLI: exp run --queue/--run-all/--temp and queue start/stop/status/logs/remove/kill."""
+"""CLI: exp run --queue/--run-all/--temp and queue start/stop/status/logs/remove/kill.
+
+Each handler turns its flags into one request of `experiments/queue_verbs.py` and
+renders the result; the rules live there.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
+from typing import TYPE_CHECKING
 
 from xpt.cli.ui import note, out, warn
-from xpt.errors import QueueError, UnknownExperiment
 from xpt.project import Project
 
+if TYPE_CHECKING:
+    from xpt.experiments.local_worker import RunSummary
+    from xpt.experiments.queue_verbs import Entry, Queued
+    from xpt.experiments.run import ExpRunRequest
 
-def _request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+
+def _request(args: argparse.Namespace) -> ExpRunRequest:
     from xpt.cli.cmd_repro import repro_options
     from xpt.experiments.run import ExpRunRequest
 
@@ -22,10 +30,17 @@ def _request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         repro=repro_options(args),
         rev=args.rev,
         reset=args.reset,
+        queue=args.queue,
+        temp=args.temp,
+        run_all=args.run_all,
+        jobs=args.jobs,
+        gpus=args.gpus,
+        gpus_per_exp=args.gpus_per_exp,
+        copy_paths=tuple(args.copy_paths),
     )
 
 
-def _report(state: str, entry) -> None:  # type: ignore[no-untyped-def]
+def _report(state: str, entry: Entry) -> None:
     marks = {
         "running": "▶ running",
         "success": "✔ success",
@@ -38,7 +53,7 @@ def _report(state: str, entry) -> None:  # type: ignore[no-untyped-def]
     note(line)
 
 
-def _print_summary(summary) -> int:  # type: ignore[no-untyped-def]
+def _print_summary(summary: RunSummary) -> int:
     if not summary.done:
         out("No experiments were queued; nothing to run.")
         return 0
@@ -55,81 +70,54 @@ def _print_summary(summary) -> int:  # type: ignore[no-untyped-def]
 
 def exp_run_queue(args: argparse.Namespace) -> int:
     """`exp run --queue`, `--run-all` and `--temp`."""
-    from xpt.experiments.gpus import resolve as resolve_gpus
-    from xpt.experiments.local_worker import run_queue
-    from xpt.experiments.queue import enqueue
+    from xpt.experiments.queue_verbs import exp_run_queue as run
 
     project = Project.find()
-    if (args.gpus or args.gpus_per_exp) and not args.run_all:
-        raise QueueError(
-            "`--gpus` shares devices among queued experiments as they run",
-            hint="pass it with `--run-all` (or to `xpt queue start`)",
-        )
-    if args.rev and not (args.queue or args.temp):
-        raise QueueError(
-            "`--rev` picks the checkpoint a new run starts from; `--run-all` runs queued ones",
-            hint="queue it with `xpt exp run --queue --rev <exp>`, then `xpt exp run --run-all`",
-        )
-    if args.queue and project.config.get("queue", "backend") == "celery":
-        from xpt.experiments.distributed.submit import enqueue_distributed
+    request = _request(args)
 
-        for entry in enqueue_distributed(project, _request(args), tuple(args.copy_paths)):
-            out(f"Queued experiment '{entry.label}' on the distributed queue.")
-        return 0
-    if args.queue or args.temp:
-        result = enqueue(project, _request(args), tuple(args.copy_paths))
-        for path in result.left_out:
+    def queued(q: Queued) -> None:
+        if q.distributed:
+            for entry in q.entries:
+                out(f"Queued experiment '{entry.label}' on the distributed queue.")
+            return
+        for path in q.left_out:
             warn(
                 f"untracked file '{path}' is not part of the queued snapshot; pass it with `-C {path}` or `git add` it"
             )
-        if args.queue and not args.temp:
-            for entry in result.entries:
+        if not request.temp:
+            for entry in q.entries:
                 out(f"Queued experiment '{entry.label}' for future execution.")
-            if not args.run_all:
-                return 0
-        else:
-            summary = run_queue(project, 1, _report, only=result.entries[0].id)
-            if summary.done and summary.done[0].state.value == "success":
-                name = summary.done[0].label
-                out(f"Ran experiment(s): {name}")
-                out(
-                    f"To apply the results of an experiment to your workspace run:\n\n\txpt exp apply {name}"
-                )
-                return 0
-            return 1
-    gpus = resolve_gpus(args.gpus, args.gpus_per_exp, project.config)
-    summary = run_queue(project, args.jobs, _report, gpus=gpus)
-    return _print_summary(summary)
 
-
-def _refresh(project: Project) -> None:
-    """Mirror distributed (celery) entries from their broker first; a no-op without them."""
-    from xpt.experiments.queue_db import has_remote_entries
-
-    if not has_remote_entries(project.xpt_dir):
-        return
-    from xpt.experiments.distributed.task_status import refresh
-
-    for message in refresh(project).errors:
-        warn(message)
+    result = run(project, request, report=_report, on_queued=queued)
+    summary = result.summary
+    if summary is None:
+        return 0
+    if not request.temp:
+        return _print_summary(summary)
+    if summary.done and summary.done[0].state.value == "success":
+        name = summary.done[0].label
+        out(f"Ran experiment(s): {name}")
+        out(
+            f"To apply the results of an experiment to your workspace run:\n\n\txpt exp apply {name}"
+        )
+        return 0
+    return 1
 
 
 def start(args: argparse.Namespace) -> int:
-    from xpt.experiments.gpus import resolve as resolve_gpus
-    from xpt.experiments.local_worker import spawn_workers
+    from xpt.experiments.queue_verbs import StartRequest
+    from xpt.experiments.queue_verbs import start as do_start
 
-    project = Project.find()
-    gpus = resolve_gpus(args.gpus, args.gpus_per_exp, project.config)
-    if args.broker:
-        from xpt.experiments.distributed.celery_worker import spawn_detached_worker
-
-        pid = spawn_detached_worker(args.broker, args.jobs, project.xpt_dir, gpus)
-        out(f"Started a distributed queue worker (pid {pid}) on {args.broker}.")
+    request = StartRequest(args.jobs, args.gpus, args.gpus_per_exp, args.broker)
+    started = do_start(Project.find(), request)
+    if started.broker:
+        out(f"Started a distributed queue worker (pid {started.pid}) on {started.broker}.")
         return 0
-    pid = spawn_workers(project, args.jobs, gpus)
-    jobs = gpus.concurrency(args.jobs) if gpus else args.jobs
+    gpus = started.gpus
     on = f" on GPUs {','.join(gpus.devices)}, {gpus.per_exp} each" if gpus else ""
-    out(f"Started a queue worker (pid {pid}) running up to {jobs} experiment(s) at a time{on}.")
+    out(
+        f"Started a queue worker (pid {started.pid}) running up to {started.jobs} experiment(s) at a time{on}."
+    )
     return 0
 
 
@@ -145,129 +133,54 @@ def stop(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    from xpt.experiments.queue_db import status_rows
+    from xpt.experiments.queue_verbs import status as queue_status
 
-    project = Project.find()
-    _refresh(project)
-    rows, workers = status_rows(project.xpt_dir)
+    result = queue_status(Project.find(), warn)
     if args.json:
         import json
 
-        out(json.dumps(rows))
+        out(json.dumps(result.rows))
         return 0
     from xpt.report.tables import render_queue_status
 
-    render_queue_status(rows, workers=workers)
+    render_queue_status(result.rows, workers=result.workers)
     return 0
 
 
-def _entry(project: Project, name: str):  # type: ignore[no-untyped-def]
-    from xpt.experiments.queue import find_entries
-    from xpt.experiments.queue_db import open_queue
-
-    db = open_queue(project.xpt_dir)
-    try:
-        found, unknown = find_entries(db.entries(), [name])
-    finally:
-        db.close()
-    if unknown or not found:
-        raise UnknownExperiment(f"unknown queue entry '{name}'", hint="see `xpt queue status`")
-    return found[-1]
-
-
-def _log_decoder(encoding: str | None):  # type: ignore[no-untyped-def]
-    """`-e ENC`: the log's bytes read as ENC (a chunk may end inside a character); None: raw."""
-    if not encoding:
-        return None
-    import codecs
-
-    try:
-        return codecs.getincrementaldecoder(encoding)(errors="replace").decode
-    except LookupError:
-        raise QueueError(
-            f"unknown encoding '{encoding}'", hint="name a Python codec, e.g. utf-8 or latin-1"
-        ) from None
-
-
 def logs(args: argparse.Namespace) -> int:
-    from xpt.experiments.distributed.task_status import is_remote
-    from xpt.experiments.queue_db import State, log_path, open_queue
+    from xpt.experiments.queue_verbs import LogsRequest
+    from xpt.experiments.queue_verbs import logs as queue_logs
 
-    project = Project.find()
-    _refresh(project)
-    entry = _entry(project, args.task)
-    path = log_path(project.xpt_dir, entry.id)
-    decode = _log_decoder(args.encoding)
-    pos = 0
-    while True:
-        try:
-            with open(path, "rb") as f:
-                f.seek(pos)
-                chunk = f.read()
-        except FileNotFoundError:
-            chunk = b""
-        if chunk:
-            if decode is None:
-                sys.stdout.buffer.write(chunk)
-            else:
-                sys.stdout.write(decode(chunk))
-            sys.stdout.flush()
-            pos += len(chunk)
-        if not args.follow:
-            break
-        if is_remote(entry):
-            _refresh(project)
-        db = open_queue(project.xpt_dir)
-        try:
-            current = db.get(entry.id)
-        finally:
-            db.close()
-        finished = current is None or current.state not in (State.QUEUED, State.RUNNING)
-        if finished and not chunk:
-            break
-        time.sleep(0.2)
+    request = LogsRequest(args.task, follow=args.follow, encoding=args.encoding)
+    for chunk in queue_logs(Project.find(), request, warn):
+        if isinstance(chunk, bytes):
+            sys.stdout.buffer.write(chunk)
+        else:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
     return 0
 
 
 def remove(args: argparse.Namespace) -> int:
-    from xpt.experiments.queue import remove_entries
-    from xpt.experiments.queue_db import State
+    from xpt.experiments.queue_verbs import QueueRemoveRequest
+    from xpt.experiments.queue_verbs import remove as queue_remove
 
-    project = Project.find()
-    _refresh(project)
-    states: list[State] = []
-    if args.all:
-        states = [State.QUEUED, State.SUCCESS, State.FAILED]
-    if args.queued:
-        states.append(State.QUEUED)
-    if args.success:
-        states.append(State.SUCCESS)
-    if args.failed:
-        states.append(State.FAILED)
-    if not (args.task or states):
-        raise QueueError(
-            "nothing to remove", hint="name entries, or pass --all/--queued/--success/--failed"
-        )
-    removed = remove_entries(project, names=args.task, states=tuple(states))
+    request = QueueRemoveRequest(
+        tuple(args.task),
+        all=args.all,
+        queued=args.queued,
+        success=args.success,
+        failed=args.failed,
+    )
+    removed = queue_remove(Project.find(), request, warn)
     out("Removed: " + (", ".join(removed) if removed else "nothing"))
     return 0
 
 
 def kill(args: argparse.Namespace) -> int:
-    import signal
+    from xpt.experiments.queue_verbs import KillRequest
+    from xpt.experiments.queue_verbs import kill as queue_kill
 
-    from xpt.experiments.distributed.task_status import is_remote, kill_remote
-    from xpt.experiments.local_worker import kill_entries
-    from xpt.experiments.queue_db import State
-
-    project = Project.find()
-    _refresh(project)
-    entries = [_entry(project, name) for name in args.task]
-    not_running = [e.label for e in entries if e.state != State.RUNNING]
-    if not_running:
-        raise QueueError("not running: " + ", ".join(not_running), hint="see `xpt queue status`")
-    local = [e for e in entries if not is_remote(e)]
-    kill_entries(project, local, signal.SIGKILL if args.force else signal.SIGTERM)
-    kill_remote(project, [e for e in entries if is_remote(e)], force=args.force)
-    out("Killed: " + ", ".join(e.label for e in entries))
+    killed = queue_kill(Project.find(), KillRequest(tuple(args.task), force=args.force), warn)
+    out("Killed: " + ", ".join(e.label for e in killed))
     return 0

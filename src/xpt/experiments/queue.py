@@ -19,7 +19,7 @@ from xpt.errors import ExperimentError, QueueError, UnknownExperiment
 from xpt.experiments.checkpoint import ResumeFrom, resolve_checkpoint
 from xpt.experiments.distributed.task_status import forget_remote, is_remote
 from xpt.experiments.names import auto_name
-from xpt.experiments.queue_db import Entry, State, open_queue, repro_to_dict, status_rows
+from xpt.experiments.queue_db import Entry, State, open_queue, repro_to_dict
 from xpt.experiments.queue_rebuild import snapshot_message
 from xpt.experiments.run import (
     ExpRunRequest,
@@ -178,11 +178,6 @@ def enqueue(
     finally:
         db.close()
     return QueueResult(tuple(entries), () if resume else plan.left_out)
-
-
-def queue_status(project: Project) -> tuple[list[dict[str, Any]], int]:
-    """`queue status --json` rows and the number of live workers."""
-    return status_rows(project.xpt_dir)
 
 
 def find_entries(db_entries: list[Entry], names: Iterable[str]) -> tuple[list[Entry], list[str]]:

@@ -468,20 +468,44 @@ def has_remote_entries(xpt_dir: Path) -> bool:
     return any(json.loads(r["options"] or "{}").get("backend") == "celery" for r in rows)
 
 
+@dataclass(frozen=True)
+class QueueState:
+    """Every entry (reaped: a dead run reads failed) and the number of live local workers."""
+
+    entries: list[Entry]
+    workers: int
+
+
+def read_state(xpt_dir: Path) -> QueueState:
+    """The queue as `queue status` and the page show it."""
+    db = open_queue(xpt_dir)
+    try:
+        return QueueState(db.entries(), len(db.workers()))
+    finally:
+        db.close()
+
+
+def log_tail(xpt_dir: Path, entry_id: int, size: int) -> str:
+    """The last `size` bytes of an entry's log as text ('' when there is none)."""
+    try:
+        with open(log_path(xpt_dir, entry_id), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            end = f.tell()
+            f.seek(max(0, end - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def status_rows(xpt_dir: Path) -> tuple[list[dict[str, Any]], int]:
     """`queue status --json` rows and the number of live local workers.
 
     A running local entry also shows its devices and its latest step or metric
     (progress.py, read from its workspace).
     """
-    db = open_queue(xpt_dir)
-    try:
-        entries = db.entries()
-        workers = len(db.workers())
-    finally:
-        db.close()
+    state = read_state(xpt_dir)
     rows = []
-    for e in entries:
+    for e in state.entries:
         row: dict[str, Any] = {
             "id": e.snapshot[:7],
             "name": e.label,
@@ -493,7 +517,7 @@ def status_rows(xpt_dir: Path) -> tuple[list[dict[str, Any]], int]:
         if e.state == State.RUNNING:
             row["progress"] = _progress(xpt_dir, e)
         rows.append(row)
-    return rows, workers
+    return rows, state.workers
 
 
 def _progress(xpt_dir: Path, entry: Entry) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from xpt.errors import ExperimentError, ExperimentExists, ParamsError
+from xpt.errors import ExperimentError, ExperimentExists, ParamsError, QueueError
 from xpt.experiments.active import running_in_workspace
 from xpt.experiments.checkpoint import (
     CheckpointRecorder,
@@ -48,8 +48,30 @@ class ExpRunRequest:
     """Checkpoints: resume from this experiment or checkpoint commit."""
     reset: bool = False
     """Checkpoints: start over. Implies `repro.force`, as DVC 2's `--reset` is its `-f`."""
+    queue: bool = False
+    """Park the experiment(s) in the queue (`--queue`) instead of running in the workspace."""
+    temp: bool = False
+    """Run it at once in an isolated workspace, through the queue (`--temp`)."""
+    run_all: bool = False
+    """Run every queued experiment, `jobs` at a time (`--run-all`)."""
+    jobs: int = 1
+    gpus: str | None = None
+    """`--run-all`: GPU devices to share out (`0,1`, `all`, `auto`); see gpus.py."""
+    gpus_per_exp: int | None = None
+    copy_paths: tuple[str, ...] = ()
+    """Queued runs: untracked paths copied into the snapshot (`-C`)."""
 
     def __post_init__(self) -> None:
+        if (self.gpus or self.gpus_per_exp) and not self.run_all:
+            raise QueueError(
+                "`--gpus` shares devices among queued experiments as they run",
+                hint="pass it with `--run-all` (or to `xpt queue start`)",
+            )
+        if self.rev and self.run_all and not (self.queue or self.temp):
+            raise QueueError(
+                "`--rev` picks the checkpoint a new run starts from; `--run-all` runs queued ones",
+                hint="queue it with `xpt exp run --queue --rev <exp>`, then `xpt exp run --run-all`",
+            )
         if self.reset:
             object.__setattr__(self, "repro", replace(self.repro, force=True))
             refuse_rev_with_force(self)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,16 +206,11 @@ def queue_panel(project: Project) -> dict[str, Any]:
     """Every queue entry with its state and the tail of its log, plus the live workers."""
     if not has_queue(project.xpt_dir):
         return {"entries": [], "workers": 0}
-    from xpt.experiments.queue_db import log_path, open_queue
+    from xpt.experiments.queue_db import log_tail, read_state
 
-    db = open_queue(project.xpt_dir)
-    try:
-        entries = db.entries()
-        workers = len(db.workers())
-    finally:
-        db.close()
+    state = read_state(project.xpt_dir)
     out = []
-    for e in entries:
+    for e in state.entries:
         out.append(
             {
                 "id": e.id,
@@ -229,22 +223,10 @@ def queue_panel(project: Project) -> dict[str, Any]:
                 "finished": e.finished,
                 "returncode": e.returncode,
                 "error": e.error,
-                "log_tail": _tail(log_path(project.xpt_dir, e.id)),
+                "log_tail": log_tail(project.xpt_dir, e.id, LOG_TAIL_BYTES),
             }
         )
-    return {"entries": out, "workers": workers}
-
-
-def _tail(path: Path, size: int = LOG_TAIL_BYTES) -> str:
-    """The last `size` bytes of a log as text ('' when there is none)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            end = f.tell()
-            f.seek(max(0, end - size))
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+    return {"entries": out, "workers": state.workers}
 
 
 def check_rev(rows: list[dict[str, Any]], name: str) -> None:
