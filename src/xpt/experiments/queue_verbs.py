@@ -22,12 +22,10 @@ from xpt.project import Project
 
 if TYPE_CHECKING:
     from xpt.experiments.gpus import GpuPlan
-    from xpt.experiments.local_worker import RunSummary
+    from xpt.experiments.local_worker import Report, RunSummary
     from xpt.experiments.run import ExpRunRequest
 
 Warn = Callable[[str], None]
-Report = Callable[[str, Entry], None]
-"""Called with ("running" | "success" | "failed" | "requeued", entry) as runs go."""
 
 
 def _quiet(_message: str) -> None:
