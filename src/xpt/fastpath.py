@@ -12,24 +12,31 @@ equal, nothing can have changed and the recorded output is printed. Anything unu
 falls through to the full command, so the memo can make a command faster, never wrong.
 `XPT_NO_MEMO=1` turns the memo off (nothing replayed, nothing recorded).
 
-This module must stay import-light: only builtins and `os`.
+This module must stay import-light: only builtins (`marshal`, `_blake2`) and `os`.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 import stat
 import sys
 
+try:  # the builtin module hashlib re-exports: no OpenSSL to load
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - CPython always has it
+    from hashlib import blake2b as _blake2b
+
 MEMO_NAME = "verdicts.marshal"
-MEMO_FORMAT = 1
+MEMO_FORMAT = 2
 MAX_ENTRIES = 32
 
 # Paths in a watch list: (absolute path, recursive). A recursive directory is
 # snapshotted with everything under it; a flat one only by its own stat (a cache
 # prefix folder changes its mtime when an object is added or removed).
 Watch = tuple[str, bool]
-Snapshot = list[tuple[object, ...]]
+Row = tuple[object, ...]
+Snapshot = list[Row]
 
 # Command lines the fast path accepts: command words -> (allowed flags, required flags).
 # `exp show` only as JSON: its table depends on the terminal and on today's date.
@@ -92,15 +99,30 @@ def memo_path(root: str) -> str:
     return os.path.join(root, ".dvc", "tmp", "xpt", MEMO_NAME)
 
 
-def _file_row(path: str, st: os.stat_result) -> tuple[object, ...]:
+def _file_row(path: str, st: os.stat_result) -> Row:
     return (path, st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
 
 
-class _Walker:
-    """Collects stat rows; symlinks are followed (a link's target may change under it)."""
+_S_IFMT = 0o170000
+_S_IFREG = 0o100000
 
-    def __init__(self) -> None:
+
+class _Walker:
+    """Collects stat rows; symlinks are followed (a link's target may change under it).
+
+    A watched path gives its own row (two for a symlink: the link, then its target).
+    A recursive folder adds one row for all it holds: (path, "tree", entries, digest),
+    the digest covering each folder's path and the name, mode, size, inode, mtime and
+    ctime of every entry, in listing order (an unchanged folder lists the same way; a
+    different order costs one full run, never a wrong replay). One digest instead of a
+    row per file keeps the memo small, its load cheap and the walk a tight loop.
+    `timed` also keeps the newest mtime/ctime seen, for `store`'s racy check.
+    """
+
+    def __init__(self, timed: bool = False) -> None:
         self.rows: Snapshot = []
+        self.newest = 0
+        self._timed = timed
         self._dirs: set[tuple[int, int]] = set()
 
     def add(self, path: str, recursive: bool) -> None:
@@ -117,42 +139,106 @@ class _Walker:
                 self.rows.append((path, "dangling"))
                 return
             self.rows.append(_file_row(path, st))
-        if recursive and stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) not in self._dirs:
-            self._dirs.add((st.st_dev, st.st_ino))
-            self._walk(path)
+        if recursive and stat.S_ISDIR(st.st_mode) and self._enter(st):
+            self.rows.append(self._tree(path))
 
-    def _walk(self, path: str) -> None:
-        try:
-            with os.scandir(path) as it:
-                names = sorted(entry.name for entry in it)
-        except OSError:
-            self.rows.append((path, "unreadable"))
-            return
-        for name in names:
-            self.add(os.path.join(path, name), True)
+    def _enter(self, st: os.stat_result) -> bool:
+        """True the first time a folder is met (a symlink loop is walked once)."""
+        key = (st.st_dev, st.st_ino)
+        if key in self._dirs:
+            return False
+        self._dirs.add(key)
+        return True
+
+    def _tree(self, top: str) -> Row:
+        """The summary row of everything under folder `top` (see the class docstring)."""
+        digest = _blake2b(digest_size=16)
+        count = 0
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            rows: list[Row] = []
+            append = rows.append
+            try:
+                with os.scandir(folder) as it:
+                    for entry in it:  # the hot loop: one lstat per entry, nothing else
+                        st = entry.stat(follow_symlinks=False)
+                        mode = st.st_mode
+                        append(
+                            (entry.name, mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                        )
+                        if mode & _S_IFMT != _S_IFREG:
+                            self._special(entry, st, rows, stack)
+            except OSError:
+                append(("", "unreadable"))
+            count += len(rows)
+            if self._timed:
+                self.newest = max(self.newest, _newest(rows))
+            digest.update(marshal.dumps((folder, rows), 2))  # version 2: no sharing refs
+        return (top, "tree", count, digest.hexdigest())
+
+    def _special(
+        self, entry: os.DirEntry[str], st: os.stat_result, rows: list[Row], stack: list[str]
+    ) -> None:
+        """A folder to enter, or a symlink to follow (its target's stat is a row too)."""
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                st = os.stat(entry.path)
+            except OSError:
+                rows.append((entry.name, "dangling"))
+                return
+            rows.append((entry.name, "->", *_file_row("", st)[1:]))
+        if stat.S_ISDIR(st.st_mode):
+            if self._enter(st):
+                stack.append(entry.path)
+            else:
+                rows.append((entry.name, "seen"))
+
+
+def _newest(rows: Snapshot) -> int:
+    """The latest mtime/ctime among stat rows (the last two fields of a full row)."""
+    newest = 0
+    for row in rows:
+        if len(row) >= 6 and isinstance(row[-1], int):
+            newest = max(newest, row[-1], row[-2])  # type: ignore[call-overload]
+    return newest
 
 
 def snapshot(watch: list[Watch]) -> Snapshot:
-    """Stat rows of every watched path (recursive ones with all they contain)."""
+    """Stat rows of every watched path (recursive folders summed up in one row each)."""
     walker = _Walker()
     for path, recursive in watch:
         walker.add(path, recursive)
     return walker.rows
 
 
-def newest_change_ns(rows: Snapshot) -> int:
-    """The latest mtime/ctime in a snapshot (to refuse recording racy verdicts)."""
-    newest = 0
-    for row in rows:
-        if len(row) == 6:
-            newest = max(newest, int(row[4]), int(row[5]))  # type: ignore[call-overload]
-    return newest
+def timed_snapshot(watch: list[Watch], exempt: frozenset[str]) -> tuple[Snapshot, int]:
+    """`snapshot`, and the latest mtime/ctime in it (watched paths in `exempt` left out;
+    everything inside a recursive folder counts)."""
+    walker = _Walker(timed=True)
+    for path, recursive in watch:
+        walker.add(path, recursive)
+    own = [row for row in walker.rows if row[0] not in exempt]
+    return walker.rows, max(walker.newest, _newest(own))
+
+
+def unchanged(watch: list[Watch], recorded: object) -> bool:
+    """True when a snapshot of `watch` equals `recorded`; stops at the first difference."""
+    if not isinstance(recorded, list):
+        return False
+    walker = _Walker()
+    done = 0
+    for path, recursive in watch:
+        walker.add(path, recursive)
+        now = len(walker.rows)
+        if walker.rows[done:now] != recorded[done:now]:
+            return False
+        done = now
+    return done == len(recorded)
 
 
 def load(root: str) -> dict[str, object]:
     """The memo file's entries (empty when absent or unreadable)."""
-    import marshal
-
     try:
         with open(memo_path(root), "rb") as f:
             data = marshal.load(f)
@@ -198,7 +284,7 @@ def replay(argv: list[str]) -> int | None:
         entry = load(root).get(key)
         if not isinstance(entry, dict) or not _workspace_free(root):
             return None
-        if snapshot(entry["watch"]) != entry["snapshot"]:
+        if not unchanged(entry["watch"], entry["snapshot"]):
             return None
         sys.stdout.write(entry["stdout"])
         sys.stdout.flush()

@@ -36,8 +36,7 @@ from xpt.fastpath import (
     Watch,
     load,
     memo_path,
-    newest_change_ns,
-    snapshot,
+    timed_snapshot,
 )
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader, Stage
@@ -154,8 +153,8 @@ def store(
     replay happens while they still exist unchanged): they are exempt from that check.
     """
     watch = list(dict.fromkeys([*watch, *readlog.stop().items(), *code_watch()]))
-    rows = snapshot(watch)
-    if newest_change_ns([r for r in rows if r[0] not in written]) > since_ns - RACY_NS:
+    rows, newest = timed_snapshot(watch, written)
+    if newest > since_ns - RACY_NS:
         return False
     entries = load(root)
     entries.pop(key, None)
