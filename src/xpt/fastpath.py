@@ -165,7 +165,14 @@ class _Walker:
                         st = entry.stat(follow_symlinks=False)
                         mode = st.st_mode
                         append(
-                            (entry.name, mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                            (
+                                entry.name,
+                                mode,
+                                st.st_size,
+                                st.st_ino,
+                                st.st_mtime_ns,
+                                st.st_ctime_ns,
+                            )
                         )
                         if mode & _S_IFMT != _S_IFREG:
                             self._special(entry, st, rows, stack)
