@@ -265,8 +265,8 @@ def test_renderings() -> None:
     g = Graph([stage("train", deps=("d",)), stage("prep", outs=("d",)), stage('we"ird')])
     assert g.ascii() == 'prep\ntrain   <- prep\nwe"ird\n'
     assert g.ascii(["train"]) == "prep\ntrain  <- prep\n"
-    assert g.dot() == ('strict digraph  {\n"prep";\n"train";\n"we\\"ird";\n"prep" -> "train";\n}\n')
+    assert g.dot() == ('strict digraph {\n"prep";\n"train";\n"we\\"ird";\n"prep" -> "train";\n}\n')
     assert g.mermaid() == (
-        'flowchart TD\n\tnode1["prep"]\n\tnode2["train"]\n\tnode3["we#quot;ird"]\n\tnode1-->node2\n'
+        'flowchart TD\n\tnode1["prep"]\n\tnode2["train"]\n\tnode1-->node2\n\tnode3["we#quot;ird"]\n'
     )
     assert Graph([]).ascii() == ""

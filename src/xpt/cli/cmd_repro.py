@@ -143,7 +143,7 @@ def dag(args: argparse.Namespace) -> int:
     if args.dot:
         out(graph.dot(targets, args.full))
     elif args.mermaid or args.md:
-        text = graph.mermaid(targets, args.full)
+        text = graph.mermaid(targets, args.full).rstrip("\n")
         out(f"```mermaid\n{text}\n```" if args.md else text)
     else:
         out(graph.ascii(targets, args.full))

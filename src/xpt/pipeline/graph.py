@@ -271,7 +271,7 @@ class Graph:
     def dot(self, targets: list[str] | None = None, full: bool = False) -> str:
         """Graphviz source; edges point from a stage to the stages that use its outputs."""
         stages = self._subset(targets, full)
-        lines = ["strict digraph  {"]
+        lines = ["strict digraph {"]
         lines += [f"{_dot_id(s.addressing)};" for s in stages]
         lines += [
             f"{_dot_id(up.addressing)} -> {_dot_id(down.addressing)};"
@@ -281,15 +281,31 @@ class Graph:
         return "\n".join(lines) + "\n"
 
     def mermaid(self, targets: list[str] | None = None, full: bool = False) -> str:
-        """Mermaid flowchart source, same edges as `dot`."""
+        """Mermaid flowchart source, same edges as `dot`, laid out as DVC does: one
+        pipeline (connected stages) after the other, each with its nodes sorted by name,
+        then its edges sorted by the names they join."""
         stages = self._subset(targets, full)
-        ids = {s.addressing: f"node{i + 1}" for i, s in enumerate(stages)}
+        edges = [(u.addressing, d.addressing) for u, d in self._subset_edges(stages)]
+        group = {s.addressing: s.addressing for s in stages}  # union-find: name -> parent
+
+        def root(name: str) -> str:
+            while group[name] != name:
+                name = group[name]
+            return name
+
+        for up, down in edges:
+            group[root(up)] = root(down)
+        pipelines: dict[str, list[str]] = {}
+        for stage in stages:
+            pipelines.setdefault(root(stage.addressing), []).append(stage.addressing)
         lines = ["flowchart TD"]
-        lines += [f'\t{ids[s.addressing]}["{_mermaid_label(s.addressing)}"]' for s in stages]
-        lines += [
-            f"\t{ids[up.addressing]}-->{ids[down.addressing]}"
-            for up, down in self._subset_edges(stages)
-        ]
+        ids: dict[str, str] = {}
+        for names in pipelines.values():
+            for name in sorted(names):
+                ids[name] = f"node{len(ids) + 1}"
+                lines.append(f'\t{ids[name]}["{_mermaid_label(name)}"]')
+            members = set(names)
+            lines += [f"\t{ids[u]}-->{ids[d]}" for u, d in sorted(edges) if u in members]
         return "\n".join(lines) + "\n"
 
 
