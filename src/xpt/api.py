@@ -41,14 +41,11 @@ def make_checkpoint(poll: float = 0.005, timeout: float | None = None) -> None:
 
 def exp_show(repo: str | os.PathLike[str] = ".", **options: Any) -> list[dict[str, Any]]:
     """`xpt exp show --json` as Python data (DVC's schema)."""
-    from xpt.experiments.queue_show import queue_entries
-    from xpt.experiments.show import ShowOptions, show
+    from xpt.experiments.show import ShowOptions, show_with_queue
     from xpt.project import Project
 
-    project = Project.find(repo)
-    return show(  # queued rows (xpt's queue and DVC's) as in the CLI
-        project, ShowOptions(**options), extra_entries=lambda git: queue_entries(project, git)
-    )
+    # queued rows (xpt's queue and DVC's) as in the CLI
+    return show_with_queue(Project.find(repo), ShowOptions(**options))
 
 
 def _merged(files: dict[str, Any]) -> dict[str, Any]:

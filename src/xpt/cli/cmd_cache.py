@@ -11,10 +11,9 @@ from xpt.project import Project
 
 def verify(args: argparse.Namespace) -> int:
     """`cache verify`: exit 1 when any object was bad (each one moved to the quarantine)."""
-    from xpt.cache.verify import quarantine_root, verify_cache
+    from xpt.repro.maintenance import verify_cache
 
-    project = Project.find()
-    result = verify_cache(project.cache_dir, quarantine_root(project.xpt_dir), args.jobs)
+    result = verify_cache(Project.find(), args.jobs)
     if args.json:
         out(
             json.dumps(

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from xpt.cli.ui import note, out, warn
-from xpt.errors import CacheError, UnsavedChanges, XptError
+from xpt.errors import XptError
 from xpt.project import Project
 
 if TYPE_CHECKING:
@@ -18,33 +18,19 @@ def _oids(project: Project, args: argparse.Namespace):  # type: ignore[no-untype
     """Objects of the chosen revisions; with targets, only the outputs they name."""
     import os
 
-    from xpt.pipeline.parse import dvcfiles_under, find_dvcfiles
-    from xpt.repro.revisions import revision_readers
-    from xpt.repro.transfer.sync import scan_revision, select_outputs, used_objects
-    from xpt.repro.workspace import git_if_any
+    from xpt.repro.transfer.sync import selected_objects
 
-    revisions = (args.all_branches, args.all_tags, args.all_commits, args.all_experiments)
-    readers = revision_readers(
+    base = os.path.relpath(os.getcwd(), project.root).replace(os.sep, "/")
+    return selected_objects(
         project,
-        git_if_any(project) if any(revisions) else None,  # the workspace alone needs no git
+        list(args.targets),
+        "" if base == "." else base,
         all_branches=args.all_branches,
         all_tags=args.all_tags,
         all_commits=args.all_commits,
         all_experiments=args.all_experiments,
+        recursive=args.recursive,
     )
-    if not args.targets:
-        return used_objects(project, readers)
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
-    base = os.path.relpath(os.getcwd(), project.root).replace(os.sep, "/")
-    targets = list(args.targets)
-    if args.recursive:  # folders: the dvc files inside them, named from the root
-        targets, base = dvcfiles_under(project.root, targets), "."
-    chosen = select_outputs(
-        [scan_revision(read, dvcfiles) for read in readers],
-        targets,
-        "" if base == "." else base,
-    )
-    return {out.oid for out in chosen}
 
 
 def _report(verb: str, result, *, also: dict[str, int] | None = None) -> int:  # type: ignore[no-untyped-def]
@@ -90,27 +76,20 @@ def fetch(args: argparse.Namespace) -> int:
 
 def pull(args: argparse.Namespace) -> int:
     from xpt.cli.ui import checkout_changes
-    from xpt.repro.checkout import checkout
-    from xpt.repro.transfer.sync import checkout_follows
-    from xpt.repro.workspace import open_workspace
-    from xpt.utils.lock import file_lock
+    from xpt.repro.transfer.sync import checkout_follows, pull_checkout
 
     project = Project.find()
     with checkout_follows(project):
         fetched = _fetch(project, args)
         if fetched.failed:
             return _report("fetched", fetched)
-        with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-            try:
-                result = checkout(
-                    ws,
-                    list(args.targets),
-                    allow_missing=args.allow_missing,
-                    unsaved="replace" if args.force else "refuse",
-                    recursive=args.recursive,
-                )
-            except UnsavedChanges as exc:  # DVC's wording and exit code for pull
-                raise CacheError(f"failed to pull data from the cloud - {exc.message}") from exc
+        result = pull_checkout(
+            project,
+            list(args.targets),
+            allow_missing=args.allow_missing,
+            force=args.force,
+            recursive=args.recursive,
+        )
     checkout_changes(project, result)
     return _report("fetched", fetched, also=result.file_counts())
 

@@ -12,8 +12,8 @@ from xpt.cli.ui import note, out, refuse, warn
 from xpt.errors import XptError
 from xpt.project import Project
 
-if TYPE_CHECKING:
-    from xpt.scm.exprefs import ExpRef
+if TYPE_CHECKING:  # the name as the experiments layer hands it out (no git layer here)
+    from xpt.experiments.autopush import ExpRef
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,45 +74,15 @@ def _show_opts(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def show(args: argparse.Namespace) -> int:
-    from xpt.experiments.show import show as do_show
+    from xpt.experiments.show import show_json, show_with_queue
 
     project = Project.find()
-    extras: list[dict] = []  # type: ignore[type-arg]
-    from xpt.experiments.queue_show import queue_entries, watched_files  # xpt's + DVC's queue
-
-    def extra(git):  # type: ignore[no-untyped-def]
-        found = queue_entries(project, git)
-        extras.extend(e for entries in found.values() for e in entries)
-        return found
-
-    key = getattr(args, "memo_key", None)
-    if key is None:
-        rows = do_show(project, _show_opts(args), extra_entries=extra)
-    else:
-        from xpt.pipeline.parse import workspace_reader
-        from xpt.repro import verdict
-
-        since = verdict.started()
-        reads = verdict.ReadLog(workspace_reader(project.root))
-        visited: list[str] = []
-        rows = do_show(
-            project, _show_opts(args), extra_entries=extra, workspace_read=reads, visited=visited
-        )
     if args.json:
         from xpt.report.json import dumps_json
 
-        text = dumps_json(rows)
-        out(text)
-        running = any(  # a workspace run ends without a trace the memo watches
-            (e.get("executor") or {}).get("name") == "workspace"
-            for row in rows
-            for e in row.get("experiments") or []
-        )
-        if key is not None and not extras and not running:  # nor do queue entries
-            verdict.record_show(
-                project, key, reads, visited, f"{text}\n", since, queue_files=watched_files(project)
-            )
+        out(show_json(project, _show_opts(args), dumps_json, getattr(args, "memo_key", None)))
         return 0
+    rows = show_with_queue(project, _show_opts(args))
     from xpt.report.exp_table import render_exp_show
 
     table = render_exp_show(

@@ -52,20 +52,15 @@ def metrics_show(args: argparse.Namespace) -> int:
 
     refuse(args, "--recursive", hint="name the metrics files")
     project = Project.find()
-    revs: list[str] = []
-    if args.all_branches or args.all_tags or args.all_commits:
-        from xpt.scm.git import Git
-
-        git = Git(project.root)
-        revs.append("workspace")
-        if args.all_branches:
-            revs.extend(git.branches())
-        if args.all_tags:
-            revs.extend(git.tags())
-        if args.all_commits:
-            revs.extend(git.all_commits())
     targets = [_repo_path(project, t) for t in args.targets]
-    data = do_show(project, revs or None, targets)
+    data = do_show(
+        project,
+        None,
+        targets,
+        all_branches=args.all_branches,
+        all_tags=args.all_tags,
+        all_commits=args.all_commits,
+    )
     if args.json:
         _print_json(data)
         return 0

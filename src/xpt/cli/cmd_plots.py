@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xpt.cli.ui import note, out
 from xpt.errors import XptError
 from xpt.project import Project
 
-MEMO_MAX_CHARS = 4_000_000
+if TYPE_CHECKING:
+    from xpt.experiments.plots import RevPlots
+
 PROP_FLAGS = ("template", "x", "y", "x_label", "y_label", "title", "header")
 
 
@@ -52,8 +54,8 @@ def _write(path: str, data: bytes) -> None:
 
 
 def _run(args: argparse.Namespace, revs: list[str] | None) -> int:
-    from xpt.experiments.plots import WORKSPACE, collect
-    from xpt.report.plots import build_renderers, html_page, to_json
+    from xpt.experiments.plots import collect, collect_json
+    from xpt.report.plots import build_renderers, html_page
 
     project = Project.find()
     if args.show_vega:
@@ -63,32 +65,22 @@ def _run(args: argparse.Namespace, revs: list[str] | None) -> int:
             raise XptError("you can only specify one target for `--show-vega`")
         if args.json:
             raise XptError("'--show-vega' and '--json' are mutually exclusive options.")
-    since = 0
-    if args.json and getattr(args, "memo_key", None):
-        from xpt.repro.verdict import started
-
-        since = started()  # notes what is read from here on (config, cache objects)
+    if args.json:
+        out(
+            collect_json(
+                project,
+                revs,
+                args.targets or [],
+                _props(args),
+                lambda collected: _json_text(project, args, collected),
+                getattr(args, "memo_key", None),
+            )
+        )
+        return 0
     collected = collect(project, revs, args.targets or [], _props(args))
     has_plots = any(r.definitions for r in collected)
     out_dir = args.out or project.config.get("plots", "out_dir") or "dvc_plots"
     templates_dir = str(project.dvc_dir / "plots")
-    if args.json:
-        renders, images = build_renderers(collected, out_dir, templates_dir)
-        for image in images:
-            _write(image.path, image.data)
-        rev_errors = {r.rev: r.error for r in collected if r.error is not None}
-        from xpt.report.json import dumps_json
-
-        text = dumps_json(to_json(renders, args.split, rev_errors))
-        out(text)
-        key = getattr(args, "memo_key", None)
-        clean = not rev_errors and not any(r.source_errors for r in collected)
-        small = len(text) < MEMO_MAX_CHARS  # every fast-path replay loads the whole memo
-        if key and clean and small and revs and WORKSPACE not in revs:
-            from xpt.repro.verdict import record_commits
-
-            record_commits(project, key, [i.path for i in images], text + "\n", since)
-        return 0
     failed = [r.rev for r in collected if r.error is not None or r.source_errors]
     if failed:
         note(
@@ -121,6 +113,21 @@ def _run(args: argparse.Namespace, revs: list[str] | None) -> int:
         if not webbrowser.open(index.as_uri()):
             raise XptError("failed to open a web browser", hint=f"open {index.as_uri()} yourself")
     return 0
+
+
+def _json_text(
+    project: Project, args: argparse.Namespace, collected: list[RevPlots]
+) -> tuple[str, list[str]]:
+    """`--json`: DVC's document, with its images written into the output folder."""
+    from xpt.report.json import dumps_json
+    from xpt.report.plots import build_renderers, to_json
+
+    out_dir = args.out or project.config.get("plots", "out_dir") or "dvc_plots"
+    renders, images = build_renderers(collected, out_dir, str(project.dvc_dir / "plots"))
+    for image in images:
+        _write(image.path, image.data)
+    rev_errors = {r.rev: r.error for r in collected if r.error is not None}
+    return dumps_json(to_json(renders, args.split, rev_errors)), [i.path for i in images]
 
 
 def show(args: argparse.Namespace) -> int:

@@ -44,20 +44,19 @@ def version(args: argparse.Namespace) -> int:
 
 
 def install(args: argparse.Namespace) -> int:
-    from xpt.scm.git import Git
-    from xpt.scm.hooks import install_hooks
+    from xpt.repro.maintenance import install_hooks
 
     if args.use_pre_commit_tool:
         raise XptError(
             "xpt install --use-pre-commit-tool is not supported",
             hint="run `xpt install` to write plain git hooks",
         )
-    install_hooks(Git(Project.find().root).git_dir)
+    install_hooks(Project.find())
     return 0
 
 
 def check_ignore(args: argparse.Namespace) -> int:
-    from xpt.cache.ignore import DvcIgnore
+    from xpt.repro.maintenance import deciding_rules
 
     if args.non_matching and not args.details:
         raise XptError("`--non-matching` is only valid with `--details`")
@@ -66,13 +65,9 @@ def check_ignore(args: argparse.Namespace) -> int:
     if not args.stdin and not args.targets:
         raise XptError("`targets` or `--stdin` needed")
     project = Project.find()
-    ignore = DvcIgnore(project.root)
     targets = [line.rstrip("\n") for line in sys.stdin] if args.stdin else args.targets
     matched = False
-    for target in targets:
-        full = os.path.abspath(target)
-        rel = os.path.relpath(full, project.root).replace(os.sep, "/")
-        rule = ignore.deciding_rule(rel, os.path.isdir(full))
+    for target, rule in deciding_rules(project, targets):
         if rule is None:
             if args.non_matching:
                 out(f"::\t{target}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from xpt.cli.ui import checkout_changes, out, refuse
 from xpt.project import Project
@@ -36,7 +37,7 @@ def repro_options(args: argparse.Namespace, **extra: object) -> ReproOptions:
 
 def repro(args: argparse.Namespace) -> int:
     from xpt.repro.reproduce import run_repro
-    from xpt.repro.verdict import UP_TO_DATE
+    from xpt.repro.stage_status import UP_TO_DATE
 
     result = run_repro(
         Project.find(), repro_options(args), memo_key=getattr(args, "memo_key", None)
@@ -49,47 +50,47 @@ def repro(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    from xpt.pipeline.parse import find_dvcfiles
-    from xpt.repro import verdict
-    from xpt.repro.stage_status import project_status
-    from xpt.repro.workspace import load_graph, open_workspace
+    from xpt.repro.stage_status import run_status
 
     if args.cloud or args.remote:
         return cloud_status(args)
-    project = Project.find()
-    key: str | None = getattr(args, "memo_key", None)
-    since = verdict.started()  # before the config is read
-    with open_workspace(project) as ws:
-        reads = verdict.track_reads(ws) if key else None
-        data = project_status(
-            ws, list(args.targets), with_deps=args.with_deps, recursive=args.recursive
-        )
-        if key and reads is not None and not data:
-            text = "{}\n" if args.json else f"{verdict.UP_TO_DATE}\n"
-            stages = load_graph(ws).stages() if find_dvcfiles(ws.root) else []
-            verdict.record(ws, key, stages, reads, text, since)
-    if args.json:
-        out(json.dumps(data))
-        return 0
+    data = run_status(
+        Project.find(),
+        list(args.targets),
+        with_deps=args.with_deps,
+        recursive=args.recursive,
+        memo_key=getattr(args, "memo_key", None),
+        render=lambda found: _status_text(found, args.json),
+    )
+    out(_status_text(data, args.json))
+    return 0
+
+
+def _status_text(data: dict[str, Any], as_json: bool) -> str:
+    """`status` output (DVC's layout) for `run_status` data."""
+    from xpt.repro.stage_status import UP_TO_DATE
+
+    if as_json:
+        return json.dumps(data)
     if not data:
-        out("Data and pipelines are up to date.")
-        return 0
+        return UP_TO_DATE
+    lines = []
     for stage, reasons in data.items():
-        out(f"{stage}:")
+        lines.append(f"{stage}:")
         for reason in reasons:
             if isinstance(reason, str):
-                out(f"\t{reason}")
+                lines.append(f"\t{reason}")
                 continue
             for title, changes in reason.items():
-                out(f"\t{title}:")
+                lines.append(f"\t{title}:")
                 for path, what in changes.items():
                     if isinstance(what, dict):
-                        out(f"\t\t{path}:")
+                        lines.append(f"\t\t{path}:")
                         for key, kind in what.items():
-                            out(f"\t\t\t{kind + ':':<20}{key}")
+                            lines.append(f"\t\t\t{kind + ':':<20}{key}")
                     else:
-                        out(f"\t\t{what + ':':<20}{path}")
-    return 0
+                        lines.append(f"\t\t{what + ':':<20}{path}")
+    return "\n".join(lines)
 
 
 def cloud_status(args: argparse.Namespace) -> int:
@@ -151,21 +152,18 @@ def dag(args: argparse.Namespace) -> int:
 
 
 def checkout(args: argparse.Namespace) -> int:
-    from xpt.repro.checkout import checkout as do_checkout
-    from xpt.repro.workspace import open_workspace
-    from xpt.utils.lock import file_lock
+    from xpt.repro.checkout import checkout_project
 
     project = Project.find()
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-        result = do_checkout(
-            ws,
-            list(args.targets),
-            allow_missing=args.allow_missing,
-            with_deps=args.with_deps,
-            relink=args.relink,
-            unsaved="replace" if args.force else "refuse",
-            recursive=args.recursive,
-        )
+    result = checkout_project(
+        project,
+        list(args.targets),
+        allow_missing=args.allow_missing,
+        with_deps=args.with_deps,
+        relink=args.relink,
+        unsaved="replace" if args.force else "refuse",
+        recursive=args.recursive,
+    )
     checkout_changes(project, result, summary=args.summary)
     if args.relink:
         out("Relinked successfully")
@@ -173,20 +171,16 @@ def checkout(args: argparse.Namespace) -> int:
 
 
 def commit(args: argparse.Namespace) -> int:
-    from xpt.repro.checkout import commit as do_commit
-    from xpt.repro.workspace import open_workspace
-    from xpt.utils.lock import file_lock
+    from xpt.repro.checkout import commit_project
 
-    project = Project.find()
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
-        done = do_commit(
-            ws,
-            list(args.targets),
-            with_deps=args.with_deps,
-            force=args.force,
-            relink=not args.no_relink,
-            recursive=args.recursive,
-        )
+    done = commit_project(
+        Project.find(),
+        list(args.targets),
+        with_deps=args.with_deps,
+        force=args.force,
+        relink=not args.no_relink,
+        recursive=args.recursive,
+    )
     for name in done:
         out(f"Committed stage '{name}'")
     return 0

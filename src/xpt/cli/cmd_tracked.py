@@ -78,29 +78,19 @@ _STATUS_HINTS = {
 def data_status(args: argparse.Namespace) -> int:
     import json
 
-    from xpt.repro.datastatus import data_status as do_status
-    from xpt.repro.workspace import open_workspace
+    from xpt.repro.datastatus import run_data_status
 
     refuse(args, "--not-in-remote", "--remote", "--no-remote-refresh", hint="use `xpt status -c`")
-    project = Project.find()
-    key = getattr(args, "memo_key", None) if args.json else None
-    from xpt.repro import verdict
-
-    since = verdict.started()  # before the config is read: its files are watched
-    with open_workspace(project) as ws:
-        reads = verdict.track_reads(ws) if key else None
-        result = do_status(
-            ws,
-            granular=args.granular,
-            unchanged=args.unchanged,
-            untracked=args.untracked_files == "all",
-            git_status=not args.json,
-        )
-        data = result.to_dict()
-        if key and reads is not None and not data:  # a clean answer is the one asked again
-            from xpt.repro.datastatus import record_verdict
-
-            record_verdict(ws, key, reads, json.dumps(data) + "\n", since)
+    result = run_data_status(
+        Project.find(),
+        granular=args.granular,
+        unchanged=args.unchanged,
+        untracked=args.untracked_files == "all",
+        git_status=not args.json,
+        memo_key=getattr(args, "memo_key", None),
+        render=(lambda found: json.dumps(found.to_dict())) if args.json else None,
+    )
+    data = result.to_dict()
     if args.json:
         out(json.dumps(data))
         return 0

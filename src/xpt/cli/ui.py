@@ -52,13 +52,10 @@ def track_changes(project: Project, paths: list[str]) -> None:
     """DVC's closing hint naming the files to `git add` (or stage them with core.autostage)."""
     if not paths:
         return
-    if project.config.get_bool("core", "autostage"):
-        from xpt.repro.workspace import git_if_any
+    from xpt.repro.workspace import autostage
 
-        git = git_if_any(project)
-        if git is not None:
-            git.add(os.path.relpath(project.root / p, git.root) for p in paths)
-            return
+    if autostage(project, paths):
+        return
     shown = " ".join(os.path.relpath(project.root / p, os.getcwd()) for p in paths)
     out(
         f"\nTo track the changes with git, run:\n\n\tgit add {shown}\n"

@@ -150,13 +150,29 @@ def exp_diff(
 
 
 def metrics_show(
-    project: Project, revs_wanted: list[str] | None = None, targets: list[str] | None = None
+    project: Project,
+    revs_wanted: list[str] | None = None,
+    targets: list[str] | None = None,
+    *,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
 ) -> dict[str, Any]:
     """`metrics show --json` data: {"": {...}} for the workspace, else per revision.
 
-    `targets` (repo-relative) replace the declared metrics files, as in DVC.
+    `targets` (repo-relative) replace the declared metrics files, as in DVC. `-a`, `-T`
+    and `-A` add every branch, tag or commit, by name, after `revs_wanted` (default: the
+    workspace).
     """
     revs = _Revisions(project)
+    if all_branches or all_tags or all_commits:
+        git = revs.git
+        revs_wanted = [
+            *(revs_wanted or [WORKSPACE]),
+            *(git.branches() if all_branches else ()),
+            *(git.tags() if all_tags else ()),
+            *(git.all_commits() if all_commits else ()),
+        ]
 
     def metrics(rev: str) -> dict[str, Any]:
         if not targets:

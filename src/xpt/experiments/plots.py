@@ -14,6 +14,7 @@ import io
 import os
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -349,3 +350,38 @@ def collect(
         collect_rev(project, git, odb, rev, shas[rev], targets or [], props or {}, cwd)
         for rev in order
     ]
+
+
+MEMO_MAX_CHARS = 4_000_000
+"""Longer `--json` outputs are not recorded for the fast path: every replay loads the
+whole memo."""
+
+PlotsRender = Callable[[list[RevPlots]], tuple[str, list[str]]]
+"""Collected plots -> the text printed and the files written for it (its images)."""
+
+
+def collect_json(
+    project: Project,
+    revs: list[str] | None,
+    targets: list[str] | None,
+    props: dict[str, Any] | None,
+    render: PlotsRender,
+    memo_key: str | None = None,
+) -> str:
+    """`plots show/diff --json`: the plots of `collect` as `render` prints them.
+
+    With `memo_key` (see `xpt.fastpath`), an output over commits only (no workspace)
+    where everything loaded, and small enough, is recorded for replay: it rests on the
+    git refs, the config, the plot templates and the files `render` wrote (VS Code asks
+    for it again and again)."""
+    if memo_key is None:
+        return render(collect(project, revs, targets, props))[0]
+    from xpt.repro import verdict
+
+    with verdict.noting() as since:  # notes what is read from here on (config, cache objects)
+        collected = collect(project, revs, targets, props)
+        text, written = render(collected)
+        clean = not any(r.error is not None or r.source_errors for r in collected)
+        if clean and len(text) < MEMO_MAX_CHARS and revs and WORKSPACE not in revs:
+            verdict.record_commits(project, memo_key, written, f"{text}\n", since)
+    return text

@@ -225,6 +225,60 @@ def show(
     return rows
 
 
+def show_with_queue(
+    project: Project, opts: ShowOptions, queued: list[dict[str, Any]] | None = None, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """`show` with the queue's unfinished entries (xpt's queue.db, then DVC's celery
+    stash), as `exp show` lists them; `queued` collects every such entry, shown or not.
+    `kwargs` go to `show`."""
+
+    def extra(git: Git) -> dict[str, list[dict[str, Any]]]:
+        from xpt.experiments.queue_show import queue_entries
+
+        found = queue_entries(project, git)
+        if queued is not None:
+            queued.extend(e for entries in found.values() for e in entries)
+        return found
+
+    return show(project, opts, extra_entries=extra, **kwargs)
+
+
+def show_json(
+    project: Project,
+    opts: ShowOptions,
+    render: Callable[[list[dict[str, Any]]], str],
+    memo_key: str | None = None,
+) -> str:
+    """`exp show --json`: the rows of `show_with_queue` as `render` prints them.
+
+    With `memo_key` (see `xpt.fastpath`) the output is recorded for replay, unless the
+    queue has entries or a workspace run is in progress: neither ends with a trace the
+    memo watches."""
+    if memo_key is None:
+        return render(show_with_queue(project, opts))
+    from xpt.repro import verdict
+
+    with verdict.noting() as since:
+        reads = verdict.ReadLog(workspace_reader(project.root))
+        visited: list[str] = []
+        queued: list[dict[str, Any]] = []
+        rows = show_with_queue(project, opts, queued, workspace_read=reads, visited=visited)
+        text = render(rows)
+        running = any(
+            (e.get("executor") or {}).get("name") == "workspace"
+            for row in rows
+            for e in row.get("experiments") or []
+        )
+        if not queued and not running:
+            from xpt.experiments.queue_show import watched_files
+
+            queue_files = watched_files(project)
+            verdict.record_show(
+                project, memo_key, reads, visited, f"{text}\n", since, queue_files=queue_files
+            )
+    return text
+
+
 def list_experiments(project: Project, opts: ShowOptions) -> dict[str, list[tuple[str, str]]]:
     """`exp list` data: {baseline label: [(name, sha), ...]} newest first."""
     git = Git(project.root)

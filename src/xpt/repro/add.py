@@ -23,10 +23,9 @@ from xpt.pipeline.lockformat import hash_entry
 from xpt.pipeline.model import Stage
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines
 from xpt.project import Project
-from xpt.repro.workspace import Workspace, open_workspace
+from xpt.repro.workspace import Workspace, locked_workspace
 from xpt.scm.gitignore import ignore_output
 from xpt.utils.fsutil import remove, resolve_inside
-from xpt.utils.lock import file_lock
 
 
 class AddError(XptError):
@@ -69,7 +68,7 @@ def add(project: Project, options: AddOptions, cwd: str | None = None) -> AddRes
     targets = _expand(options, cwd)
     if options.out is not None and len(targets) != 1:
         raise AddError("-o/--out takes exactly one target", hint="add the targets one by one")
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
+    with locked_workspace(project) as ws:
         stages = _stages(ws)
         plans = [_plan(ws, stages, target, cwd, options) for target in targets]
         seen: dict[str, str] = {}

@@ -16,9 +16,10 @@ from xpt.errors import CacheError, CorruptObject, UnsavedChanges
 from xpt.pipeline.graph import Graph
 from xpt.pipeline.lockfile import build_entry, parse_lock
 from xpt.pipeline.parse import dvcfiles_under
+from xpt.project import Project
 from xpt.repro.record import Locks, commit_outputs, dep_entries, legacy_locks
 from xpt.repro.stage_status import check_stage
-from xpt.repro.workspace import Workspace, load_graph
+from xpt.repro.workspace import Workspace, load_graph, locked_workspace
 
 
 @dataclass
@@ -116,6 +117,29 @@ def checkout(
     return result
 
 
+def checkout_project(
+    project: Project,
+    targets: list[str] | None,
+    *,
+    allow_missing: bool = False,
+    with_deps: bool = False,
+    relink: bool = False,
+    unsaved: Unsaved = "refuse",
+    recursive: bool = False,
+) -> CheckoutResult:
+    """`xpt checkout`: `checkout` under the workspace lock."""
+    with locked_workspace(project) as ws:
+        return checkout(
+            ws,
+            targets,
+            allow_missing=allow_missing,
+            with_deps=with_deps,
+            relink=relink,
+            unsaved=unsaved,
+            recursive=recursive,
+        )
+
+
 def _guard_unsaved(
     ws: Workspace, todo: list[tuple[str, Any, dict[str, Any]]], *, refuse: bool
 ) -> list[tuple[str, Any, dict[str, Any]]]:
@@ -192,3 +216,19 @@ def commit(
         locks.write(stage, build_entry(stage.cmd, deps, check.param_entries(), outs))
         committed.append(stage.addressing)
     return committed
+
+
+def commit_project(
+    project: Project,
+    targets: list[str] | None,
+    *,
+    with_deps: bool = False,
+    force: bool = False,
+    relink: bool = True,
+    recursive: bool = False,
+) -> list[str]:
+    """`xpt commit`: `commit` under the workspace lock; the stages committed."""
+    with locked_workspace(project) as ws:
+        return commit(
+            ws, targets, with_deps=with_deps, force=force, relink=relink, recursive=recursive
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,8 @@ from xpt.errors import CacheError, ScmError
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines
-from xpt.repro.workspace import Workspace
+from xpt.project import Project
+from xpt.repro.workspace import Workspace, open_workspace
 
 Recorded = dict[str, "HashInfo | None"]
 """Repo-relative output path -> recorded hash (None: tracked but not hashed yet)."""
@@ -259,7 +261,42 @@ def data_status(
     return result
 
 
-def record_verdict(ws: Workspace, key: str, reads: Any, stdout: str, since_ns: int) -> bool:
+def run_data_status(
+    project: Project,
+    *,
+    granular: bool = False,
+    unchanged: bool = False,
+    untracked: bool = False,
+    git_status: bool = True,
+    memo_key: str | None = None,
+    render: Callable[[DataStatus], str] | None = None,
+) -> DataStatus:
+    """`xpt data status`: `data_status` in a workspace of its own.
+
+    With `memo_key` (see `xpt.fastpath`) and `render` (the exact output, without the last
+    newline), a clean answer, the one asked again and again, is recorded so that it is
+    replayed while nothing it rests on changes."""
+    options = {
+        "granular": granular,
+        "unchanged": unchanged,
+        "untracked": untracked,
+        "git_status": git_status,
+    }
+    if memo_key is None or render is None:
+        with open_workspace(project) as ws:
+            return data_status(ws, **options)
+    from xpt.repro import verdict
+
+    # noting starts before the config is read: its files are watched
+    with verdict.noting() as since, open_workspace(project) as ws:
+        reads = verdict.track_reads(ws)
+        result = data_status(ws, **options)
+        if not result.to_dict():
+            _record_verdict(ws, memo_key, reads, f"{render(result)}\n", since)
+    return result
+
+
+def _record_verdict(ws: Workspace, key: str, reads: Any, stdout: str, since_ns: int) -> bool:
     """Let `xpt.fastpath` replay this `data status --json` output while nothing it rests
     on changes: the files read, every output, their cache objects and git's refs."""
     from xpt.repro import verdict

@@ -43,11 +43,10 @@ from xpt.repro.record import (
     stage_abspath,
 )
 from xpt.repro.runner import run_stage_commands
-from xpt.repro.stage_status import StageCheck, check_stage
-from xpt.repro.workspace import Workspace, load_graph, open_workspace
+from xpt.repro.stage_status import UP_TO_DATE, StageCheck, check_stage
+from xpt.repro.workspace import Workspace, load_graph, locked_workspace
 from xpt.scm.gitignore import ignore_output
 from xpt.utils.fsutil import resolve_inside
-from xpt.utils.lock import file_lock
 
 Outcome = Literal["ran", "restored", "skipped", "failed", "frozen", "dry", "blocked"]
 
@@ -421,16 +420,16 @@ def run_repro(project: Project, options: ReproOptions, memo_key: str | None = No
     stage up to date records its verdict so the same command can be answered from stats.
     """
     if memo_key is None:
-        with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
+        with locked_workspace(project) as ws:
             return reproduce(ws, options)
     from xpt.repro import verdict
 
     since = verdict.started()  # before the config is read
-    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
+    with locked_workspace(project) as ws:
         reads = verdict.track_reads(ws)
         result = reproduce(ws, options)
         if result.results and all(r.outcome == "skipped" for r in result.results):
             lines = [skip_message(r.stage) for r in result.results]
-            text = "".join(f"{line}\n" for line in [*lines, verdict.UP_TO_DATE])
+            text = "".join(f"{line}\n" for line in [*lines, UP_TO_DATE])
             verdict.record(ws, memo_key, [r.stage for r in result.results], reads, text, since)
         return result

@@ -8,6 +8,7 @@ same object drives `repro`, `status` and experiments.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,10 @@ from xpt.pipeline.lockformat import hash_entry
 from xpt.pipeline.model import Stage
 from xpt.pipeline.params import load_params, select
 from xpt.pipeline.parse import dvcfiles_under, find_dvcfiles
-from xpt.repro.workspace import Workspace, load_graph
+from xpt.project import Project
+from xpt.repro.workspace import Workspace, load_graph, open_workspace
 
+UP_TO_DATE = "Data and pipelines are up to date."
 _MISSING = object()
 
 
@@ -238,3 +241,34 @@ def project_status(
         if check.changed:
             result[stage.addressing] = check.reasons
     return result
+
+
+def run_status(
+    project: Project,
+    targets: list[str] | None,
+    *,
+    with_deps: bool = False,
+    recursive: bool = False,
+    memo_key: str | None = None,
+    render: Callable[[dict[str, Any]], str] | None = None,
+) -> dict[str, Any]:
+    """`xpt status`: `project_status` in a workspace of its own.
+
+    With `memo_key` (a plain command line, see `xpt.fastpath`) and `render` (the exact
+    output for a result, without the last newline), an up-to-date answer is recorded so
+    that the same command is answered from stats next time. Only that answer is kept: a
+    changed stage must be found afresh every time.
+    """
+    if memo_key is None or render is None:
+        with open_workspace(project) as ws:
+            return project_status(ws, targets, with_deps=with_deps, recursive=recursive)
+    from xpt.repro import verdict
+
+    # noting starts before the config is read: its files are watched
+    with verdict.noting() as since, open_workspace(project) as ws:
+        reads = verdict.track_reads(ws)
+        data = project_status(ws, targets, with_deps=with_deps, recursive=recursive)
+        if not data:
+            stages = load_graph(ws).stages() if find_dvcfiles(ws.root) else []
+            verdict.record(ws, memo_key, stages, reads, f"{render(data)}\n", since)
+    return data

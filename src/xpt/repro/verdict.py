@@ -22,11 +22,12 @@ change could then keep the same mtime), so replaying it can never hide a change.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from xpt.errors import XptError
@@ -48,7 +49,6 @@ from xpt.utils.fsutil import atomic_write_bytes
 if TYPE_CHECKING:  # the workspace (hasher, state DB) is not needed to record exp show
     from xpt.repro.workspace import Workspace
 
-UP_TO_DATE = "Data and pipelines are up to date."
 RACY_NS = 100_000_000
 """Paths changed less than this long before the snapshot make a verdict unsafe to keep."""
 
@@ -125,6 +125,16 @@ def started() -> int:
     """
     readlog.start()
     return time.time_ns()
+
+
+@contextlib.contextmanager
+def noting() -> Iterator[int]:
+    """`started()` for a `with` block: noting stops on the way out, stored or not."""
+    since = started()
+    try:
+        yield since
+    finally:
+        readlog.stop()
 
 
 def code_watch() -> list[Watch]:

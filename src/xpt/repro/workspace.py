@@ -6,6 +6,7 @@ Opened once per command so the stat memo and link-type probe are shared by all s
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,18 @@ def git_if_any(project: Project) -> Git | None:
         return None
 
 
+def autostage(project: Project, paths: list[str]) -> bool:
+    """With `core.autostage`, `git add` the (repo-relative) paths a command changed;
+    False when it is off or there is no git repository (the caller names them instead)."""
+    if not project.config.get_bool("core", "autostage"):
+        return False
+    git = git_if_any(project)
+    if git is None:
+        return False
+    git.add(os.path.relpath(project.root / p, git.root) for p in paths)
+    return True
+
+
 @contextlib.contextmanager
 def open_workspace(project: Project, git: Git | None = None) -> Iterator[Workspace]:
     """Open the memo and cache for one command; the memo is flushed on exit."""
@@ -87,6 +100,16 @@ def open_workspace(project: Project, git: Git | None = None) -> Iterator[Workspa
         )
     finally:
         state.close()
+
+
+@contextlib.contextmanager
+def locked_workspace(project: Project) -> Iterator[Workspace]:
+    """`open_workspace` while holding `workspace.lock`: for commands that change the
+    workspace; a second one fails at once, naming the holder."""
+    from xpt.utils.lock import file_lock  # status and a no-op check never lock
+
+    with file_lock(str(project.workspace_lock), "the workspace"), open_workspace(project) as ws:
+        yield ws
 
 
 def load_graph(ws: Workspace) -> Graph:

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from xpt.cache import links
 from xpt.cache.odb import (
@@ -40,11 +40,14 @@ from xpt.cache.odb import (
 )
 from xpt.cache.remote_backends import FsspecRemote, Remote, open_remote
 from xpt.cache.state import StateDB
-from xpt.errors import CacheError, PipelineError, RemoteError, XptError
+from xpt.errors import CacheError, PipelineError, RemoteError, UnsavedChanges, XptError
 from xpt.pipeline.lockfile import parse_lock
 from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
+
+if TYPE_CHECKING:
+    from xpt.repro.checkout import CheckoutResult
 
 Oid = tuple[str, bool]
 """(md5 with optional .dir suffix, legacy layout?)"""
@@ -324,6 +327,42 @@ def used_objects(project: Project, readers: Iterable[Reader]) -> set[Oid]:
     return used
 
 
+def selected_objects(
+    project: Project,
+    targets: list[str],
+    base: str = "",
+    *,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    all_experiments: bool = False,
+    recursive: bool = False,
+) -> set[Oid]:
+    """What push/fetch move: the objects of the workspace and the chosen revisions; with
+    `targets` (relative to `base`, the cwd below the root), only the outputs they name
+    (`recursive`: folders stand for the dvc files inside them)."""
+    from xpt.pipeline.parse import dvcfiles_under
+    from xpt.repro.revisions import revision_readers
+    from xpt.repro.workspace import git_if_any
+
+    revisions = (all_branches, all_tags, all_commits, all_experiments)
+    readers = revision_readers(
+        project,
+        git_if_any(project) if any(revisions) else None,  # the workspace alone needs no git
+        all_branches=all_branches,
+        all_tags=all_tags,
+        all_commits=all_commits,
+        all_experiments=all_experiments,
+    )
+    if not targets:
+        return used_objects(project, readers)
+    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    if recursive:  # named from the root
+        targets, base = dvcfiles_under(project.root, targets), ""
+    chosen = select_outputs([scan_revision(read, dvcfiles) for read in readers], targets, base)
+    return {out.oid for out in chosen}
+
+
 def _upload_args(odb: ODB, oid: Oid) -> tuple[Path, str, str | None]:
     """(cache file, remote relpath, md5 its bytes must hash to, or None) of one upload."""
     md5, legacy = oid
@@ -491,6 +530,30 @@ def checkout_follows(project: Project) -> Iterator[None]:
     finally:
         _CHECKOUT_FOLLOWS.reset(token)
         links.drop_spares()
+
+
+def pull_checkout(
+    project: Project,
+    targets: list[str],
+    *,
+    allow_missing: bool = False,
+    force: bool = False,
+    recursive: bool = False,
+) -> CheckoutResult:
+    """The checkout half of `pull` (under the workspace lock): workspace files whose
+    content is in no cache object are replaced only with `force`; DVC's wording else."""
+    from xpt.repro.checkout import checkout_project
+
+    try:
+        return checkout_project(
+            project,
+            targets,
+            allow_missing=allow_missing,
+            unsaved="replace" if force else "refuse",
+            recursive=recursive,
+        )
+    except UnsavedChanges as exc:  # DVC's wording and exit code for pull
+        raise CacheError(f"failed to pull data from the cloud - {exc.message}") from exc
 
 
 class _Spares:
