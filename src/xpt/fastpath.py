@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - CPython always has it
     from hashlib import blake2b as _blake2b
 
 MEMO_NAME = "verdicts.marshal"
-MEMO_FORMAT = 2
+MEMO_FORMAT = 3
 MAX_ENTRIES = 32
 
 # Paths in a watch list: (absolute path, recursive). A recursive directory is
@@ -107,22 +107,34 @@ _S_IFMT = 0o170000
 _S_IFREG = 0o100000
 
 
+SPLIT_MIN = 10_000
+"""A replay walks a folder recorded with this many entries or more on two cores."""
+
+
+class _Reentry(Exception):
+    """A folder reachable twice (symlink, bind mount): a split walk would not be exact."""
+
+
 class _Walker:
     """Collects stat rows; symlinks are followed (a link's target may change under it).
 
     A watched path gives its own row (two for a symlink: the link, then its target).
-    A recursive folder adds one row for all it holds: (path, "tree", entries, digest),
-    the digest covering each folder's path and the name, mode, size, inode, mtime and
-    ctime of every entry, in listing order (an unchanged folder lists the same way; a
-    different order costs one full run, never a wrong replay). One digest instead of a
-    row per file keeps the memo small, its load cheap and the walk a tight loop.
-    `timed` also keeps the newest mtime/ctime seen, for `store`'s racy check.
+    A recursive folder adds one row for all it holds: (path, "tree", entries, digest).
+    The digest covers the folder's own listing, then the digest of each subfolder's
+    subtree in listing order; a subtree's digest covers each of its folders' path and
+    the name, mode, size, inode, mtime and ctime of every entry, in listing order (an
+    unchanged folder lists the same way; a different order costs one full run, never a
+    wrong replay). One digest instead of a row per file keeps the memo small, its load
+    cheap and the walk a tight loop. `timed` also keeps the newest mtime/ctime seen,
+    for `store`'s racy check; `split` names the folders worth walking on two cores.
     """
 
-    def __init__(self, timed: bool = False) -> None:
+    def __init__(self, timed: bool = False, split: frozenset[str] = frozenset()) -> None:
         self.rows: Snapshot = []
         self.newest = 0
         self._timed = timed
+        self._split = split
+        self._strict = False
         self._dirs: set[tuple[int, int]] = set()
 
     def add(self, path: str, recursive: bool) -> None:
@@ -152,40 +164,51 @@ class _Walker:
 
     def _tree(self, top: str) -> Row:
         """The summary row of everything under folder `top` (see the class docstring)."""
+        rows, folders = self._list(top)
+        digest = _blake2b(marshal.dumps((top, rows), 2), digest_size=16)
+        count = len(rows)
+        parts = self._walk_split(folders) if top in self._split and len(folders) > 1 else None
+        for n, sub in parts or [self._subtree(f) for f in folders]:
+            count += n
+            digest.update(sub)
+        return (top, "tree", count, digest.hexdigest())
+
+    def _subtree(self, top: str) -> tuple[int, bytes]:
+        """(entries, digest) of folder `top` and everything under it."""
         digest = _blake2b(digest_size=16)
         count = 0
         stack = [top]
         while stack:
             folder = stack.pop()
-            rows: list[Row] = []
-            append = rows.append
-            try:
-                with os.scandir(folder) as it:
-                    for entry in it:  # the hot loop: one lstat per entry, nothing else
-                        st = entry.stat(follow_symlinks=False)
-                        mode = st.st_mode
-                        append(
-                            (
-                                entry.name,
-                                mode,
-                                st.st_size,
-                                st.st_ino,
-                                st.st_mtime_ns,
-                                st.st_ctime_ns,
-                            )
-                        )
-                        if mode & _S_IFMT != _S_IFREG:
-                            self._special(entry, st, rows, stack)
-            except OSError:
-                append(("", "unreadable"))
+            rows, folders = self._list(folder)
             count += len(rows)
-            if self._timed:
-                self.newest = max(self.newest, _newest(rows))
             digest.update(marshal.dumps((folder, rows), 2))  # version 2: no sharing refs
-        return (top, "tree", count, digest.hexdigest())
+            stack.extend(folders)
+        return count, digest.digest()
+
+    def _list(self, folder: str) -> tuple[list[Row], list[str]]:
+        """The stat rows of a folder's entries, and the subfolders to walk."""
+        rows: list[Row] = []
+        folders: list[str] = []
+        append = rows.append
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:  # the hot loop: one lstat per entry, one tuple
+                    st = entry.stat(follow_symlinks=False)
+                    mode = st.st_mode
+                    append(
+                        (entry.name, mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                    )
+                    if mode & _S_IFMT != _S_IFREG:
+                        self._special(entry, st, rows, folders)
+        except OSError:
+            append(("", "unreadable"))
+        if self._timed:
+            self.newest = max(self.newest, _newest(rows))
+        return rows, folders
 
     def _special(
-        self, entry: os.DirEntry[str], st: os.stat_result, rows: list[Row], stack: list[str]
+        self, entry: os.DirEntry[str], st: os.stat_result, rows: list[Row], folders: list[str]
     ) -> None:
         """A folder to enter, or a symlink to follow (its target's stat is a row too)."""
         if stat.S_ISLNK(st.st_mode):
@@ -195,11 +218,57 @@ class _Walker:
                 rows.append((entry.name, "dangling"))
                 return
             rows.append((entry.name, "->", *_file_row("", st)[1:]))
+            if self._strict and stat.S_ISDIR(st.st_mode):
+                raise _Reentry(entry.path)
         if stat.S_ISDIR(st.st_mode):
             if self._enter(st):
-                stack.append(entry.path)
+                folders.append(entry.path)
+            elif self._strict:
+                raise _Reentry(entry.path)
             else:
                 rows.append((entry.name, "seen"))
+
+    def _walk_split(self, folders: list[str]) -> list[tuple[int, bytes]] | None:
+        """`_subtree` of each folder, every other one walked by a forked helper.
+
+        Exact only while no folder is reachable twice (then each subtree's walk is
+        independent of the others): a symlinked folder or one met again makes either
+        side give up, and None tells the caller to walk them all here, in order.
+        """
+        before = set(self._dirs)
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the helper: its half, then its digests and folders down the pipe
+            code = 1
+            try:
+                os.close(read_fd)
+                self._strict = True
+                theirs = [self._subtree(f) for f in folders[1::2]]
+                with open(write_fd, "wb") as out:
+                    out.write(marshal.dumps((theirs, list(self._dirs))))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        mine: list[tuple[int, bytes]] | None = None
+        try:
+            self._strict = True
+            mine = [self._subtree(f) for f in folders[0::2]]
+        except _Reentry:
+            os.kill(pid, 9)  # SIGKILL: its half is walked again here
+        finally:
+            self._strict = False
+        with open(read_fd, "rb") as pipe:
+            data = pipe.read()
+        _pid, status = os.waitpid(pid, 0)
+        if mine is None or status != 0:
+            self._dirs = before
+            return None
+        theirs, dirs = marshal.loads(data)
+        self._dirs.update(dirs)
+        parts = mine + theirs
+        parts[0::2], parts[1::2] = mine, theirs
+        return parts
 
 
 def _newest(rows: Snapshot) -> int:
@@ -229,11 +298,28 @@ def timed_snapshot(watch: list[Watch], exempt: frozenset[str]) -> tuple[Snapshot
     return walker.rows, max(walker.newest, _newest(own))
 
 
-def unchanged(watch: list[Watch], recorded: object) -> bool:
-    """True when a snapshot of `watch` equals `recorded`; stops at the first difference."""
+def _cores() -> int:
+    """How many CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
+def unchanged(watch: list[Watch], recorded: object, split_min: int = SPLIT_MIN) -> bool:
+    """True when a snapshot of `watch` equals `recorded`; stops at the first difference.
+
+    Folders recorded with `split_min` entries or more are walked on two cores when the
+    process may use two.
+    """
     if not isinstance(recorded, list):
         return False
-    walker = _Walker()
+    big = frozenset(
+        str(row[0])
+        for row in recorded
+        if isinstance(row, tuple) and row[1:2] == ("tree",) and row[2] >= split_min
+    )
+    if big and _cores() < 2:
+        big = frozenset()
+    walker = _Walker(split=big)
     done = 0
     for path, recursive in watch:
         walker.add(path, recursive)

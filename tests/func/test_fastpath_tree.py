@@ -107,3 +107,40 @@ def test_tree_rows_are_one_per_folder(tracked) -> None:  # type: ignore[no-untyp
     entry = fastpath.load(".")[fastpath.memo_key(["status"], os.getcwd())]
     trees = [row for row in entry["snapshot"] if row[1:2] == ("tree",)]  # type: ignore[index]
     assert [(Path(row[0]).name, row[2]) for row in trees] == [("data", 5)]  # 2 files, 3 folders
+
+
+def _folders(root: Path, count: int) -> list[fastpath.Watch]:
+    for i in range(count):
+        (root / f"d{i}" / "inner").mkdir(parents=True)
+        (root / f"d{i}" / "f.txt").write_text(f"{i}\n")
+        (root / f"d{i}" / "inner" / "g.txt").write_text(f"{i}\n")
+    return [(str(root), True)]
+
+
+def test_a_split_walk_gives_the_recorded_digest(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    watch = _folders(tmp_path / "data", 6)
+    rows = fastpath.snapshot(watch)  # as `store` records it: one process
+    assert fastpath.unchanged(watch, rows, split_min=0)  # two processes, same digest
+    assert not fastpath.unchanged(watch, rows[:-1] + [(*rows[-1][:3], "0" * 32)], split_min=0)
+
+
+@pytest.mark.parametrize("where", ["f.txt", "inner/g.txt", "inner/new.txt"])
+def test_a_split_walk_sees_a_change_in_either_half(tmp_path, where) -> None:  # type: ignore[no-untyped-def]
+    watch = _folders(tmp_path / "data", 5)
+    for i in range(5):  # each folder in turn: some are walked by the helper, some here
+        rows = fastpath.snapshot(watch)
+        path = tmp_path / "data" / f"d{i}" / where
+        restore = _keep_times(path.parent)
+        path.write_text("changed\n" if path.exists() else "new\n")
+        restore()
+        assert not fastpath.unchanged(watch, rows, split_min=0), (i, where)
+
+
+def test_a_split_walk_gives_up_on_folders_reached_twice(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    watch = _folders(tmp_path / "data", 4)
+    os.symlink(tmp_path / "data" / "d0", tmp_path / "data" / "d1" / "to-d0")
+    os.symlink("..", tmp_path / "data" / "d2" / "up")
+    rows = fastpath.snapshot(watch)
+    assert fastpath.unchanged(watch, rows, split_min=0)  # walked in order after all
+    (tmp_path / "data" / "d0" / "inner" / "g.txt").write_text("changed\n")
+    assert not fastpath.unchanged(watch, rows, split_min=0)
