@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xpt.pipeline.lockfile import parse_lock
-from xpt.pipeline.lockscan import scan_hashes
+from xpt.pipeline.lockfile import parse_lock, scan_hashes
 
 LOCKS = sorted(p for p in (Path(__file__).parent.parent / "resources" / "lock").glob("*.lock"))
 

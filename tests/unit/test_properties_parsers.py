@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xpt.errors import XptError
-from xpt.pipeline.lockfile import dump_lock, parse_lock
+from xpt.pipeline.lockfile import dump_lock, parse_lock, scan_hashes
 from xpt.pipeline.lockformat import hash_entry
-from xpt.pipeline.lockscan import scan_hashes
 from xpt.pipeline.parse import load_pipeline
 from xpt.utils.oids import is_oid
 

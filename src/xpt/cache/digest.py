@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple, Protocol
 
 CHUNK = 1 << 20
 """Read size; hashlib releases the GIL for buffers this big, so threads hash in parallel."""
@@ -42,15 +42,26 @@ class HashInfo:
         return self.md5.endswith(DIR_SUFFIX)
 
 
-def info_from_entry(item: dict[str, Any]) -> HashInfo:
-    """HashInfo of a dvc.lock / `.dvc` dep or out item (no `hash` key = legacy 2.x entry)."""
-    return HashInfo(
-        md5=item["md5"],
-        size=item.get("size") or 0,
-        nfiles=item.get("nfiles"),
-        isexec=bool(item.get("isexec", False)),
-        legacy="hash" not in item,
-    )
+class Recorded(Protocol):
+    """What a lock entry's item records (`pipeline.lockformat.LockItem`)."""
+
+    @property
+    def md5(self) -> str | None: ...
+    @property
+    def size(self) -> int | None: ...
+    @property
+    def nfiles(self) -> int | None: ...
+    @property
+    def isexec(self) -> bool: ...
+    @property
+    def legacy(self) -> bool: ...
+
+
+def info_from_entry(item: Recorded) -> HashInfo | None:
+    """HashInfo of a dvc.lock / `.dvc` dep or out item; None when it records no hash."""
+    if item.md5 is None:
+        return None
+    return HashInfo(item.md5, item.size or 0, item.nfiles, item.isexec, item.legacy)
 
 
 class TreeEntry(NamedTuple):

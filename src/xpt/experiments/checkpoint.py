@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from xpt.errors import ExperimentError
 from xpt.experiments.names import default_name, resolve
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
-from xpt.pipeline.lockfile import experiment_hash, parse_lock
+from xpt.pipeline.lockfile import experiment_hash, read_lock
+from xpt.pipeline.lockformat import LockEntry
 from xpt.pipeline.model import Stage
 from xpt.repro.workspace import Workspace, load_graph
 from xpt.scm.exprefs import EXEC_APPLY, EXEC_CHECKPOINT, ExpRef, list_experiments
@@ -68,16 +69,16 @@ def reset_checkpoint_outputs(ws: Workspace, stages: list[Stage]) -> None:
                 remove(os.path.join(ws.root, stage.repo_path(out.path)))
 
 
-def all_lock_entries(ws: Workspace) -> dict[str, dict]:  # type: ignore[type-arg]
+def all_lock_entries(ws: Workspace) -> dict[str, LockEntry]:
     """Every stage's current lock entry (checkpoint commits hash all stages)."""
     graph = load_graph(ws)
-    entries: dict[str, dict] = {}  # type: ignore[type-arg]
+    entries: dict[str, LockEntry] = {}
     seen: set[str] = set()
     for stage in graph.plan(None):
         if stage.lockfile in seen:
             continue
         seen.add(stage.lockfile)
-        entries.update(parse_lock(ws.read(stage.lockfile), stage.lockfile))
+        entries.update(read_lock(ws.read(stage.lockfile), stage.lockfile))
     return entries
 
 

@@ -21,8 +21,8 @@ from xpt.experiments.revfiles import (
     RevisionFiles,
     cached_outs,
 )
-from xpt.pipeline.lockfile import parse_lock
-from xpt.pipeline.lockscan import scan_hashes
+from xpt.pipeline.lockfile import read_lock_hashes
+from xpt.pipeline.lockformat import LockEntry, LockItem
 from xpt.pipeline.metrics import clean_metrics, load_metrics
 from xpt.pipeline.model import Pipeline, Reader
 from xpt.pipeline.params import load_params, select
@@ -49,14 +49,6 @@ def _memo(kind: str, data: bytes, fn: Callable[..., Any], *args: Any) -> Any:
     if key not in _MEMO:
         _MEMO[key] = fn(*args)
     return _MEMO[key]
-
-
-def _lock_hashes(data: bytes, path: str) -> dict[str, Any]:
-    """Stage -> {deps, outs}: the fast scanner, or the full parser when unsure."""
-    if path.endswith(".dvc"):
-        return parse_lock(data, path)
-    scanned = scan_hashes(data)
-    return scanned if scanned is not None else parse_lock(data, path)
 
 
 def _clean_metrics_of(data: bytes, path: str) -> Any:
@@ -151,9 +143,9 @@ def _params_data(
     return result
 
 
-def lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str, Any]]:
-    """{lockfile: {stage: entry}} at this revision."""
-    out: dict[str, dict[str, Any]] = {}
+def lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str, LockEntry]]:
+    """{lockfile: {stage: entry}} at this revision (entries hold at least deps and outs)."""
+    out: dict[str, dict[str, LockEntry]] = {}
     for pipeline in pipelines:
         for stage in pipeline.stages.values():
             path = stage.lockfile
@@ -161,7 +153,7 @@ def lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str,
                 continue
             data = read(path)
             try:
-                out[path] = _memo("lock", data or b"", _lock_hashes, data, path) if data else {}
+                out[path] = _memo("lock", data, read_lock_hashes, data, path) if data else {}
             except XptError:
                 out[path] = {}
     return out
@@ -208,31 +200,34 @@ def _metrics_data(files: RevisionFiles, pipelines: list[Pipeline]) -> dict[str, 
     return {path: metrics_entry(files, path) for path in metrics_paths(pipelines)}
 
 
+_NO_ITEM = LockItem("")
+
+
 def _deps_outs(
-    pipelines: list[Pipeline], locks: dict[str, dict[str, Any]]
+    pipelines: list[Pipeline], locks: dict[str, dict[str, LockEntry]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     deps: dict[str, Any] = {}
     outs: dict[str, Any] = {}
     for pipeline in pipelines:
         for stage in pipeline.stages.values():
-            entry = locks.get(stage.lockfile, {}).get(stage.name) or {}
-            dep_items = {d.get("path"): d for d in entry.get("deps") or []}
-            out_items = {o.get("path"): o for o in entry.get("outs") or []}
+            entry = locks.get(stage.lockfile, {}).get(stage.name)
+            dep_items = entry.deps_by_path() if entry else {}
+            out_items = entry.outs_by_path() if entry else {}
             for dep in stage.deps:
-                item = dep_items.get(dep, {})
+                item = dep_items.get(dep, _NO_ITEM)
                 deps[stage.repo_path(dep)] = {
-                    "hash": item.get("md5"),
-                    "size": item.get("size"),
-                    "nfiles": item.get("nfiles"),
+                    "hash": item.md5,
+                    "size": item.size,
+                    "nfiles": item.nfiles,
                 }
             for out in stage.outs:
                 if out.kind != "out":
                     continue
-                item = out_items.get(out.path, {})
+                item = out_items.get(out.path, _NO_ITEM)
                 outs[stage.repo_path(out.path)] = {
-                    "hash": item.get("md5"),
-                    "size": item.get("size"),
-                    "nfiles": item.get("nfiles"),
+                    "hash": item.md5,
+                    "size": item.size,
+                    "nfiles": item.nfiles,
                     "use_cache": out.cache,
                     "is_data_source": stage.is_data_source,
                 }

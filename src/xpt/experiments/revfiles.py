@@ -21,11 +21,11 @@ import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from xpt.cache.digest import DIR_SUFFIX
 from xpt.cache.odb import ODB
 from xpt.errors import CacheError
+from xpt.pipeline.lockformat import LockEntry
 from xpt.pipeline.model import Pipeline, Reader
 from xpt.utils.oids import is_oid
 
@@ -43,22 +43,24 @@ class CachedOut:
     """DVC 2 entry (no `hash: md5`): dos2unix hash, legacy cache location."""
 
 
-def cached_outs(pipelines: Iterable[Pipeline], locks: dict[str, dict[str, Any]]) -> list[CachedOut]:
+def cached_outs(
+    pipelines: Iterable[Pipeline], locks: dict[str, dict[str, LockEntry]]
+) -> list[CachedOut]:
     """Cached outputs (outs, metrics, plots) with a valid hash in their stage's lock entry.
 
-    `locks` is {lockfile: {stage: {"outs": [{"path", "md5", "hash"?}, ...]}}}.
+    `locks` is {lockfile: {stage: entry}}.
     """
     found: list[CachedOut] = []
     for pipeline in pipelines:
         for stage in pipeline.stages.values():
-            entry = locks.get(stage.lockfile, {}).get(stage.name) or {}
-            items = {o.get("path"): o for o in entry.get("outs") or [] if isinstance(o, dict)}
+            entry = locks.get(stage.lockfile, {}).get(stage.name)
+            items = entry.outs_by_path() if entry else {}
             for out in stage.outs:
                 item = items.get(out.path)
-                if not out.cache or item is None or not is_oid(item.get("md5")):
+                if not out.cache or item is None or item.md5 is None or not is_oid(item.md5):
                     continue
-                legacy = item.get("hash") != "md5"
-                found.append(CachedOut(stage.repo_path(out.path), item["md5"], legacy))
+                legacy = item.hash != "md5"
+                found.append(CachedOut(stage.repo_path(out.path), item.md5, legacy))
     # longest path first: the innermost output holding a file wins
     found.sort(key=lambda o: len(o.path), reverse=True)
     return found

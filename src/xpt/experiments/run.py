@@ -24,6 +24,7 @@ from xpt.experiments.checkpoint import (
 from xpt.experiments.names import auto_name, default_name, validate_name
 from xpt.experiments.snapshot import cached_outputs, pipeline_files, plan_snapshot, project_prefix
 from xpt.pipeline.lockfile import experiment_hash
+from xpt.pipeline.lockformat import LockEntry
 from xpt.pipeline.model import Stage
 from xpt.pipeline.overrides import Override, has_sweeps, parse_set_params, render_overrides
 from xpt.project import Project
@@ -154,7 +155,7 @@ def record_experiment(
     git: Git,
     baseline: str,
     *,
-    reproduced: dict[str, dict[str, Any]],
+    reproduced: Mapping[str, LockEntry],
     name: str | None,
     message: str | None,
     force: bool,

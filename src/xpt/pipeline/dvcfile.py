@@ -16,14 +16,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xpt.errors import PipelineError
-from xpt.pipeline.lockformat import canonical_json, dump_yaml, hash_entry, load_roundtrip
+from xpt.pipeline.lockformat import (
+    CHANGED_CHECKSUM,
+    LockEntry,
+    LockItem,
+    canonical_json,
+    dump_yaml,
+    load_roundtrip,
+)
 from xpt.pipeline.model import OutSpec, Reader, Stage
 from xpt.pipeline.yamltext import load_yaml_text, locate
 from xpt.utils.oids import is_oid
 
 SUFFIX = ".dvc"
-CHANGED_CHECKSUM = "changed checksum"
-"""Key `lock_entry` sets when an import's recorded `md5` no longer matches its content."""
 _TOP_KEYS = ("md5", "cmd", "wdir", "frozen", "deps", "outs", "always_changed", "meta", "desc")
 _HASH_FIELDS = ("md5", "size", "nfiles", "isexec", "hash", "path")
 
@@ -301,33 +306,38 @@ def to_stage(dvcfile: DvcFile) -> Stage:
     )
 
 
+def lock_record(dvcfile: DvcFile) -> LockEntry:
+    """The recorded state as a dvc.lock entry (`cmd`, `deps`, `outs`), for status."""
+    changed = dvcfile.md5 is not None and stage_md5(dvcfile) != dvcfile.md5
+    return LockEntry(
+        dvcfile.cmd or "",
+        tuple(_lock_item(d) for d in dvcfile.deps if d.md5 is not None),
+        outs=tuple(_lock_item(o) for o in dvcfile.outs if o.md5 is not None),
+        # the file was edited by hand since DVC wrote it
+        extra={CHANGED_CHECKSUM: True} if changed else {},
+    )
+
+
+def lock_records(data: bytes | None, path: str) -> dict[str, LockEntry]:
+    """`lockfile.read_lock` of a `.dvc` file: {stage name (the path): entry}."""
+    if data is None:
+        return {}
+    return {path: lock_record(parse(data, path))}
+
+
 def lock_entry(dvcfile: DvcFile) -> dict[str, Any]:
-    """The recorded state in dvc.lock's entry shape (`cmd`, `deps`, `outs`), for status."""
-    entry: dict[str, Any] = {"cmd": dvcfile.cmd or ""}
-    deps = [_hash_dict(d) for d in dvcfile.deps if d.md5 is not None]
-    outs = [_hash_dict(o) for o in dvcfile.outs if o.md5 is not None]
-    if deps:
-        entry["deps"] = deps
-    if outs:
-        entry["outs"] = outs
-    if dvcfile.md5 is not None and stage_md5(dvcfile) != dvcfile.md5:
-        entry[CHANGED_CHECKSUM] = True  # the file was edited by hand since DVC wrote it
-    return entry
+    """`lock_record` as plain data."""
+    return lock_record(dvcfile).to_dict()
 
 
 def lock_entries(data: bytes | None, path: str) -> dict[str, dict[str, Any]]:
-    """`parse_lock`'s shape for a `.dvc` file: {stage name: entry}."""
-    if data is None:
-        return {}
-    return {path: lock_entry(parse(data, path))}
+    """`lock_records` as plain data (`lockfile.parse_lock` of a `.dvc` file)."""
+    return {name: entry.to_dict() for name, entry in lock_records(data, path).items()}
 
 
-def _hash_dict(item: DvcItem) -> dict[str, Any]:
+def _lock_item(item: DvcItem) -> LockItem:
     """The entry as dvc.lock writes it: path, hash, md5, size, nfiles, isexec."""
-    assert item.md5 is not None
-    return hash_entry(
-        item.path, item.md5, item.size, item.nfiles, item.isexec, legacy=item.hash is None
-    )
+    return LockItem(item.path, item.md5, item.size, item.nfiles, item.isexec, item.hash)
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -364,7 +374,7 @@ def _item_dict(item: DvcItem) -> dict[str, Any]:
         repo.update(item.repo.extra)
         return {"path": item.path, "repo": repo, **item.extra}
     if item.md5 is not None:  # the hash and file meta first, then `hash` and `path`
-        entry = {k: v for k, v in _hash_dict(item).items() if k not in ("path", "hash")}
+        entry = {k: v for k, v in _lock_item(item).to_dict().items() if k not in ("path", "hash")}
     if item.hash or item.md5 is None:
         entry["hash"] = "md5"
     entry["path"] = item.path
@@ -458,37 +468,33 @@ def write(root: str, dvcfile: DvcFile, *, keep_layout: bool = True) -> None:
     atomic_write_bytes(target, dumps(dvcfile, old))
 
 
-def with_entry(dvcfile: DvcFile, entry: Mapping[str, Any]) -> DvcFile:
-    """`dvcfile` recording the hashes of a lock-shaped entry (matched by path).
+def with_entry(dvcfile: DvcFile, entry: LockEntry) -> DvcFile:
+    """`dvcfile` recording the hashes of a lock entry (matched by path).
 
     Entries missing from `entry` keep their old hashes; an import's `md5` is recomputed.
     """
-    new_outs = _merge(dvcfile.outs, entry.get("outs") or [])
-    new_deps = _merge(dvcfile.deps, entry.get("deps") or [])
+    new_outs = _merge(dvcfile.outs, entry.outs)
+    new_deps = _merge(dvcfile.deps, entry.deps)
     updated = replace(dvcfile, outs=new_outs, deps=new_deps)
     if dvcfile.md5 is not None:
         updated = replace(updated, md5=stage_md5(updated))
     return updated
 
 
-def _merge(items: tuple[DvcItem, ...], recorded: list[Mapping[str, Any]]) -> tuple[DvcItem, ...]:
-    by_path = {r.get("path"): r for r in recorded}
+def _merge(items: tuple[DvcItem, ...], recorded: tuple[LockItem, ...]) -> tuple[DvcItem, ...]:
+    by_path = {r.path: r for r in recorded}
     merged = []
     for item in items:
         new = by_path.get(item.path)
-        if new is None or item.repo is not None or not new.get("md5"):
+        if new is None or item.repo is not None or not new.md5:
             merged.append(item)
-        elif "hash" not in new:  # a 2.x hash kept as it was
-            merged.append(replace(item, md5=new["md5"], hash=None))
+        elif new.legacy:  # a 2.x hash kept as it was
+            merged.append(replace(item, md5=new.md5, hash=None))
         else:
-            merged.append(
-                item.with_hash(
-                    new["md5"], new.get("size"), new.get("nfiles"), bool(new.get("isexec"))
-                )
-            )
+            merged.append(item.with_hash(new.md5, new.size, new.nfiles, new.isexec))
     return tuple(merged)
 
 
-def update_bytes(old: bytes, path: str, entry: Mapping[str, Any]) -> bytes:
+def update_bytes(old: bytes, path: str, entry: LockEntry) -> bytes:
     """The `.dvc` file `old` rewritten to record `entry`'s hashes (layout kept)."""
     return dumps(with_entry(parse(old, path), entry), old)

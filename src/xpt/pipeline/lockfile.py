@@ -1,4 +1,8 @@
-"""`dvc.lock`: reading, building entries, and writing byte-for-byte like DVC 3.
+"""`dvc.lock`: the one module that reads it, builds its entries and writes it like DVC 3.
+
+Code gets typed entries (`read_lock`, `read_lock_hashes`, `new_entry`: `LockEntry` of
+`LockItem`s, from `lockformat.py`); the plain-data form (`parse_lock`, `build_entry`,
+`dump_lock`) is DVC's format itself, pinned byte for byte by the tests.
 
 DVC users diff and commit dvc.lock, so a file xpt writes must be byte-identical to the
 one DVC would write for the same data (ruamel round-trip emitter, default width, mapping
@@ -16,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from xpt.errors import PipelineError
-from xpt.pipeline.lockformat import canonical_json, dump_yaml, yaml_rt
+from xpt.pipeline.lockformat import LockEntry, LockItem, canonical_json, dump_yaml, yaml_rt
 from xpt.pipeline.yamltext import load_yaml_text
 from xpt.utils.oids import bad_oid, is_oid
 
@@ -28,19 +32,55 @@ _HASH_KEYS = ("size", "nfiles")
 # --- reading -------------------------------------------------------------------------
 
 
-def parse_lock(data: bytes | None, path: str = "dvc.lock") -> dict[str, dict[str, Any]]:
-    """Stage name -> lock entry (plain Python data); a missing file has no entries.
+def read_lock(data: bytes | None, path: str = "dvc.lock") -> dict[str, LockEntry]:
+    """Stage name -> lock entry; a missing file has no entries. `path` may be a `.dvc` file.
 
     The pure-Python YAML loader costs ~0.1 ms a line and status/repro/exp show read the
-    same lock bytes repeatedly, so parses are memoised; callers get their own copy.
+    same lock bytes repeatedly, so parses are memoised (entries are frozen and shared).
     """
     if data is None:
         return {}
     if path.endswith(".dvc"):  # a single-stage file records its own state
+        from xpt.pipeline.dvcfile import lock_records
+
+        return lock_records(bytes(data), path)
+    return dict(_read_cached(bytes(data), path))
+
+
+def read_lock_hashes(data: bytes | None, path: str = "dvc.lock") -> dict[str, LockEntry]:
+    """Like `read_lock`, but entries may hold only `deps` and `outs` (`exp show` hot path).
+
+    A lock in DVC's usual layout is scanned line by line (`scan_hashes`), without a
+    YAML parse; anything else goes through the full reader.
+    """
+    if data is None or path.endswith(".dvc"):
+        return read_lock(data, path)
+    scanned = scan_hashes(bytes(data))
+    if scanned is None:
+        return read_lock(data, path)
+    return {
+        name: LockEntry(
+            deps=tuple(LockItem.from_dict(d) for d in items["deps"]),
+            outs=tuple(LockItem.from_dict(o) for o in items["outs"]),
+        )
+        for name, items in scanned.items()
+    }
+
+
+def parse_lock(data: bytes | None, path: str = "dvc.lock") -> dict[str, dict[str, Any]]:
+    """`read_lock` as plain data (DVC's own form; callers get their own copy)."""
+    if data is None:
+        return {}
+    if path.endswith(".dvc"):
         from xpt.pipeline.dvcfile import lock_entries
 
         return lock_entries(bytes(data), path)
     return copy.deepcopy(_parse_cached(bytes(data), path))
+
+
+@functools.lru_cache(maxsize=64)
+def _read_cached(data: bytes, path: str) -> dict[str, LockEntry]:
+    return {name: LockEntry.from_dict(raw) for name, raw in _parse_cached(data, path).items()}
 
 
 @functools.lru_cache(maxsize=64)
@@ -61,15 +101,20 @@ def _parse_cached(data: bytes, path: str) -> dict[str, dict[str, Any]]:
     if not isinstance(stages, dict):
         raise PipelineError(f"'{path}': `stages` must be a mapping of stage name to entry")
     for name, entry in stages.items():
-        _check_entry(path, str(name), entry)
+        check_entry(entry, f"'{path}': stages.{name}", path)
     return {str(name): entry for name, entry in stages.items()}
 
 
-def _check_entry(path: str, name: str, entry: Any) -> None:
-    """Light schema check so that later code can index entries without guarding."""
-    where = f"'{path}': stages.{name}"
+def check_entry(entry: Any, where: str, path: str) -> None:
+    """Schema check of one entry (also a run-cache file's), so that it converts to a
+    `LockEntry` whose fields hold the types they say; PipelineError names `where`."""
     if not isinstance(entry, dict):
         raise PipelineError(f"{where} must be a mapping", hint=f"delete '{path}' and rerun")
+    cmd = entry.get("cmd")
+    if cmd is not None and not (
+        isinstance(cmd, str) or (isinstance(cmd, list) and all(isinstance(c, str) for c in cmd))
+    ):
+        raise PipelineError(f"{where}.cmd must be a string or a list of strings")
     for section in ("deps", "outs"):
         items = entry.get(section)
         if items is None:
@@ -77,13 +122,7 @@ def _check_entry(path: str, name: str, entry: Any) -> None:
         if not isinstance(items, list):
             raise PipelineError(f"{where}.{section} must be a list")
         for i, item in enumerate(items):
-            if not isinstance(item, dict) or not isinstance(item.get("path"), str):
-                raise PipelineError(f"{where}.{section}[{i}] must be a mapping with a `path`")
-            if "md5" in item and not is_oid(item["md5"]):
-                raise PipelineError(
-                    f"{where}.{section}[{i}] ('{item['path']}'): {bad_oid(item['md5'])}",
-                    hint=f"restore '{path}' from git, or delete the entry and run `xpt repro`",
-                )
+            _check_item(item, f"{where}.{section}[{i}]", path)
     params = entry.get("params")
     if params is not None and not (
         isinstance(params, dict) and all(isinstance(v, dict) for v in params.values())
@@ -91,7 +130,138 @@ def _check_entry(path: str, name: str, entry: Any) -> None:
         raise PipelineError(f"{where}.params must map params files to key/value mappings")
 
 
+def _check_item(item: Any, where: str, path: str) -> None:
+    if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+        raise PipelineError(f"{where} must be a mapping with a `path`")
+    if "md5" in item and not is_oid(item["md5"]):
+        raise PipelineError(
+            f"{where} ('{item['path']}'): {bad_oid(item['md5'])}",
+            hint=f"restore '{path}' from git, or delete the entry and run `xpt repro`",
+        )
+    for key, kind, what in (
+        ("size", int, "an integer"),
+        ("nfiles", int, "an integer"),
+        ("isexec", bool, "true or false"),
+        ("hash", str, "a string"),
+    ):
+        value = item.get(key)
+        if value is not None and (
+            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        ):
+            raise PipelineError(f"{where} ('{item['path']}'): `{key}` must be {what}")
+
+
+# --- fast scan -----------------------------------------------------------------------
+#
+# DVC and xpt both write dvc.lock in one strict block layout (docs/dvc-formats.md §3.7).
+# `exp show` over a thousand experiments needs just each stage's `deps`/`outs` items, not a
+# full YAML parse. This line scanner reads exactly that layout and gives up (None) on
+# anything unexpected, so the caller falls back to the parser: fast, never wrong.
+
+_INT_KEYS = {"size", "nfiles"}
+_STR_KEYS = {"path", "hash", "md5"}
+
+
+def _scalar(key: str, raw: str) -> Any:
+    """Decode a plain scalar we understand; raise ValueError for anything else."""
+    if not raw or raw[0] in "'\"&*!|>[{" or raw.endswith(":") or " #" in raw:
+        raise ValueError(raw)
+    if key in _INT_KEYS:
+        return int(raw)
+    if key == "isexec":
+        if raw in ("true", "True", "TRUE"):
+            return True
+        if raw in ("false", "False", "FALSE"):
+            return False
+        raise ValueError(raw)
+    if key == "md5" and not is_oid(raw):
+        raise ValueError(raw)  # the full parser names the entry
+    if key in _STR_KEYS:
+        return raw
+    raise ValueError(key)
+
+
+def _put(item: dict[str, Any], body: str) -> None:
+    key, sep, raw = body.partition(": ")
+    if not sep or key in item:
+        raise ValueError(body)
+    item[key] = _scalar(key, raw.rstrip())
+
+
+def scan_hashes(data: bytes) -> dict[str, dict[str, list[dict[str, Any]]]] | None:
+    """{stage: {"deps": [...], "outs": [...]}} as plain data, or None when the layout is
+    unusual. Every item starts with its `path`, as DVC writes them."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.split("\n")
+    if not lines or lines[0] != "schema: '2.0'" or len(lines) < 2 or lines[1] != "stages:":
+        return None
+    result: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    stage: dict[str, list[dict[str, Any]]] | None = None
+    section: str | None = None
+    item: dict[str, Any] | None = None
+    try:
+        for line in lines[2:]:
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if stripped.startswith("#"):
+                return None
+            if line.startswith("    - "):
+                if section is None:
+                    continue  # items of a list cmd
+                assert stage is not None
+                if not line.startswith("    - path: "):
+                    return None
+                item = {}
+                stage[section].append(item)
+                _put(item, line[6:])
+                continue
+            indent = len(line) - len(line.lstrip(" "))
+            body = line[indent:]
+            if indent == 2:
+                if not body.endswith(":") or body[0] in "'\"&*!?-":
+                    return None
+                stage = result.setdefault(body[:-1], {"deps": [], "outs": []})
+                section = item = None
+            elif indent == 4:
+                if stage is None:
+                    return None
+                section = body[:-1] if body in ("deps:", "outs:") else None
+                item = None
+            elif section is None:
+                continue  # cmd continuation lines, params values: not needed here
+            elif indent == 6 and item is not None:
+                _put(item, body)
+            else:
+                return None
+    except (ValueError, KeyError):
+        return None
+    return result
+
+
 # --- building entries ----------------------------------------------------------------
+
+
+def new_entry(
+    cmd: str | list[str],
+    deps: Iterable[LockItem],
+    params: Mapping[str, Mapping[str, Any]],
+    outs: Iterable[LockItem],
+) -> LockEntry:
+    """A stage's lock entry (docs/dvc-formats.md §3.2) in DVC's order: items by path,
+    `params.yaml` first, then params files and keys sorted."""
+    return LockEntry(
+        list(cmd) if isinstance(cmd, list) else cmd,
+        tuple(sorted(deps, key=lambda d: d.path)),
+        {
+            file: _share_subkeys({key: params[file][key] for key in sorted(params[file])})
+            for file in _params_file_order(params)
+        },
+        tuple(sorted(outs, key=lambda o: o.path)),
+    )
 
 
 def build_entry(
@@ -100,18 +270,9 @@ def build_entry(
     params: Mapping[str, Mapping[str, Any]],
     outs: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """A stage's lock entry (docs/dvc-formats.md §3.2): cmd, deps, params, outs; empty sections omitted."""
-    entry: dict[str, Any] = {"cmd": list(cmd) if isinstance(cmd, list) else cmd}
-    if deps:
-        entry["deps"] = sorted(deps, key=lambda d: str(d["path"]))
-    if params:
-        entry["params"] = {
-            file: _share_subkeys({key: params[file][key] for key in sorted(params[file])})
-            for file in _params_file_order(params)
-        }
-    if outs:
-        entry["outs"] = sorted(outs, key=lambda o: str(o["path"]))
-    return entry
+    """`new_entry` in plain data: cmd, deps, params, outs; empty sections omitted."""
+    items = functools.partial(map, LockItem.from_dict)
+    return new_entry(cmd, items(deps), params, items(outs)).to_dict()
 
 
 def _share_subkeys(values: dict[str, Any]) -> dict[str, Any]:
@@ -225,18 +386,26 @@ def _dump_roundtrip(
     return dump_yaml(doc)
 
 
-def dump_stage(path: str, old: bytes | None, name: str, entry: Mapping[str, Any]) -> bytes:
+def dump_stage(path: str, old: bytes | None, name: str, entry: LockEntry) -> bytes:
     """The file recording stage `name`: `path` is a dvc.lock, or the stage's own `.dvc` file."""
     if path.endswith(".dvc") and old is not None:
         from xpt.pipeline.dvcfile import update_bytes
 
         return update_bytes(old, path, entry)
-    return dump_lock(old, {name: entry})
+    return dump_lock(old, {name: entry.to_dict()})
 
 
-def dump_entry(entry: Mapping[str, Any]) -> bytes:
+Entry = LockEntry | Mapping[str, Any]
+"""A typed entry, or the same in plain data (e.g. a run-cache file as loaded)."""
+
+
+def _plain_entry(entry: Entry) -> Mapping[str, Any]:
+    return entry.to_dict() if isinstance(entry, LockEntry) else entry
+
+
+def dump_entry(entry: Entry) -> bytes:
     """One lock entry as a YAML document, as DVC writes run-cache files (docs/dvc-formats.md §6)."""
-    return dump_yaml(_plain(entry, {}))
+    return dump_yaml(_plain(_plain_entry(entry), {}))
 
 
 def _load_roundtrip(old: bytes | None) -> Any:
@@ -299,19 +468,20 @@ def _without_sizes(value: Any) -> Any:
     return value
 
 
-def run_cache_key_value(entry: Mapping[str, Any]) -> tuple[str, str]:
+def run_cache_key_value(entry: Entry) -> tuple[str, str]:
     """(key, value) naming the run-cache file of a lock entry (docs/dvc-formats.md §6).
 
     The key covers the command, dependency hashes, params and output *paths*; the value
     also covers the output hashes. Sizes never count.
     """
-    full = _without_sizes(dict(entry))
+    plain = _plain_entry(entry)
+    full = _without_sizes(dict(plain))
     keyed = dict(full)
     if "outs" in keyed:
-        keyed["outs"] = [out["path"] for out in entry.get("outs") or []]
+        keyed["outs"] = [out["path"] for out in plain.get("outs") or []]
     return _sha256(keyed), _sha256(full)
 
 
-def experiment_hash(entries: Mapping[str, Mapping[str, Any]]) -> str:
+def experiment_hash(entries: Mapping[str, Entry]) -> str:
     """The experiment hash (docs/dvc-formats.md §8.3) over the lock entries of the stages that ran."""
-    return _sha256({name: dict(entry) for name, entry in entries.items()})
+    return _sha256({name: dict(_plain_entry(entry)) for name, entry in entries.items()})

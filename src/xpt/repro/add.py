@@ -19,7 +19,7 @@ from xpt.cache.digest import HashInfo
 from xpt.cache.outputs import checkout_output, save_outputs
 from xpt.errors import PipelineError, XptError
 from xpt.pipeline import dvcfile as df
-from xpt.pipeline.lockformat import hash_entry
+from xpt.pipeline.lockformat import LockEntry, LockItem
 from xpt.pipeline.model import Stage
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines
 from xpt.project import Project
@@ -222,7 +222,7 @@ def _write_dvcfile(ws: Workspace, plan: _Plan, info: HashInfo) -> None:
         current = None  # a broken file is replaced, as `dvc add` does
     rel = posixpath.relpath(plan.out, folder or ".")
     if current is not None and [o.path for o in current.outs] == [rel]:
-        entry = {"outs": [hash_entry(rel, info.md5, info.size, info.nfiles, info.isexec)]}
+        entry = LockEntry(outs=(LockItem(rel, info.md5, info.size, info.nfiles, info.isexec),))
         df.write(str(ws.root), df.with_entry(current, entry))
         return
     item = df.DvcItem(rel).with_hash(info.md5, info.size, info.nfiles, info.isexec)

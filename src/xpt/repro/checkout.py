@@ -8,13 +8,14 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from xpt.cache.digest import info_from_entry
+from xpt.cache.digest import HashInfo, info_from_entry
 from xpt.cache.outputs import OutputChange, restore_output, unsaved_files
 from xpt.errors import CacheError, CorruptObject, UnsavedChanges
 from xpt.pipeline.graph import Graph
-from xpt.pipeline.lockfile import build_entry, parse_lock
+from xpt.pipeline.lockfile import new_entry, read_lock
+from xpt.pipeline.lockformat import LockEntry
 from xpt.pipeline.parse import dvcfiles_under
 from xpt.project import Project
 from xpt.repro.record import Locks, commit_outputs, dep_entries, legacy_locks
@@ -71,31 +72,30 @@ def checkout(
         targets = dvcfiles_under(ws.root, targets)
     graph = load_graph(ws)
     result = CheckoutResult()
-    locks: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[str, Any, dict[str, Any]]] = []
+    locks: dict[str, dict[str, LockEntry]] = {}
+    todo: list[tuple[str, HashInfo]] = []
     for stage in graph.plan(targets or None, single_item=not with_deps):
         if stage.lockfile not in locks:
-            locks[stage.lockfile] = parse_lock(ws.read(stage.lockfile), stage.lockfile)
+            locks[stage.lockfile] = read_lock(ws.read(stage.lockfile), stage.lockfile)
         entry = locks[stage.lockfile].get(stage.name)
-        if not entry:
+        if entry is None:
             continue
-        recorded = {item["path"]: item for item in entry.get("outs") or []}
+        recorded = entry.outs_by_path()
         for out in stage.outs:
             item = recorded.get(out.path)
-            if item is None or not out.cache or "md5" not in item:
-                continue
-            repo_path = stage.repo_path(out.path)
-            todo.append((repo_path, info_from_entry(item), item))
+            info = info_from_entry(item) if item is not None and out.cache else None
+            if info is not None:
+                todo.append((stage.repo_path(out.path), info))
     if unsaved != "replace":
         todo = _guard_unsaved(ws, todo, refuse=unsaved == "refuse")
-    for repo_path, info, item in todo:
+    for repo_path, info in todo:
         restore = functools.partial(
             restore_output,
             ws.odb,
             os.path.join(ws.root, repo_path),
             info,
             ws.link_types,
-            isexec=bool(item.get("isexec")),
+            isexec=info.isexec,
             hasher=ws.hasher,
             root=ws.root,
         )
@@ -141,8 +141,8 @@ def checkout_project(
 
 
 def _guard_unsaved(
-    ws: Workspace, todo: list[tuple[str, Any, dict[str, Any]]], *, refuse: bool
-) -> list[tuple[str, Any, dict[str, Any]]]:
+    ws: Workspace, todo: list[tuple[str, HashInfo]], *, refuse: bool
+) -> list[tuple[str, HashInfo]]:
     """The outputs safe to check out; with `refuse`, UnsavedChanges if any is not."""
     safe = []
     found: list[str] = []
@@ -167,11 +167,12 @@ def missing_data_sources(ws: Workspace, graph: Graph) -> dict[str, str]:
     for stage in graph.stages():
         if not stage.is_dvcfile_stage:
             continue
-        entry = parse_lock(ws.read(stage.lockfile), stage.lockfile).get(stage.name) or {}
-        recorded = {item["path"]: item for item in entry.get("outs") or []}
+        entry = read_lock(ws.read(stage.lockfile), stage.lockfile).get(stage.name)
+        recorded = entry.outs_by_path() if entry else {}
         for out in stage.outs:
             item = recorded.get(out.path)
-            if out.cache and item and item.get("md5") and ws.odb.missing(info_from_entry(item)):
+            info = info_from_entry(item) if item is not None and out.cache else None
+            if info is not None and ws.odb.missing(info):
                 missing[stage.repo_path(out.path)] = stage.dvcfile
     return missing
 
@@ -213,7 +214,7 @@ def commit(
             continue
         outs = commit_outputs(ws, stage, legacy=legacy, relink=relink)
         deps = dep_entries(ws, stage, check, legacy)
-        locks.write(stage, build_entry(stage.cmd, deps, check.param_entries(), outs))
+        locks.write(stage, new_entry(stage.cmd, deps, check.param_entries(), outs))
         committed.append(stage.addressing)
     return committed
 

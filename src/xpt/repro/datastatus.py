@@ -16,7 +16,8 @@ from typing import Any
 
 from xpt.cache.digest import HashInfo, info_from_entry
 from xpt.errors import CacheError, ScmError
-from xpt.pipeline.lockfile import parse_lock
+from xpt.pipeline.lockfile import read_lock
+from xpt.pipeline.lockformat import LockEntry
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines
 from xpt.project import Project
@@ -39,18 +40,18 @@ def _is_dot_dvc(path: str) -> bool:
 def recorded_outputs(read: Reader, dvcfiles: list[str]) -> Recorded:
     """Every cached output of these dvc.yaml / `.dvc` files with its recorded hash."""
     out: Recorded = {}
-    locks: dict[str, dict[str, dict[str, Any]]] = {}
+    locks: dict[str, dict[str, LockEntry]] = {}
     for pipeline in load_pipelines(read, dvcfiles):
         for stage in pipeline.stages.values():
             if stage.lockfile not in locks:
-                locks[stage.lockfile] = parse_lock(read(stage.lockfile), stage.lockfile)
-            entry = locks[stage.lockfile].get(stage.name) or {}
-            items = {i["path"]: i for i in entry.get("outs") or [] if isinstance(i, dict)}
+                locks[stage.lockfile] = read_lock(read(stage.lockfile), stage.lockfile)
+            entry = locks[stage.lockfile].get(stage.name)
+            items = entry.outs_by_path() if entry else {}
             for spec in stage.outs:
                 if not spec.cache:
                     continue
                 item = items.get(spec.path)
-                info = info_from_entry(item) if item and item.get("md5") else None
+                info = info_from_entry(item) if item else None
                 out[stage.repo_path(spec.path)] = info
     return out
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from xpt.cache.digest import HashInfo
 from xpt.cache.outputs import save_outputs
 from xpt.errors import ReproError
 from xpt.pipeline.graph import Graph
-from xpt.pipeline.lockfile import dump_stage, parse_lock
-from xpt.pipeline.lockformat import hash_entry
+from xpt.pipeline.lockfile import dump_stage, read_lock
+from xpt.pipeline.lockformat import LockEntry, LockItem
 from xpt.pipeline.model import Stage
 from xpt.repro.stage_status import StageCheck
 from xpt.repro.workspace import Workspace
@@ -29,16 +28,16 @@ class Locks:
         self.ws = ws
         self.announce = announce
         self._raw: dict[str, bytes | None] = {}
-        self._parsed: dict[str, dict[str, Any]] = {}
+        self._parsed: dict[str, dict[str, LockEntry]] = {}
 
-    def entry(self, stage: Stage) -> dict[str, Any] | None:
+    def entry(self, stage: Stage) -> LockEntry | None:
         path = stage.lockfile
         if path not in self._parsed:
             self._raw[path] = self.ws.read(path)
-            self._parsed[path] = parse_lock(self._raw[path], path)
+            self._parsed[path] = read_lock(self._raw[path], path)
         return self._parsed[path].get(stage.name)
 
-    def write(self, stage: Stage, entry: dict[str, Any]) -> None:
+    def write(self, stage: Stage, entry: LockEntry) -> None:
         self.entry(stage)
         path = stage.lockfile
         new = dump_stage(path, self._raw[path], stage.name, entry)
@@ -66,24 +65,21 @@ def legacy_locks(graph: Graph) -> bool:
     return any(stage.is_checkpoint for stage in graph.stages())
 
 
-def _legacy_item(ws: Workspace, stage: Stage, path: str) -> dict[str, Any]:
+def _legacy_item(ws: Workspace, stage: Stage, path: str) -> LockItem:
     info = ws.hasher.hash_path(stage_abspath(ws, stage, path), legacy=True)
-    return hash_entry(path, info.md5, info.size, info.nfiles, info.isexec, legacy=True)
+    return LockItem(path, info.md5, info.size, info.nfiles, info.isexec, hash=None)
 
 
-def dep_entries(
-    ws: Workspace, stage: Stage, check: StageCheck, legacy: bool
-) -> list[dict[str, Any]]:
+def dep_entries(ws: Workspace, stage: Stage, check: StageCheck, legacy: bool) -> list[LockItem]:
     """The stage's dep entries in the lock dialect (2.x: re-hashed with md5-dos2unix)."""
     entries = check.dep_entries()
     if not legacy:
         return entries
-    return [e if "hash" not in e else _legacy_item(ws, stage, e["path"]) for e in entries]
+    return [e if e.legacy else _legacy_item(ws, stage, e.path) for e in entries]
 
 
-def is_legacy_entry(entry: dict[str, Any] | None) -> bool:
-    items = [*((entry or {}).get("deps") or []), *((entry or {}).get("outs") or [])]
-    return not any("hash" in item for item in items)
+def is_legacy_entry(entry: LockEntry | None) -> bool:
+    return entry is None or entry.legacy
 
 
 def save_legacy(ws: Workspace, path: str) -> HashInfo:
@@ -111,7 +107,7 @@ def commit_outputs(
     allow_missing: bool = False,
     legacy: bool = False,
     relink: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[LockItem]:
     """Hash every output, store cached ones in the object cache; lock entries for outs.
 
     `allow_missing` skips outputs not written yet (a checkpoint before the metrics exist).
@@ -141,6 +137,8 @@ def commit_outputs(
     for out, path in present:
         info = infos.get(out.path) or ws.hasher.hash_path(path, legacy=legacy)
         entries.append(
-            hash_entry(out.path, info.md5, info.size, info.nfiles, info.isexec, legacy=legacy)
+            LockItem(
+                out.path, info.md5, info.size, info.nfiles, info.isexec, None if legacy else "md5"
+            )
         )
     return entries

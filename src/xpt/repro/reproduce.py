@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from xpt.cache.digest import info_from_entry
 from xpt.cache.outputs import (
@@ -27,7 +27,8 @@ from xpt.cache.outputs import (
 )
 from xpt.errors import ReproError, StageFailed
 from xpt.pipeline.graph import Graph
-from xpt.pipeline.lockfile import build_entry
+from xpt.pipeline.lockfile import new_entry
+from xpt.pipeline.lockformat import LockEntry, LockItem
 from xpt.pipeline.model import Stage
 from xpt.project import Project
 from xpt.repro import runcache
@@ -57,7 +58,7 @@ class StageResult:
 
     stage: Stage
     outcome: Outcome
-    entry: dict[str, Any] | None = None
+    entry: LockEntry | None = None
     error: str | None = None
 
 
@@ -68,7 +69,7 @@ class ReproResult:
     results: list[StageResult] = field(default_factory=list)
 
     @property
-    def reproduced(self) -> dict[str, dict[str, Any]]:
+    def reproduced(self) -> dict[str, LockEntry]:
         """{stage name: lock entry} of stages that ran or were restored (experiment hash)."""
         return {
             r.stage.name: r.entry
@@ -107,33 +108,34 @@ def _prepare_outputs(ws: Workspace, stage: Stage) -> None:
 
 
 def _restore_from_run_cache(
-    ws: Workspace, stage: Stage, check: StageCheck, deps: list[dict[str, Any]], legacy: bool
-) -> dict[str, Any] | None:
-    probe = build_entry(stage.cmd, deps, check.param_entries(), [])
+    ws: Workspace, stage: Stage, check: StageCheck, deps: list[LockItem], legacy: bool
+) -> LockEntry | None:
+    probe = new_entry(stage.cmd, deps, check.param_entries(), [])
     cached = runcache.lookup(ws.project.cache_dir, probe, [o.path for o in stage.outs])
     if cached is None:
         return None
-    outs = {item["path"]: item for item in cached.get("outs") or []}
+    outs = cached.outs_by_path()
     if set(outs) != {o.path for o in stage.outs}:
         return None
     if legacy and not is_legacy_entry(cached):
         return None
-    infos = {p: info_from_entry(item) for p, item in outs.items()}
-    if any(ws.odb.missing(info) for info in infos.values()):
+    infos = {p: info for p, item in outs.items() if (info := info_from_entry(item)) is not None}
+    if len(infos) != len(outs) or any(ws.odb.missing(info) for info in infos.values()):
         return None
     print(f"Stage '{stage.addressing}' is cached - skipping run, checking out outputs", flush=True)
     for out in stage.outs:
+        info = infos[out.path]
         checkout_output(
             ws.odb,
             stage_abspath(ws, stage, out.path),
-            infos[out.path],
+            info,
             ws.link_types,
-            isexec=infos[out.path].isexec,
+            isexec=info.isexec,
             hasher=ws.hasher,
             root=ws.root,
         )
     _ignore_outputs(ws, stage)
-    return build_entry(stage.cmd, deps, check.param_entries(), list(outs.values()))
+    return new_entry(stage.cmd, deps, check.param_entries(), outs.values())
 
 
 def _save_uncached_metrics(ws: Workspace, stage: Stage, legacy: bool) -> None:
@@ -153,15 +155,15 @@ def _run_checkpoint_stage(
     stage: Stage,
     check: StageCheck,
     options: ReproOptions,
-    record: Callable[[dict[str, Any]], None],
-    deps: list[dict[str, Any]],
+    record: Callable[[LockEntry], None],
+    deps: list[LockItem],
     legacy: bool,
 ) -> None:
     """Run a checkpoint stage: each signal caches outputs, records the lock entry and calls the hook."""
 
     def on_signal() -> None:
         outs = commit_outputs(ws, stage, allow_missing=True, legacy=legacy)
-        record(build_entry(stage.cmd, deps, check.param_entries(), outs))
+        record(new_entry(stage.cmd, deps, check.param_entries(), outs))
         if options.checkpoint_hook is not None:
             options.checkpoint_hook()
 
@@ -177,10 +179,10 @@ def run_stage(
     stage: Stage,
     check: StageCheck,
     options: ReproOptions,
-    record: Callable[[dict[str, Any]], None] | None = None,
+    record: Callable[[LockEntry], None] | None = None,
     *,
     legacy: bool = False,
-) -> tuple[dict[str, Any], Outcome]:
+) -> tuple[LockEntry, Outcome]:
     """Make one changed stage up to date; returns its new lock entry (2.x dialect if `legacy`)."""
     missing = check.missing_deps()
     if missing:
@@ -201,7 +203,7 @@ def run_stage(
     else:
         run_stage_commands(ws.root, stage, options.env)
     outs = commit_outputs(ws, stage, no_commit=options.no_commit, legacy=legacy)
-    entry = build_entry(stage.cmd, deps, check.param_entries(), outs)
+    entry = new_entry(stage.cmd, deps, check.param_entries(), outs)
     if runcache.eligible(stage) and not options.no_commit:
         _save_uncached_metrics(ws, stage, legacy)
         runcache.save(ws.project.cache_dir, entry)
@@ -310,16 +312,16 @@ def _verify_data_source(
     if options.dry:
         return StageResult(stage, "dry")
     outs = commit_outputs(ws, stage, no_commit=options.no_commit)
-    entry = build_entry(stage.cmd, check.dep_entries(), {}, outs)
+    entry = new_entry(stage.cmd, check.dep_entries(), {}, outs)
     locks.write(stage, entry)
     _ignore_outputs(ws, stage)
     return StageResult(stage, "ran", entry=entry)
 
 
-def _to_legacy_entry(ws: Workspace, stage: Stage, check: StageCheck) -> dict[str, Any]:
+def _to_legacy_entry(ws: Workspace, stage: Stage, check: StageCheck) -> LockEntry:
     """An unchanged stage's DVC 3 entry rewritten in the 2.x dialect (outputs re-stored)."""
     outs = commit_outputs(ws, stage, allow_missing=True, legacy=True)
-    return build_entry(stage.cmd, dep_entries(ws, stage, check, True), check.param_entries(), outs)
+    return new_entry(stage.cmd, dep_entries(ws, stage, check, True), check.param_entries(), outs)
 
 
 def _only_missing_data(check: StageCheck, skipped_outputs: set[str]) -> bool:

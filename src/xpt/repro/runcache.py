@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from xpt.errors import PipelineError
 from xpt.pipeline import yaml12
-from xpt.pipeline.lockfile import dump_entry, run_cache_key_value
+from xpt.pipeline.lockfile import check_entry, dump_entry, run_cache_key_value
+from xpt.pipeline.lockformat import LockEntry, LockItem
 from xpt.pipeline.model import Stage
 from xpt.utils.fsutil import atomic_write_bytes
 from xpt.utils.oids import is_oid
@@ -36,11 +39,12 @@ def _runs_dir(cache_dir: Path) -> Path:
 
 
 def lookup(
-    cache_dir: Path, entry_without_outs: dict[str, Any], out_paths: list[str]
-) -> dict[str, Any] | None:
+    cache_dir: Path, entry_without_outs: LockEntry, out_paths: list[str]
+) -> LockEntry | None:
     """The newest recorded lock entry for this key, or None."""
-    probe = dict(entry_without_outs)
-    probe["outs"] = [{"path": p} for p in sorted(out_paths)]
+    probe = replace(
+        entry_without_outs, outs=tuple(LockItem(p, hash=None) for p in sorted(out_paths))
+    )
     key, _ = run_cache_key_value(probe)
     key_dir = _runs_dir(cache_dir) / key[:2] / key
     try:
@@ -55,7 +59,11 @@ def lookup(
             continue
         if isinstance(data, dict) and isinstance(data.get("outs"), list):
             if _valid_outs(data["outs"]):
-                return data
+                try:
+                    check_entry(data, f"run-cache entry '{cand.path}'", cand.path)
+                except PipelineError:
+                    continue  # not an entry DVC or xpt would write
+                return LockEntry.from_dict(data)
             print(
                 f"WARNING: ignoring run-cache entry '{cand.path}': an output's md5 is not a "
                 "valid hash (delete the file; it was edited or crafted)",
@@ -74,7 +82,7 @@ def _valid_outs(outs: list[Any]) -> bool:
     )
 
 
-def save(cache_dir: Path, entry: dict[str, Any]) -> None:
+def save(cache_dir: Path, entry: LockEntry) -> None:
     """Record a successful run's lock entry (atomic; existing entries are kept)."""
     key, value = run_cache_key_value(entry)
     path = _runs_dir(cache_dir) / key[:2] / key / value

@@ -14,9 +14,8 @@ from typing import Any
 
 from xpt.cache.digest import HashInfo
 from xpt.errors import ParamsError
-from xpt.pipeline.dvcfile import CHANGED_CHECKSUM
-from xpt.pipeline.lockfile import build_entry, parse_lock
-from xpt.pipeline.lockformat import hash_entry
+from xpt.pipeline.lockfile import new_entry, read_lock
+from xpt.pipeline.lockformat import CHANGED_CHECKSUM, LockEntry, LockItem
 from xpt.pipeline.model import Stage
 from xpt.pipeline.params import load_params, select
 from xpt.pipeline.parse import dvcfiles_under, find_dvcfiles
@@ -32,7 +31,7 @@ class StageCheck:
     """What the workspace holds for one stage, and why it counts as changed."""
 
     stage: Stage
-    old: dict[str, Any] | None
+    old: LockEntry | None
     deps: dict[str, HashInfo | None] = field(default_factory=dict)
     params: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     outs: dict[str, HashInfo | None] = field(default_factory=dict)
@@ -45,12 +44,12 @@ class StageCheck:
     def missing_deps(self) -> list[str]:
         return [p for p, info in self.deps.items() if info is None]
 
-    def entry_without_outs(self) -> dict[str, Any]:
+    def entry_without_outs(self) -> LockEntry:
         """Lock entry of cmd, deps and params as they are now (outs empty)."""
-        return build_entry(self.stage.cmd, self.dep_entries(), self.param_entries(), [])
+        return new_entry(self.stage.cmd, self.dep_entries(), self.param_entries(), [])
 
-    def dep_entries(self) -> list[dict[str, Any]]:
-        old = _old_items(self.old, "deps")
+    def dep_entries(self) -> list[LockItem]:
+        old = self.old.deps_by_path() if self.old else {}
         out = []
         for path, info in self.deps.items():
             if info is None:
@@ -62,25 +61,26 @@ class StageCheck:
         return {f: dict(v) for f, v in self.params.items() if v is not None}
 
 
-def _old_items(entry: dict[str, Any] | None, key: str) -> dict[str, dict[str, Any]]:
-    if not entry:
-        return {}
-    return {item["path"]: item for item in entry.get(key) or [] if isinstance(item, dict)}
+def _lock_item(path: str, info: HashInfo) -> LockItem:
+    """The dep/out entry recording `info` (a DVC 2 entry for a legacy hash)."""
+    return LockItem(
+        path, info.md5, info.size, info.nfiles, info.isexec, None if info.legacy else "md5"
+    )
 
 
-def _keep_legacy(old: dict[str, Any] | None, path: str, info: HashInfo) -> dict[str, Any]:
+def _keep_legacy(old: LockItem | None, path: str, info: HashInfo) -> LockItem:
     """A legacy (2.x) entry whose content is unchanged is kept as is (DVC 3 does)."""
-    if old is not None and "hash" not in old and info.legacy:
+    if old is not None and old.legacy and info.legacy:
         return old
-    return hash_entry(path, info.md5, info.size, info.nfiles, info.isexec, legacy=info.legacy)
+    return _lock_item(path, info)
 
 
-def _same_hash(ws: Workspace, abs_path: str, old: dict[str, Any], info: HashInfo) -> bool:
+def _same_hash(ws: Workspace, abs_path: str, old: LockItem, info: HashInfo) -> bool:
     """Compare a recorded hash with the workspace, honouring legacy (dos2unix) entries."""
-    if "hash" in old:
-        return old.get("md5") == info.md5
+    if not old.legacy:
+        return old.md5 == info.md5
     try:
-        return old.get("md5") == ws.hasher.hash_path(abs_path, legacy=True).md5
+        return old.md5 == ws.hasher.hash_path(abs_path, legacy=True).md5
     except OSError:
         return False
 
@@ -93,14 +93,14 @@ def _observe_path(ws: Workspace, stage: Stage, path: str) -> HashInfo | None:
 
 
 def _legacy_view(
-    ws: Workspace, stage: Stage, path: str, old: dict[str, Any] | None, info: HashInfo | None
+    ws: Workspace, stage: Stage, path: str, old: LockItem | None, info: HashInfo | None
 ) -> HashInfo | None:
     """Mark `info` legacy when the recorded entry is a matching 2.x entry."""
-    if info is None or old is None or "hash" in old:
+    if info is None or old is None or not old.legacy or old.md5 is None:
         return info
     abs_path = os.path.join(ws.root, stage.repo_path(path))
     if _same_hash(ws, abs_path, old, info):
-        return HashInfo(old["md5"], info.size, info.nfiles, info.isexec, legacy=True)
+        return HashInfo(old.md5, info.size, info.nfiles, info.isexec, legacy=True)
     return info
 
 
@@ -135,7 +135,7 @@ def read_stage_params(ws: Workspace, stage: Stage) -> dict[str, dict[str, Any] |
 
 
 def _params_reasons(check: StageCheck) -> dict[str, Any]:
-    old = (check.old or {}).get("params") or {}
+    old = check.old.params if check.old else {}
     changes: dict[str, Any] = {}
     for path, values in check.params.items():
         before = old.get(path)
@@ -159,12 +159,12 @@ def _params_reasons(check: StageCheck) -> dict[str, Any]:
 
 
 def check_stage(
-    ws: Workspace, stage: Stage, old: dict[str, Any] | None, *, checkpoint_run: bool = False
+    ws: Workspace, stage: Stage, old: LockEntry | None, *, checkpoint_run: bool = False
 ) -> StageCheck:
     """Observe the workspace for `stage` and list the reasons it is out of date."""
     check = StageCheck(stage=stage, old=old)
-    old_deps = _old_items(old, "deps")
-    old_outs = _old_items(old, "outs")
+    old_deps = old.deps_by_path() if old else {}
+    old_outs = old.outs_by_path() if old else {}
     frozen_import = stage.frozen and stage.is_dvcfile_stage  # its source is not looked at
     for path in () if frozen_import else stage.deps:
         info = _observe_path(ws, stage, path)
@@ -176,7 +176,7 @@ def check_stage(
 
     if stage.frozen and not stage.is_dvcfile_stage:
         return check
-    if not stage.is_dvcfile_stage and (old is None or old.get("cmd") != stage.cmd):
+    if not stage.is_dvcfile_stage and (old is None or old.cmd != stage.cmd):
         check.reasons.append("changed command")
     if stage.always_changed:
         check.reasons.append("always changed")
@@ -191,7 +191,7 @@ def check_stage(
             dep_changes[check.stage.repo_path(path)] = "deleted"
         elif before is None:
             dep_changes[stage.repo_path(path)] = "new"
-        elif before.get("md5") != info.md5:
+        elif before.md5 != info.md5:
             dep_changes[stage.repo_path(path)] = "modified"
     if not stage.frozen:
         dep_changes.update(_params_reasons(check))
@@ -206,13 +206,13 @@ def check_stage(
             out_changes[stage.repo_path(out.path)] = "deleted"
         elif before is None:
             out_changes[stage.repo_path(out.path)] = "new"
-        elif before.get("md5") != info.md5:
+        elif before.md5 != info.md5:
             out_changes[stage.repo_path(out.path)] = "modified"
         elif out.cache and ws.odb.missing(info):
             out_changes[stage.repo_path(out.path)] = "not in cache"
     if out_changes:
         check.reasons.append({"changed outs": out_changes})
-    if old is not None and old.get(CHANGED_CHECKSUM):
+    if old is not None and old.checksum_changed:
         check.reasons.append(CHANGED_CHECKSUM)
     return check
 
@@ -230,11 +230,11 @@ def project_status(
         return {}
     graph = load_graph(ws)
     stages = graph.plan(targets or None, single_item=not with_deps)
-    locks: dict[str, dict[str, Any]] = {}
+    locks: dict[str, dict[str, LockEntry]] = {}
     result: dict[str, Any] = {}
     for stage in stages:
         if stage.lockfile not in locks:
-            locks[stage.lockfile] = parse_lock(ws.read(stage.lockfile), stage.lockfile)
+            locks[stage.lockfile] = read_lock(ws.read(stage.lockfile), stage.lockfile)
         if stage.frozen and not stage.is_dvcfile_stage:
             continue
         check = check_stage(ws, stage, locks[stage.lockfile].get(stage.name))

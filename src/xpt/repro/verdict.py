@@ -28,7 +28,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xpt.errors import XptError
 from xpt.fastpath import (
@@ -39,7 +39,8 @@ from xpt.fastpath import (
     memo_path,
     timed_snapshot,
 )
-from xpt.pipeline.lockfile import parse_lock
+from xpt.pipeline.lockfile import read_lock
+from xpt.pipeline.lockformat import LockEntry
 from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles
 from xpt.project import Project
@@ -72,17 +73,17 @@ def track_reads(ws: Workspace) -> ReadLog:
     return log
 
 
-def _cache_watch(ws: Workspace, stage: Stage, entry: dict[str, Any] | None) -> list[Watch]:
+def _cache_watch(ws: Workspace, stage: Stage, entry: LockEntry | None) -> list[Watch]:
     if not entry:
         return []
-    recorded = {o.get("path"): o for o in entry.get("outs") or []}
+    recorded = entry.outs_by_path()
     watch: list[Watch] = []
     for out in stage.outs:
         item = recorded.get(out.path)
-        md5 = item.get("md5") if item else None
-        if not out.cache or not isinstance(md5, str):
+        md5 = item.md5 if item else None
+        if not out.cache or item is None or md5 is None:
             continue
-        legacy = "hash" not in item  # type: ignore[operator]
+        legacy = item.legacy
         watch.append((ws.odb.object_path(md5, legacy), False))
         if md5.endswith(".dir"):
             try:
@@ -103,14 +104,14 @@ def watch_list(ws: Workspace, stages: Iterable[Stage], reads: ReadLog) -> list[W
         watch[path] = watch.get(path, False) or recursive
 
     find_dvcfiles(ws.root)  # noted: the folders where a new dvc.yaml would matter
-    locks: dict[str, dict[str, Any]] = {}
+    locks: dict[str, dict[str, LockEntry]] = {}
     for stage in stages:
         for dep in stage.deps:
             add(os.path.join(root, stage.repo_path(dep)), True)
         for out in stage.outs:
             add(os.path.join(root, stage.repo_path(out.path)), True)
         if stage.lockfile not in locks:
-            locks[stage.lockfile] = parse_lock(reads(stage.lockfile), stage.lockfile)
+            locks[stage.lockfile] = read_lock(reads(stage.lockfile), stage.lockfile)
         for path, recursive in _cache_watch(ws, stage, locks[stage.lockfile].get(stage.name)):
             add(path, recursive)
     for rel in reads.paths:

@@ -41,7 +41,7 @@ from xpt.cache.odb import (
 from xpt.cache.remote_backends import FsspecRemote, Remote, open_remote
 from xpt.cache.state import StateDB
 from xpt.errors import CacheError, PipelineError, RemoteError, UnsavedChanges, XptError
-from xpt.pipeline.lockfile import parse_lock
+from xpt.pipeline.lockfile import read_lock
 from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
@@ -136,15 +136,15 @@ def scan_revision(read: Reader, dvcfiles: list[str]) -> RevisionOutputs:
         for stage in pipeline.stages.values():
             found.stages.append(stage)
             try:
-                entry = parse_lock(read(stage.lockfile), stage.lockfile).get(stage.name) or {}
+                entry = read_lock(read(stage.lockfile), stage.lockfile).get(stage.name)
             except XptError as exc:  # one broken revision must not stop the others
                 print(f"WARNING: {exc.message}; its outputs are skipped", file=sys.stderr)
                 continue
-            recorded = {o.get("path"): o for o in entry.get("outs") or []}
+            recorded = entry.outs_by_path() if entry else {}
             for out in stage.outs:
                 item = recorded.get(out.path)
-                if out.cache and out.push and item and item.get("md5"):
-                    oid = (item["md5"], "hash" not in item)
+                if out.cache and out.push and item and item.md5:
+                    oid = (item.md5, item.legacy)
                     found.outputs.append(
                         UsedOutput(stage.dvcfile, stage.name, stage.repo_path(out.path), oid)
                     )
