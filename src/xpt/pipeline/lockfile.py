@@ -348,7 +348,7 @@ def _fresh_stages(
     if any(line[:1] not in (b" ", b"") for line in old.split(b"\n")[2:]):
         return None  # another top-level key, or an unusual layout
     try:
-        names = list(parse_lock(old))
+        names = list(_parse_cached(bytes(old), "dvc.lock"))
     except PipelineError:
         return None
     dropped = set(remove)
