@@ -12,6 +12,7 @@ from pathlib import Path
 
 from xpt.config import Config, load_config
 from xpt.errors import NotAProject
+from xpt.utils.dvcnames import DVC_DIR
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Project:
 
     @property
     def dvc_dir(self) -> Path:
-        return self.root / ".dvc"
+        return self.root / DVC_DIR
 
     @property
     def tmp_dir(self) -> Path:
@@ -63,7 +64,7 @@ class Project:
         """The nearest ancestor of `start` (default cwd) holding a `.dvc/` folder."""
         here = Path(start or os.getcwd()).resolve()
         for candidate in (here, *here.parents):
-            if (candidate / ".dvc").is_dir():
+            if (candidate / DVC_DIR).is_dir():
                 return cls(candidate)
         raise NotAProject(
             f"'{here}' is not inside an xpt/DVC project (no .dvc/ folder found)",

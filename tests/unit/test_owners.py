@@ -44,6 +44,15 @@ OWNERS: list[tuple[str, str, frozenset[str]]] = [
         frozenset({"project.py", "fastpath.py", "config.py", "repro/monitor.py"}),
     ),
     ("checkpoint signal file", r"^DVC_CHECKPOINT$", frozenset({"repro/monitor.py"})),
+    # The names of dvc.yaml, dvc.lock, `.dvc` files and the `.dvc/` folder sit in `utils` so
+    # that pipeline, cache and scm share them; their formats are pipeline/parse.py's,
+    # lockfile.py's and dvcfile.py's.
+    (
+        "DVC's file names",
+        r"(^|/)dvc\.(yaml|lock)$|^\.dvc(/|$)",
+        frozenset({"utils/dvcnames.py", "fastpath.py"}),
+    ),
+    (".dvcignore", r"^\.dvcignore$", frozenset({"cache/ignore.py"})),
     ("running workspace experiment", r"active\.json", frozenset({"experiments/active.py"})),
     ("exp apply backup manifest", r"xpt-backup-outputs", frozenset({"experiments/apply.py"})),
     ("cache quarantine", r"^quarantine$", frozenset({"cache/verify.py"})),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from xpt.errors import CacheError
 from xpt.utils import readlog
+from xpt.utils.dvcnames import DVC_DIR
 
 IGNORE_FILE = ".dvcignore"
 
@@ -158,10 +159,10 @@ def parse_ignore_text(text: str, source: str = "") -> list[Rule]:
 
 
 _ALWAYS_ANY = frozenset({".git"})
-_ALWAYS_DIRS = frozenset({".git", ".hg", ".dvc"})
+_ALWAYS_DIRS = frozenset({".git", ".hg", DVC_DIR})
 
 
-_SPECIAL_NAMES = frozenset({IGNORE_FILE, ".git", ".hg", ".dvc"})
+_SPECIAL_NAMES = frozenset({IGNORE_FILE, ".git", ".hg", DVC_DIR})
 
 
 def _always_ignored(name: str, is_dir: bool) -> bool:
@@ -200,7 +201,7 @@ class DvcIgnore:
     def _is_subrepo(self, reldir: str) -> bool:
         found = self._subrepo.get(reldir)
         if found is None:
-            marker = os.path.join(self.root, reldir, ".dvc")
+            marker = os.path.join(self.root, reldir, DVC_DIR)
             readlog.note(marker)
             found = os.path.isdir(marker)
             self._subrepo[reldir] = found
@@ -305,7 +306,7 @@ class DvcIgnore:
                             f".dvcignore file should not be in collected dir path: '{folder}'",
                             hint="move its patterns to a .dvcignore above the output",
                         )
-                    if name == ".dvc" and is_dir and prefix:
+                    if name == DVC_DIR and is_dir and prefix:
                         break  # a nested DVC project: invisible
                     if _always_ignored(name, is_dir):
                         continue

@@ -45,7 +45,9 @@ def add(args: argparse.Namespace) -> int:
         )
         if repro.failed:
             return 1
-        lock = result.dvcfile.removesuffix(".yaml") + ".lock"
+        from xpt.utils.dvcnames import lockfile_for
+
+        lock = lockfile_for(result.dvcfile)
         result.changed.append(lock)
     track_changes(project, sorted(set(result.changed)))
     return 0

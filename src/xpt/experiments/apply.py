@@ -23,6 +23,7 @@ from xpt.repro.checkout import checkout
 from xpt.repro.workspace import Workspace, load_graph, open_workspace
 from xpt.scm.exprefs import EXEC_APPLY, XPT_BACKUP_PREFIX
 from xpt.scm.git import MODE_LINK, Git
+from xpt.utils.dvcnames import DVC_SUFFIX, DVCFILE
 from xpt.utils.lock import file_lock
 
 BACKUP_MANIFEST = ".xpt-backup-outputs.json"
@@ -107,7 +108,9 @@ def refuse_escaping_links(git: Git, sha: str) -> None:
             escaping.append((path, target))
     if not escaping:
         return
-    dvcfiles = sorted(p for p in files if posixpath.basename(p) == "dvc.yaml" or p.endswith(".dvc"))
+    dvcfiles = sorted(
+        p for p in files if posixpath.basename(p) == DVCFILE or p.endswith(DVC_SUFFIX)
+    )
     try:
         pipelines = load_pipelines(read, dvcfiles)
     except XptError:

@@ -28,6 +28,7 @@ from xpt.pipeline.model import Pipeline, Reader
 from xpt.pipeline.params import load_params, select
 from xpt.pipeline.parse import load_pipelines
 from xpt.project import Project
+from xpt.utils.dvcnames import DVCFILE
 
 __all__ = [
     "WORKSPACE",
@@ -190,7 +191,7 @@ def target_metrics(files: RevisionFiles, targets: list[str]) -> dict[str, Any]:
     """`metrics show TARGETS`: each file target, or every file under a folder target."""
     result: dict[str, Any] = {}
     for target in targets:
-        found = [p for p in files.files_under(target) if p.rsplit("/", 1)[-1] != "dvc.yaml"]
+        found = [p for p in files.files_under(target) if p.rsplit("/", 1)[-1] != DVCFILE]
         for path in found or [target]:  # a folder lists its files but no dvc.yaml, like DVC
             result[path] = metrics_entry(files, path, declared=False)
     return result
@@ -285,7 +286,7 @@ def revision_files(project: Project, rev: str = WORKSPACE) -> RevisionFiles:
     """
     from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    dvcfiles = find_dvcfiles(project.root) or [DVCFILE]
     root: Path | None = None
     listing: Callable[[str], Iterable[str]] | None = None
     if rev == WORKSPACE:

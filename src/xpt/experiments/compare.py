@@ -24,6 +24,7 @@ from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
+from xpt.utils.dvcnames import DVCFILE
 
 WORKSPACE = "workspace"
 
@@ -43,7 +44,7 @@ class _Revisions:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.git = Git(project.root)
-        self.dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+        self.dvcfiles = find_dvcfiles(project.root) or [DVCFILE]
         self.odb = ODB(project.cache_dir)
 
     def sha(self, rev: str) -> str:

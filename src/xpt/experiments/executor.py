@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xpt.cache.state import StateDB
-from xpt.config import read_config_file, write_config_file
+from xpt.config import config_path, read_config_file, write_config_file
 from xpt.errors import ExperimentError
 from xpt.experiments.checkpoint import (
     CheckpointRecorder,
@@ -54,8 +54,9 @@ def _configure(main: Project, ws_root: Path) -> None:
     cache = sections.setdefault("cache", {})
     cache["dir"] = str(main.cache_dir)
     cache.setdefault("type", ISOLATED_LINK_TYPES)
-    (ws_root / ".dvc").mkdir(exist_ok=True)
-    write_config_file(ws_root / ".dvc" / "config.local", sections)
+    dvc_dir = Project(ws_root).dvc_dir
+    dvc_dir.mkdir(exist_ok=True)
+    write_config_file(config_path(dvc_dir, local=True), sections)
 
 
 def _copy_paths(main: Project, ws_root: Path, paths: list[str]) -> None:

@@ -16,6 +16,7 @@ from xpt.experiments.collect import load_pipelines_at, metrics_paths
 from xpt.pipeline.metrics import clean_metrics, load_metrics
 from xpt.pipeline.params import flatten
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
+from xpt.utils.dvcnames import DVCFILE
 
 DVCLIVE_METRICS = "dvclive/metrics.json"
 
@@ -29,7 +30,7 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 def _candidates(root: Path) -> list[str]:
     read = workspace_reader(root)
     try:
-        pipelines = load_pipelines_at(read, find_dvcfiles(root) or ["dvc.yaml"])
+        pipelines = load_pipelines_at(read, find_dvcfiles(root) or [DVCFILE])
     except XptError:
         pipelines = []
     return list(dict.fromkeys([*metrics_paths(pipelines), DVCLIVE_METRICS]))

@@ -16,6 +16,7 @@ from xpt.experiments.queue_files import db_files, has_queue
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
+from xpt.utils.dvcnames import DVCFILE
 
 if TYPE_CHECKING:  # queue_db (and sqlite3) load only when a queue database exists
     from xpt.experiments.queue_db import Entry
@@ -55,7 +56,7 @@ def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
         db.close()
     if not entries:
         return {}
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    dvcfiles = find_dvcfiles(project.root) or [DVCFILE]
     odb = ODB(project.cache_dir)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
@@ -110,7 +111,7 @@ def dvc_entries(project: Project, git: Git) -> dict[str, list[Range]]:
     queued = dvc_queued(git, project.tmp_dir)
     if not queued:
         return {}
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    dvcfiles = find_dvcfiles(project.root) or [DVCFILE]
     odb = ODB(project.cache_dir)
     timed = [
         (t, e.stash_rev, e) for e in queued if (t := _commit_time(git, e.stash_rev)) is not None

@@ -19,6 +19,7 @@ from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.exprefs import EXPS_PREFIX, ExpRef
 from xpt.scm.git import Git
+from xpt.utils.dvcnames import DVCFILE
 from xpt.utils.parallel import fork_map
 
 
@@ -141,9 +142,9 @@ def show(
     searched for dvc.yaml (both let the caller know what the result depends on).
     """
     git = Git(project.root)
-    dvcfiles = find_dvcfiles(project.root, visited) or ["dvc.yaml"]
-    if "dvc.yaml" not in dvcfiles:
-        dvcfiles = ["dvc.yaml", *dvcfiles]
+    dvcfiles = find_dvcfiles(project.root, visited) or [DVCFILE]
+    if DVCFILE not in dvcfiles:
+        dvcfiles = [DVCFILE, *dvcfiles]
     odb = ODB(project.cache_dir)
     rows: list[dict[str, Any]] = []
     if git.head_sha() is None:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from xpt.pipeline.graph import Graph
 from xpt.scm.git import Git
+from xpt.utils.dvcnames import DVC_DIR_PREFIX
 from xpt.utils.fsutil import is_inside
 
-SCRATCH_PREFIXES = (".dvc/tmp/", ".dvc/cache/")
+SCRATCH_PREFIXES = (f"{DVC_DIR_PREFIX}tmp/", f"{DVC_DIR_PREFIX}cache/")
 
 
 def pipeline_files(graph: Graph, extra: Iterable[str] = ()) -> set[str]:

@@ -26,17 +26,13 @@ from xpt.pipeline.lockformat import (
 )
 from xpt.pipeline.model import OutSpec, Reader, Stage
 from xpt.pipeline.yamltext import load_yaml_text, locate
+from xpt.utils.dvcnames import DVC_SUFFIX
+from xpt.utils.dvcnames import is_dvcfile as is_dvcfile  # its users ask `dvcfile`
 from xpt.utils.oids import is_oid
 
-SUFFIX = ".dvc"
+SUFFIX = DVC_SUFFIX
 _TOP_KEYS = ("md5", "cmd", "wdir", "frozen", "deps", "outs", "always_changed", "meta", "desc")
 _HASH_FIELDS = ("md5", "size", "nfiles", "isexec", "hash", "path")
-
-
-def is_dvcfile(path: str) -> bool:
-    """True for a `.dvc` file name (not the `.dvc/` folder itself)."""
-    name = posixpath.basename(path)
-    return name.endswith(SUFFIX) and name != SUFFIX
 
 
 def dvcfile_for(repo_path: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from xpt.errors import PipelineError
 from xpt.pipeline.lockformat import dump_yaml, load_roundtrip
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE
+from xpt.utils.dvcnames import DVCFILE
 
 
 @dataclass(frozen=True)
@@ -114,12 +115,12 @@ def _stages(doc: Any, path: str, create: bool = False) -> Any:
     return stages if stages is not None else {}
 
 
-def has_stage(old: bytes | None, name: str, path: str = "dvc.yaml") -> bool:
+def has_stage(old: bytes | None, name: str, path: str = DVCFILE) -> bool:
     """Whether the file defines a stage called `name` (as written, before templating)."""
     return name in _stages(_load(old, path), path)
 
 
-def add_stage(old: bytes | None, name: str, stage: StageDef, path: str = "dvc.yaml") -> bytes:
+def add_stage(old: bytes | None, name: str, stage: StageDef, path: str = DVCFILE) -> bytes:
     """The file with `name` added (or replaced in place, as `stage add -f` does)."""
     doc = _load(old, path)
     stages = _stages(doc, path, create=True)
@@ -127,7 +128,7 @@ def add_stage(old: bytes | None, name: str, stage: StageDef, path: str = "dvc.ya
     return dump_yaml(doc)
 
 
-def remove_stage(old: bytes | None, name: str, path: str = "dvc.yaml") -> bytes:
+def remove_stage(old: bytes | None, name: str, path: str = DVCFILE) -> bytes:
     """The file without stage `name`; `b""` when nothing is left (DVC deletes the file)."""
     doc = _load(old, path)
     stages = _stages(doc, path)
@@ -139,7 +140,7 @@ def remove_stage(old: bytes | None, name: str, path: str = "dvc.yaml") -> bytes:
     return dump_yaml(doc)
 
 
-def set_frozen(old: bytes | None, name: str, frozen: bool, path: str = "dvc.yaml") -> bytes:
+def set_frozen(old: bytes | None, name: str, frozen: bool, path: str = DVCFILE) -> bytes:
     """`frozen: true` added after the stage's other keys, or the key removed."""
     doc = _load(old, path)
     stages = _stages(doc, path)
@@ -169,7 +170,7 @@ def set_plot_props(
     out: str,
     props: dict[str, Any],
     unset: list[str] | None,
-    path: str = "dvc.yaml",
+    path: str = DVCFILE,
 ) -> bytes:
     """`plots modify`: the output `out` of stage `name` with display properties set or unset.
 

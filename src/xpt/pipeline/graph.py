@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from xpt.errors import PipelineError
 from xpt.pipeline.model import Stage
+from xpt.utils.dvcnames import DVCFILE
 
 _HINT = "see `xpt dag`"
 
@@ -159,7 +160,7 @@ class Graph:
             dvcfile = posixpath.normpath(target)
             found = [s for s in self._stages.values() if s.dvcfile == dvcfile]
         else:
-            found = self._named("dvc.yaml", target)
+            found = self._named(DVCFILE, target)
         owner = self._outs.get(posixpath.normpath(target))
         if not found and owner is not None and self._stages[owner].is_dvcfile_stage:
             found = [self._stages[owner]]  # data tracked by a .dvc file, named by its path

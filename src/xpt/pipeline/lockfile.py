@@ -22,6 +22,7 @@ from typing import Any
 from xpt.errors import PipelineError
 from xpt.pipeline.lockformat import LockEntry, LockItem, canonical_json, dump_yaml, yaml_rt
 from xpt.pipeline.yamltext import load_yaml_text
+from xpt.utils.dvcnames import DVC_SUFFIX, LOCKFILE
 from xpt.utils.oids import bad_oid, is_oid
 
 SCHEMA = "2.0"
@@ -32,7 +33,7 @@ _HASH_KEYS = ("size", "nfiles")
 # --- reading -------------------------------------------------------------------------
 
 
-def read_lock(data: bytes | None, path: str = "dvc.lock") -> dict[str, LockEntry]:
+def read_lock(data: bytes | None, path: str = LOCKFILE) -> dict[str, LockEntry]:
     """Stage name -> lock entry; a missing file has no entries. `path` may be a `.dvc` file.
 
     The pure-Python YAML loader costs ~0.1 ms a line and status/repro/exp show read the
@@ -40,20 +41,20 @@ def read_lock(data: bytes | None, path: str = "dvc.lock") -> dict[str, LockEntry
     """
     if data is None:
         return {}
-    if path.endswith(".dvc"):  # a single-stage file records its own state
+    if path.endswith(DVC_SUFFIX):  # a single-stage file records its own state
         from xpt.pipeline.dvcfile import lock_records
 
         return lock_records(bytes(data), path)
     return dict(_read_cached(bytes(data), path))
 
 
-def read_lock_hashes(data: bytes | None, path: str = "dvc.lock") -> dict[str, LockEntry]:
+def read_lock_hashes(data: bytes | None, path: str = LOCKFILE) -> dict[str, LockEntry]:
     """Like `read_lock`, but entries may hold only `deps` and `outs` (`exp show` hot path).
 
     A lock in DVC's usual layout is scanned line by line (`scan_hashes`), without a
     YAML parse; anything else goes through the full reader.
     """
-    if data is None or path.endswith(".dvc"):
+    if data is None or path.endswith(DVC_SUFFIX):
         return read_lock(data, path)
     scanned = scan_hashes(bytes(data))
     if scanned is None:
@@ -67,11 +68,11 @@ def read_lock_hashes(data: bytes | None, path: str = "dvc.lock") -> dict[str, Lo
     }
 
 
-def parse_lock(data: bytes | None, path: str = "dvc.lock") -> dict[str, dict[str, Any]]:
+def parse_lock(data: bytes | None, path: str = LOCKFILE) -> dict[str, dict[str, Any]]:
     """`read_lock` as plain data (DVC's own form; callers get their own copy)."""
     if data is None:
         return {}
-    if path.endswith(".dvc"):
+    if path.endswith(DVC_SUFFIX):
         from xpt.pipeline.dvcfile import lock_entries
 
         return lock_entries(bytes(data), path)
@@ -348,7 +349,7 @@ def _fresh_stages(
     if any(line[:1] not in (b" ", b"") for line in old.split(b"\n")[2:]):
         return None  # another top-level key, or an unusual layout
     try:
-        names = list(_parse_cached(bytes(old), "dvc.lock"))
+        names = list(_parse_cached(bytes(old), LOCKFILE))
     except PipelineError:
         return None
     dropped = set(remove)
@@ -388,7 +389,7 @@ def _dump_roundtrip(
 
 def dump_stage(path: str, old: bytes | None, name: str, entry: LockEntry) -> bytes:
     """The file recording stage `name`: `path` is a dvc.lock, or the stage's own `.dvc` file."""
-    if path.endswith(".dvc") and old is not None:
+    if path.endswith(DVC_SUFFIX) and old is not None:
         from xpt.pipeline.dvcfile import update_bytes
 
         return update_bytes(old, path, entry)

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from xpt.utils.dvcnames import DVC_SUFFIX, DVCFILE, lockfile_for
+
 Reader = Callable[[str], "bytes | None"]
 """Repo-relative posix path -> file content, or None when the file does not exist."""
 
@@ -62,7 +64,7 @@ class Stage:
     @property
     def is_dvcfile_stage(self) -> bool:
         """Defined by a single-stage `.dvc` file (`dvc add`, `dvc import`)."""
-        return self.dvcfile.endswith(".dvc")
+        return self.dvcfile.endswith(DVC_SUFFIX)
 
     @property
     def is_data_source(self) -> bool:
@@ -72,7 +74,7 @@ class Stage:
     @property
     def addressing(self) -> str:
         """How the CLI names this stage: `train`, `sub/dvc.yaml:train` or `data.xml.dvc`."""
-        if self.dvcfile == "dvc.yaml" or self.is_dvcfile_stage:
+        if self.dvcfile == DVCFILE or self.is_dvcfile_stage:
             return self.name
         return f"{self.dvcfile}:{self.name}"
 
@@ -81,8 +83,7 @@ class Stage:
         """Where the stage's state is recorded: `X.yaml` -> `X.lock`; a `.dvc` file itself."""
         if self.is_dvcfile_stage:
             return self.dvcfile
-        base, _ext = posixpath.splitext(self.dvcfile)
-        return base + ".lock"
+        return lockfile_for(self.dvcfile)
 
     @property
     def is_checkpoint(self) -> bool:

@@ -30,6 +30,7 @@ from xpt.pipeline.override_values import (
 )
 from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 from xpt.pipeline.params_edit.apply import Apply, Editor
+from xpt.utils.dvcnames import DVC_DIR
 
 __all__ = [
     "Op",
@@ -105,7 +106,7 @@ def _check_file(file: str, arg: str) -> None:
             f"invalid --set-param '{arg}': params file '{file}' is outside the project",
             hint="name the params file relative to the project root",
         )
-    if ".git" in parts or ".dvc" in parts:
+    if ".git" in parts or DVC_DIR in parts:
         raise ParamsError(
             f"invalid --set-param '{arg}': params file '{file}' is inside git's or DVC's folder",
             hint="keep params files in the project's own folders",

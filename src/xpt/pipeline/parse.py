@@ -32,8 +32,8 @@ from xpt.pipeline.templating import (
 )
 from xpt.pipeline.yamltext import load_yaml_text, located
 from xpt.utils import readlog
+from xpt.utils.dvcnames import DVC_DIR, DVC_SUFFIX, DVCFILE, LOCKFILE
 
-DVCFILE = "dvc.yaml"
 TOP_KEYS = ("stages", "vars", "params", "metrics", "plots", "artifacts", "datasets")
 STAGE_KEYS = (
     "cmd",
@@ -133,24 +133,28 @@ def find_dvcfiles(root: Path, visited: list[str] | None = None) -> list[str]:
     return sorted(found, key=lambda p: (p != DVCFILE, p))
 
 
+_NOT_WALKED = frozenset({".git", DVC_DIR})
+
+
 def _scan(root: Path, rel: str) -> tuple[list[str] | None, list[str]]:
     """(subdirectories to visit, dvc.yaml and `.dvc` files) of one folder; None if it is
     a sub-repo."""
     subdirs: list[str] = []
     files: list[str] = []
+    suffix, dvc_dir, not_walked = DVC_SUFFIX, DVC_DIR, _NOT_WALKED  # locals: once per entry
     folder = root / rel if rel else root
     readlog.note(str(folder))
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
                 name = entry.name
-                if (name == DVCFILE or name.endswith(".dvc")) and entry.is_file():
-                    if name != ".dvc":
+                if (name == DVCFILE or name.endswith(suffix)) and entry.is_file():
+                    if name != suffix:
                         files.append(name)
                 elif entry.is_dir(follow_symlinks=False):
-                    if name == ".dvc" and rel:
+                    if name == dvc_dir and rel:
                         return None, []
-                    if name not in (".git", ".dvc"):
+                    if name not in not_walked:
                         subdirs.append(f"{rel}/{name}" if rel else name)
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return None, []
@@ -173,7 +177,7 @@ def load_pipeline(
         raise PipelineError(
             f"'{dvcfile}' does not exist", hint="create it, or check the path of the target"
         )
-    if dvcfile.endswith(".dvc"):
+    if dvcfile.endswith(DVC_SUFFIX):
         from xpt.pipeline import dvcfile as single
 
         stage = single.to_stage(single.parse(data, dvcfile))
@@ -545,7 +549,7 @@ class _StageBuilder:
         if posixpath.isabs(path) or _escapes(repo_path):
             loc.fail(f"output '{path}' of stage '{self.name}' is outside the repository")
         base = posixpath.basename(repo_path)
-        if base in (DVCFILE, "dvc.lock") or base.endswith(".dvc"):
+        if base in (DVCFILE, LOCKFILE) or base.endswith(DVC_SUFFIX):
             loc.fail(f"DVC file '{path}' cannot be an output of stage '{self.name}'")
 
     def _bool(self, d: dict[str, Any], key: str, keys: dict[Any, _Loc]) -> bool:

@@ -25,6 +25,7 @@ from xpt.pipeline.parse import find_dvcfiles, load_pipelines
 from xpt.project import Project
 from xpt.repro.workspace import Workspace, locked_workspace
 from xpt.scm.gitignore import ignore_output
+from xpt.utils.dvcnames import DVC_DIR, DVCFILE, LOCKFILE
 from xpt.utils.fsutil import remove, resolve_inside
 
 
@@ -129,7 +130,7 @@ def _plan(ws: Workspace, stages: list[Stage], target: str, cwd: str, options: Ad
         )
     top = out.split("/")[0]
     name = posixpath.basename(out)
-    if top in (".git", ".dvc") or name in ("dvc.yaml", "dvc.lock") or df.is_dvcfile(name):
+    if top in (".git", DVC_DIR) or name in (DVCFILE, LOCKFILE) or df.is_dvcfile(name):
         raise AddError(f"cannot add '{target}': it is a DVC or git file, not data")
     if not options.to_remote and not os.path.lexists(source):
         raise AddError(f"cannot add '{target}': the path does not exist", hint="check the path")

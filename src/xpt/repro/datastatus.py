@@ -22,19 +22,19 @@ from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines
 from xpt.project import Project
 from xpt.repro.workspace import Workspace, open_workspace
+from xpt.utils.dvcnames import DVC_DIR_PREFIX, DVCFILE, is_dvcfile
 
 Recorded = dict[str, "HashInfo | None"]
 """Repo-relative output path -> recorded hash (None: tracked but not hashed yet)."""
 
 
 def _dvcfiles_in_tree(paths: list[str]) -> list[str]:
-    found = [p for p in paths if p.rsplit("/", 1)[-1] == "dvc.yaml" or _is_dot_dvc(p)]
-    return sorted(found, key=lambda p: (p != "dvc.yaml", p))
+    found = [p for p in paths if p.rsplit("/", 1)[-1] == DVCFILE or _is_dot_dvc(p)]
+    return sorted(found, key=lambda p: (p != DVCFILE, p))
 
 
 def _is_dot_dvc(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return name.endswith(".dvc") and name != ".dvc" and not path.startswith(".dvc/")
+    return is_dvcfile(path) and not path.startswith(DVC_DIR_PREFIX)
 
 
 def recorded_outputs(read: Reader, dvcfiles: list[str]) -> Recorded:

@@ -25,7 +25,7 @@ from xpt.cache.digest import HashInfo, TreeEntry, md5_bytes
 from xpt.cache.odb import ODB
 from xpt.cache.outputs import checkout_output, remove_output
 from xpt.cache.remote_backends import Remote, open_remote
-from xpt.config import parse_config_text
+from xpt.config import config_path, parse_config_text
 from xpt.errors import CacheError, PipelineError, RemoteError
 from xpt.pipeline import dvcfile as dvcfiles
 from xpt.pipeline.dvcfile import DvcFile, DvcItem, RepoSource
@@ -33,6 +33,7 @@ from xpt.project import Project
 from xpt.repro.datastatus import recorded_outputs
 from xpt.repro.transfer.sync import expand_dirs, fetch
 from xpt.repro.workspace import git_if_any, open_workspace
+from xpt.utils.dvcnames import DVC_DIR, DVC_SUFFIX, DVCFILE
 from xpt.utils.fsutil import is_inside, posix_rel
 
 if TYPE_CHECKING:
@@ -84,8 +85,9 @@ def _source_remotes(git: Git, sha: str, root: Path | None) -> list[Remote]:
 
     remotes: list[Remote] = []
     read = git.reader(sha)
-    raw = read(".dvc/config")
-    sections = parse_config_text(raw.decode("utf-8", "replace"), ".dvc/config") if raw else {}
+    config = config_path(Path(DVC_DIR)).as_posix()
+    raw = read(config)
+    sections = parse_config_text(raw.decode("utf-8", "replace"), config) if raw else {}
     if root is not None:
         cache = Project(root).cache_dir
         if cache.is_dir():
@@ -96,7 +98,7 @@ def _source_remotes(git: Git, sha: str, root: Path | None) -> list[Remote]:
         url = options["url"]
         if root is None and "://" not in url and not os.path.isabs(url):
             return remotes  # a relative local remote of a clone: nothing to read there
-        remotes.append(open_remote(url, dict(options), (root or Path(".")) / ".dvc"))
+        remotes.append(open_remote(url, dict(options), (root or Path(".")) / DVC_DIR))
     return remotes
 
 
@@ -107,7 +109,7 @@ def locate(source: Source, git: Git, path: str, project: Project) -> HashInfo:
         raise PipelineError(f"'{path}' is outside the repository '{source.url}'")
     read = git.reader(source.sha)
     listing = git.list_tree(source.sha)
-    files = [p for p in listing if p.rsplit("/", 1)[-1] == "dvc.yaml" or dvcfiles.is_dvcfile(p)]
+    files = [p for p in listing if p.rsplit("/", 1)[-1] == DVCFILE or dvcfiles.is_dvcfile(p)]
     recorded = recorded_outputs(read, sorted(files))
     odb = ODB(project.cache_dir)
     for out, info in recorded.items():
@@ -318,7 +320,7 @@ def show_url(cwd: Path, url: str, path: str, rev: str | None) -> str:
     with _scratch_project() as scratch, open_source(url, rev, base=cwd) as (source, git):
         read = git.reader(source.sha)
         listing = git.list_tree(source.sha)
-        files = [p for p in listing if p.rsplit("/", 1)[-1] == "dvc.yaml" or dvcfiles.is_dvcfile(p)]
+        files = [p for p in listing if p.rsplit("/", 1)[-1] == DVCFILE or dvcfiles.is_dvcfile(p)]
         recorded = recorded_outputs(read, sorted(files))
         info = recorded.get(posixpath.normpath(path.strip("/")))
         if info is None:
@@ -333,7 +335,7 @@ def _scratch_project() -> Iterator[Project]:
     """A throw-away project whose cache receives what `get` downloads."""
     tmp = Path(tempfile.mkdtemp(prefix="xpt-get-"))
     try:
-        (tmp / ".dvc").mkdir()
+        (tmp / DVC_DIR).mkdir()
         yield Project(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -472,8 +474,8 @@ def update(
                 if dvcfiles.is_dvcfile(p) and (prefix in ("", ".") or p.startswith(prefix + "/"))
             ]
             continue
-        if not dvcfiles.is_dvcfile(full.name) and os.path.exists(str(full) + ".dvc"):
-            full = Path(str(full) + ".dvc")
+        if not dvcfiles.is_dvcfile(full.name) and os.path.exists(str(full) + DVC_SUFFIX):
+            full = Path(str(full) + DVC_SUFFIX)
         if not full.is_file() or not is_inside(str(full), str(root)):
             raise PipelineError(f"'{target}' does not exist")
         paths.append(posix_rel(full, root))

@@ -12,10 +12,12 @@ import shutil
 import time
 from pathlib import Path
 
+from xpt.cache.ignore import IGNORE_FILE
+from xpt.config import config_path
 from xpt.errors import NotAProject, XptError
 from xpt.project import Project
 from xpt.scm.git import Git
-from xpt.utils.fsutil import atomic_write_text
+from xpt.utils.fsutil import atomic_write_text, posix_rel
 
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
 DVCIGNORE = (
@@ -56,8 +58,9 @@ def init_project(
     dvc_dir.mkdir(exist_ok=True)
     atomic_write_text(dvc_dir / "config", "")
     atomic_write_text(dvc_dir / ".gitignore", DVC_GITIGNORE)
-    if not (root / ".dvcignore").exists():
-        atomic_write_text(root / ".dvcignore", DVCIGNORE)
+    dvcignore = root / IGNORE_FILE
+    if not dvcignore.exists():
+        atomic_write_text(dvcignore, DVCIGNORE)
     tmp = project.tmp_dir
     tmp.mkdir(exist_ok=True)
     btime = tmp / "btime"
@@ -65,5 +68,10 @@ def init_project(
         btime.touch()
     rel = os.path.relpath(root, git.root)
     prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-    git.add([prefix + ".dvc/config", prefix + ".dvc/.gitignore", prefix + ".dvcignore"])
+    git.add(
+        [
+            prefix + posix_rel(path, root)
+            for path in (config_path(dvc_dir), dvc_dir / ".gitignore", dvcignore)
+        ]
+    )
     return root

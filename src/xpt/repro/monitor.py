@@ -15,12 +15,14 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from xpt.utils.dvcnames import DVC_DIR
+
 SIGNAL_NAME = "DVC_CHECKPOINT"
 
 
 def signal_path(root: Path) -> Path:
     """The signal file of the workspace at `root` (DVC's place for it, in `.dvc/tmp/`)."""
-    return root / ".dvc" / "tmp" / SIGNAL_NAME
+    return root / DVC_DIR / "tmp" / SIGNAL_NAME
 
 
 class CheckpointMonitor:

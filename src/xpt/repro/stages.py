@@ -21,10 +21,11 @@ from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 from xpt.pipeline.parse import DVCFILE, find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
 from xpt.repro.workspace import git_if_any
+from xpt.utils.dvcnames import DVC_SUFFIX, LOCKFILE
 from xpt.utils.fsutil import atomic_write_bytes, is_inside, posix_rel
 
 _BAD_NAME_CHARS = set(string.punctuation) - {"_", "-"}
-_DVC_FILE_NAMES = ("dvc.yaml", "dvc.lock")
+_DVC_FILE_NAMES = (DVCFILE, LOCKFILE)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _check_outputs(project: Project, stage_dir: str, definition: StageDef) -> No
                 hint="outputs must be inside the repository",
             )
         base = os.path.basename(full)
-        if base in _DVC_FILE_NAMES or base.endswith(".dvc"):
+        if base in _DVC_FILE_NAMES or base.endswith(DVC_SUFFIX):
             raise PipelineError(f"DVC file '{out.path}' cannot be an output.")
         if full in deps:
             raise PipelineError(f"'{full}' is specified as an output and as a dependency.")

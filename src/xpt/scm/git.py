@@ -33,6 +33,7 @@ from pygit2.enums import (
 )
 
 from xpt.errors import ScmError, UnsafePath
+from xpt.utils.dvcnames import is_pipeline_file
 from xpt.utils.fsutil import atomic_write_bytes, current_umask, resolve_inside
 from xpt.utils.oids import is_safe_tree_name
 
@@ -375,7 +376,7 @@ class Git:
             return data
 
         # the revision's own pipeline files, for data commands covering many revisions
-        read.pipeline_files = lambda: self._find_in(tree, "\0pipeline", _is_pipeline_file)  # type: ignore[attr-defined]
+        read.pipeline_files = lambda: self._find_in(tree, "\0pipeline", is_pipeline_file)  # type: ignore[attr-defined]
         return read
 
     def list_tree(self, rev: str, prefix: str = "") -> dict[str, tuple[str, int]]:
@@ -989,11 +990,6 @@ _PUSH_FLAGS = {
     "!": "rejected",
     "=": "up-to-date",
 }
-
-
-def _is_pipeline_file(name: str) -> bool:
-    """`dvc.yaml` or a single-stage `.dvc` file: what data commands read at a revision."""
-    return name == "dvc.yaml" or (name.endswith(".dvc") and name != ".dvc")
 
 
 def _parse_push_porcelain(stdout: str) -> dict[str, str]:

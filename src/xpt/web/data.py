@@ -24,6 +24,7 @@ from xpt.experiments.show import ShowOptions, experiments_by_baseline, show
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
+from xpt.utils.dvcnames import DVCFILE
 
 LOG_TAIL_BYTES = 4096
 SLOW_COMPUTE = 0.2
@@ -175,7 +176,7 @@ class ExperimentsView:
         running = _running_roots(rows)
         if not running:
             return {}
-        dvcfiles = find_dvcfiles(self.project.root) or ["dvc.yaml"]
+        dvcfiles = find_dvcfiles(self.project.root) or [DVCFILE]
         odb = ODB(self.project.cache_dir)
         live = {}
         for rev, root in running:

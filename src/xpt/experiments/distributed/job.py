@@ -35,6 +35,7 @@ from xpt.project import Project
 from xpt.repro.transfer.sync import Oid, fetch, outputs_at, push
 from xpt.scm.exprefs import ExpRef, baseline_prefix
 from xpt.scm.git import Git
+from xpt.utils.dvcnames import is_dvcyaml
 from xpt.utils.lock import file_lock
 
 
@@ -151,7 +152,7 @@ def _data_remote(payload: TaskPayload, clone: Project) -> Remote | None:
 
 
 def _objects_at(git: Git, sha: str) -> set[Oid]:
-    dvcfiles = [p for p in git.list_tree(sha) if p == "dvc.yaml" or p.endswith("/dvc.yaml")]
+    dvcfiles = [p for p in git.list_tree(sha) if is_dvcyaml(p)]
     return outputs_at(git.reader(sha), dvcfiles)
 
 

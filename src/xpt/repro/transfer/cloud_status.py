@@ -30,6 +30,7 @@ from xpt.repro.transfer.sync import (
     select_outputs,
 )
 from xpt.repro.workspace import git_if_any
+from xpt.utils.dvcnames import DVCFILE
 
 
 class CloudState(StrEnum):
@@ -92,7 +93,7 @@ def cloud_status(project: Project, req: CloudStatusRequest) -> CloudStatus:
         all_commits=req.all_commits,
         all_experiments=req.all_experiments,
     )
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    dvcfiles = find_dvcfiles(project.root) or [DVCFILE]
     selection = select_outputs(
         [scan_revision(read, dvcfiles) for read in readers], list(req.targets), req.base
     )

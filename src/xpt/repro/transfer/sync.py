@@ -45,6 +45,7 @@ from xpt.pipeline.lockfile import read_lock
 from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
+from xpt.utils.dvcnames import DVC_SUFFIX, DVCFILE
 
 if TYPE_CHECKING:
     from xpt.repro.checkout import CheckoutResult
@@ -172,7 +173,7 @@ def select_outputs(
     chosen: Selection = {}
     for target in targets:
         if not _known_target(target, base, stages):
-            dvcfile = _repo_path("dvc.yaml", base)
+            dvcfile = _repo_path(DVCFILE, base)
             raise PipelineError(
                 f"'{target}' does not exist as an output or a stage name in '{dvcfile}'",
                 hint="name a stage (`xpt dag` lists them) or a cached output",
@@ -191,7 +192,7 @@ def _repo_path(path: str, base: str) -> str:
 
 def _stage_hit(target: str, base: str, stage_file: str, stage_name: str) -> bool:
     """Does `target` name this stage (or its foreach/matrix group, or its whole file)?"""
-    if target.endswith(".dvc"):
+    if target.endswith(DVC_SUFFIX):
         return stage_file == _repo_path(target, base)
     file, sep, name = target.rpartition(":")
     if sep and file.endswith((".yaml", ".yml")):
@@ -199,7 +200,7 @@ def _stage_hit(target: str, base: str, stage_file: str, stage_name: str) -> bool
     elif target.endswith((".yaml", ".yml")):
         return stage_file == _repo_path(target, base)
     else:
-        dvcfile, name = _repo_path("dvc.yaml", base), target
+        dvcfile, name = _repo_path(DVCFILE, base), target
     return stage_file == dvcfile and (stage_name == name or stage_name.startswith(name + "@"))
 
 
@@ -320,7 +321,7 @@ def _listings(
 
 def used_objects(project: Project, readers: Iterable[Reader]) -> set[Oid]:
     """Objects needed by every revision read through `readers`."""
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    dvcfiles = find_dvcfiles(project.root) or [DVCFILE]
     used: set[Oid] = set()
     for read in readers:
         used |= outputs_at(read, dvcfiles)
@@ -584,7 +585,7 @@ class _Spares:
             if self._wanted is None:
                 root = self.project.root
                 try:
-                    used = outputs_at(workspace_reader(root), find_dvcfiles(root) or ["dvc.yaml"])
+                    used = outputs_at(workspace_reader(root), find_dvcfiles(root) or [DVCFILE])
                     self._wanted = expand_dirs(self.odb, used)
                 except (XptError, OSError):
                     self._wanted = set()  # no spares: the checkout copies as usual
