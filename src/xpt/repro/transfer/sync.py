@@ -357,7 +357,7 @@ def selected_objects(
     )
     if not targets:
         return used_objects(project, readers)
-    dvcfiles = find_dvcfiles(project.root) or ["dvc.yaml"]
+    dvcfiles = find_dvcfiles(project.root) or [DVCFILE]
     if recursive:  # named from the root
         targets, base = dvcfiles_under(project.root, targets), ""
     chosen = select_outputs([scan_revision(read, dvcfiles) for read in readers], targets, base)
