@@ -22,13 +22,17 @@ import os
 import stat
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import
+    from typing import Any
+
 try:  # the builtin module hashlib re-exports: no OpenSSL to load
     from _blake2 import blake2b as _blake2b
 except ImportError:  # pragma: no cover - CPython always has it
     from hashlib import blake2b as _blake2b
 
 MEMO_NAME = "verdicts.marshal"
-MEMO_FORMAT = 3
+MEMO_FORMAT = 4
 MAX_ENTRIES = 32
 
 # Paths in a watch list: (absolute path, recursive). A recursive directory is
@@ -109,6 +113,8 @@ _S_IFREG = 0o100000
 
 SPLIT_MIN = 10_000
 """A replay walks a folder recorded with this many entries or more on two cores."""
+_SHARE_MIN = 16
+"""Subfolders to share out between the two (every other one: enough for a fair split)."""
 
 
 class _Reentry(Exception):
@@ -119,7 +125,8 @@ class _Walker:
     """Collects stat rows; symlinks are followed (a link's target may change under it).
 
     A watched path gives its own row (two for a symlink: the link, then its target).
-    A recursive folder adds one row for all it holds: (path, "tree", entries, digest).
+    A recursive folder adds one row for all it holds: (path, "tree", entries, digest,
+    whether a folder in it is reached through a symlink or twice).
     The digest covers the folder's own listing, then the digest of each subfolder's
     subtree in listing order; a subtree's digest covers each of its folders' path and
     the name, mode, size, inode, mtime and ctime of every entry, in listing order (an
@@ -135,6 +142,7 @@ class _Walker:
         self._timed = timed
         self._split = split
         self._strict = False
+        self._linked = 0  # folders met through a symlink or met again (see `_walk_split`)
         self._dirs: set[tuple[int, int]] = set()
 
     def add(self, path: str, recursive: bool) -> None:
@@ -164,27 +172,32 @@ class _Walker:
 
     def _tree(self, top: str) -> Row:
         """The summary row of everything under folder `top` (see the class docstring)."""
-        rows, folders = self._list(top)
-        digest = _blake2b(marshal.dumps((top, rows), 2), digest_size=16)
-        count = len(rows)
-        parts = self._walk_split(folders) if top in self._split and len(folders) > 1 else None
-        for n, sub in parts or [self._subtree(f) for f in folders]:
-            count += n
-            digest.update(sub)
-        return (top, "tree", count, digest.hexdigest())
+        parts = self._walk_split(top) if top in self._split else None
+        linked = self._linked
+        count, digest = parts or self._subtree(top)
+        return (top, "tree", count, digest.hex(), self._linked > linked)
 
     def _subtree(self, top: str) -> tuple[int, bytes]:
-        """(entries, digest) of folder `top` and everything under it."""
-        digest = _blake2b(digest_size=16)
-        count = 0
-        stack = [top]
+        """(entries, digest) of folder `top` and everything under it, walked in order.
+
+        A folder's digest covers its own listing, then each subfolder's digest in
+        listing order (a tree of digests: any subfolder may be walked elsewhere).
+        """
+        rows, folders = self._list(top)
+        root: list[Any] = [_folder_digest(top, rows), len(rows), iter(folders)]
+        stack = [root]
         while stack:
-            folder = stack.pop()
-            rows, folders = self._list(folder)
-            count += len(rows)
-            digest.update(marshal.dumps((folder, rows), 2))  # version 2: no sharing refs
-            stack.extend(folders)
-        return count, digest.digest()
+            frame = stack[-1]
+            folder = next(frame[2], None)
+            if folder is None:
+                stack.pop()
+                if stack:
+                    stack[-1][0].update(frame[0].digest())
+                    stack[-1][1] += frame[1]
+            else:
+                rows, folders = self._list(folder)
+                stack.append([_folder_digest(folder, rows), len(rows), iter(folders)])
+        return root[1], root[0].digest()
 
     def _list(self, folder: str) -> tuple[list[Row], list[str]]:
         """The stat rows of a folder's entries, and the subfolders to walk."""
@@ -218,57 +231,106 @@ class _Walker:
                 rows.append((entry.name, "dangling"))
                 return
             rows.append((entry.name, "->", *_file_row("", st)[1:]))
-            if self._strict and stat.S_ISDIR(st.st_mode):
-                raise _Reentry(entry.path)
+            if stat.S_ISDIR(st.st_mode):
+                self._reached_twice(entry.path)
         if stat.S_ISDIR(st.st_mode):
             if self._enter(st):
                 folders.append(entry.path)
-            elif self._strict:
-                raise _Reentry(entry.path)
             else:
+                self._reached_twice(entry.path)
                 rows.append((entry.name, "seen"))
 
-    def _walk_split(self, folders: list[str]) -> list[tuple[int, bytes]] | None:
-        """`_subtree` of each folder, every other one walked by a forked helper.
+    def _reached_twice(self, path: str) -> None:
+        """Note a folder that may be reached twice; a split walk gives up on it."""
+        if self._strict:
+            raise _Reentry(path)
+        self._linked += 1
 
+    def _walk_split(self, top: str) -> tuple[int, bytes] | None:
+        """`_subtree(top)` on two cores, or None: walk it in order after all.
+
+        The upper folders are listed here, level by level, until there are enough
+        subfolders below them to share; a forked helper walks every other one of
+        those, this process the rest, and the upper digests are then put together.
         Exact only while no folder is reachable twice (then each subtree's walk is
         independent of the others): a symlinked folder or one met again makes either
-        side give up, and None tells the caller to walk them all here, in order.
+        side give up.
         """
         before = set(self._dirs)
+        self._strict = True
+        try:
+            upper, frontier = self._upper(top)
+            done = self._share(frontier) if frontier else {}
+        except _Reentry:
+            done = None
+        finally:
+            self._strict = False
+        if done is None:
+            self._dirs = before
+            return None
+        for folder, rows, folders in reversed(upper):  # deepest first
+            digest = _folder_digest(folder, rows)
+            count = len(rows)
+            for sub in folders:
+                n, sub_digest = done[sub]
+                count += n
+                digest.update(sub_digest)
+            done[folder] = (count, digest.digest())
+        return done[top]
+
+    def _upper(self, top: str) -> tuple[list[tuple[str, list[Row], list[str]]], list[str]]:
+        """The folders listed before sharing out (breadth first), and those left below."""
+        upper: list[tuple[str, list[Row], list[str]]] = []
+        frontier = [top]
+        while frontier and len(frontier) < _SHARE_MIN:
+            below: list[str] = []
+            for folder in frontier:
+                rows, folders = self._list(folder)
+                upper.append((folder, rows, folders))
+                below.extend(folders)
+            frontier = below
+        return upper, frontier
+
+    def _share(self, folders: list[str]) -> dict[str, tuple[int, bytes]] | None:
+        """`_subtree` of each folder, every other one walked by a forked helper."""
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare: walk them here
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
         if pid == 0:  # the helper: its half, then its digests and folders down the pipe
             code = 1
             try:
                 os.close(read_fd)
-                self._strict = True
-                theirs = [self._subtree(f) for f in folders[1::2]]
+                theirs = {f: self._subtree(f) for f in folders[1::2]}
                 with open(write_fd, "wb") as out:
                     out.write(marshal.dumps((theirs, list(self._dirs))))
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_fd)
-        mine: list[tuple[int, bytes]] | None = None
         try:
-            self._strict = True
-            mine = [self._subtree(f) for f in folders[0::2]]
-        except _Reentry:
-            os.kill(pid, 9)  # SIGKILL: its half is walked again here
+            done = {f: self._subtree(f) for f in folders[0::2]}
+        except BaseException:
+            os.kill(pid, 9)  # SIGKILL: its half is of no use now
+            raise
         finally:
-            self._strict = False
-        with open(read_fd, "rb") as pipe:
-            data = pipe.read()
-        _pid, status = os.waitpid(pid, 0)
-        if mine is None or status != 0:
-            self._dirs = before
+            with open(read_fd, "rb") as pipe:
+                data = pipe.read()
+            _pid, status = os.waitpid(pid, 0)
+        if status != 0:
             return None
         theirs, dirs = marshal.loads(data)
         self._dirs.update(dirs)
-        parts = mine + theirs
-        parts[0::2], parts[1::2] = mine, theirs
-        return parts
+        done.update(theirs)
+        return done
+
+
+def _folder_digest(folder: str, rows: list[Row]) -> Any:
+    """A folder's digest, fed its listing (its subfolders' digests follow)."""
+    return _blake2b(marshal.dumps((folder, rows), 2), digest_size=16)  # v2: no sharing refs
 
 
 def _newest(rows: Snapshot) -> int:
@@ -312,10 +374,13 @@ def unchanged(watch: list[Watch], recorded: object, split_min: int = SPLIT_MIN) 
     """
     if not isinstance(recorded, list):
         return False
-    big = frozenset(
+    big = frozenset(  # a tree with symlinked folders (its last field) is walked in order
         str(row[0])
         for row in recorded
-        if isinstance(row, tuple) and row[1:2] == ("tree",) and row[2] >= split_min
+        if isinstance(row, tuple)
+        and row[1:2] == ("tree",)
+        and row[4:] == (False,)
+        and row[2] >= split_min
     )
     if big and _cores() < 2:
         big = frozenset()

@@ -109,6 +109,9 @@ def test_tree_rows_are_one_per_folder(tracked) -> None:  # type: ignore[no-untyp
     assert [(Path(row[0]).name, row[2]) for row in trees] == [("data", 5)]  # 2 files, 3 folders
 
 
+SHARED = 20  # top-level folders: more than the walk shares out between two processes
+
+
 def _folders(root: Path, count: int) -> list[fastpath.Watch]:
     for i in range(count):
         (root / f"d{i}" / "inner").mkdir(parents=True)
@@ -118,16 +121,18 @@ def _folders(root: Path, count: int) -> list[fastpath.Watch]:
 
 
 def test_a_split_walk_gives_the_recorded_digest(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    watch = _folders(tmp_path / "data", 6)
+    watch = _folders(tmp_path / "data", SHARED)
     rows = fastpath.snapshot(watch)  # as `store` records it: one process
     assert fastpath.unchanged(watch, rows, split_min=0)  # two processes, same digest
-    assert not fastpath.unchanged(watch, rows[:-1] + [(*rows[-1][:3], "0" * 32)], split_min=0)
+    *_, (top, kind, count, digest, linked) = rows
+    assert (kind, count, linked) == ("tree", SHARED * 4, False)
+    assert not fastpath.unchanged(watch, [*rows[:-1], (top, kind, count, "0" * 32, linked)], 0)
 
 
 @pytest.mark.parametrize("where", ["f.txt", "inner/g.txt", "inner/new.txt"])
 def test_a_split_walk_sees_a_change_in_either_half(tmp_path, where) -> None:  # type: ignore[no-untyped-def]
-    watch = _folders(tmp_path / "data", 5)
-    for i in range(5):  # each folder in turn: some are walked by the helper, some here
+    watch = _folders(tmp_path / "data", SHARED)
+    for i in range(SHARED):  # each folder in turn: some are walked by the helper, some here
         rows = fastpath.snapshot(watch)
         path = tmp_path / "data" / f"d{i}" / where
         restore = _keep_times(path.parent)
@@ -137,10 +142,14 @@ def test_a_split_walk_sees_a_change_in_either_half(tmp_path, where) -> None:  # 
 
 
 def test_a_split_walk_gives_up_on_folders_reached_twice(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    watch = _folders(tmp_path / "data", 4)
+    watch = _folders(tmp_path / "data", SHARED)
     os.symlink(tmp_path / "data" / "d0", tmp_path / "data" / "d1" / "to-d0")
     os.symlink("..", tmp_path / "data" / "d2" / "up")
     rows = fastpath.snapshot(watch)
-    assert fastpath.unchanged(watch, rows, split_min=0)  # walked in order after all
+    assert rows[-1][4] is True  # the replay walks it in order
+    assert fastpath.unchanged(watch, rows, split_min=0)
+    walker = fastpath._Walker(split=frozenset([watch[0][0]]))  # made to try: it gives up
+    walker.add(*watch[0])
+    assert walker.rows == rows
     (tmp_path / "data" / "d0" / "inner" / "g.txt").write_text("changed\n")
     assert not fastpath.unchanged(watch, rows, split_min=0)
