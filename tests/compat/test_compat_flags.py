@@ -1,9 +1,11 @@
 """Flags that used to be parsed and ignored now do what DVC's do (issue 18): `exp show
 --sha`, `add`/`commit --no-relink`, `commit -f`, `-R` on `status`/`checkout`/`commit`/
-`push`; flags DVC 3 does not have are usage errors in both tools."""
+`push`, `--targets` of `metrics diff`/`params diff`; flags DVC 3 does not have are usage
+errors in both tools."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -140,3 +142,32 @@ def test_flags_dvc_does_not_have_are_usage_errors(
     with pytest.raises(SystemExit) as exc:
         xpt(*argv, ok=None)
     assert exc.value.code == 2
+
+
+def test_diff_targets_match_dvc(tmp_repo: TmpRepo, dvc_oracle: DvcOracle, xpt) -> None:
+    dvc_oracle("init", "-q")
+    tmp_repo.gen(
+        {
+            "dvc.yaml": "stages:\n  s:\n    cmd: echo\n    params: [lr, other.yaml:p]\n"
+            "    metrics: [top.json]\n",
+            "params.yaml": "lr: 1\n",
+            "other.yaml": "p: 2\n",
+            "top.json": '{"top": 1}',
+            "md": {"m1.json": '{"a": 1}', "x.yaml": "c: 3\n", "sub": {"m2.json": '{"b": 2}'}},
+        }
+    )
+    tmp_repo.commit("metrics and params")
+    tmp_repo.gen({"params.yaml": "lr: 3\n", "other.yaml": "p: 4\n", "top.json": '{"top": 2}'})
+    tmp_repo.gen({"md": {"m1.json": '{"a": 5}', "sub": {"m2.json": '{"b": 7}'}}})
+    for args in (
+        ["metrics", "diff", "--targets", "md/m1.json", "--json"],
+        ["metrics", "diff", "--targets", "md", "--json"],
+        ["metrics", "show", "-R", "md", "--json"],
+        ["params", "diff", "--targets", "other.yaml", "--json"],
+    ):  # DVC's order of files in a diff is a set's: compare the data
+        assert json.loads(xpt(*args).out) == json.loads(dvc_oracle(*args).stdout), args
+    for args in (
+        ["metrics", "diff", "-R", "--targets", "md/sub"],
+        ["params", "diff", "--targets", "params.yaml", "--all", "--md"],
+    ):
+        assert xpt(*args).out == dvc_oracle(*args).stdout, args

@@ -28,17 +28,14 @@ _COMMON = {"help", "handler", "command", "quiet", "verbose", "cd", "group_parser
 HONOURED_ELSEWHERE = {
     ("exp show", "force"): "DVC's -f skips its experiment cache; fastpath.memo_key never "
     "memoises a command line with -f, so every `exp show -f` collects afresh",
+    ("metrics show", "recursive"): "DVC 3 reads a folder target whole with or without -R; "
+    "so does experiments/collect.target_metrics",
+    ("metrics diff", "recursive"): "as for metrics show",
 }
 
 # command -> the flags its handler refuses (cli/ui.py:refuse), with a command line each
 REFUSED: dict[str, dict[str, list[str]]] = {
     "dag": {"--outs": ["dag", "--outs"]},
-    "params diff": {"--targets": ["params", "diff", "--targets", "params.yaml"]},
-    "metrics show": {"--recursive": ["metrics", "show", "-R", "."]},
-    "metrics diff": {
-        "--targets": ["metrics", "diff", "--targets", "m.json"],
-        "--recursive": ["metrics", "diff", "-R"],
-    },
     "exp save": {
         "targets": ["exp", "save", "dvc.yaml"],
         "--recursive": ["exp", "save", "-R"],

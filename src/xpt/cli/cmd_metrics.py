@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from xpt.cli.ui import out, refuse
+from xpt.cli.ui import out
 from xpt.project import Project
 
 
@@ -25,8 +25,15 @@ def _repo_path(project: Project, target: str) -> str:
 def params_diff(args: argparse.Namespace) -> int:
     from xpt.experiments.compare import params_diff as do_diff
 
-    refuse(args, "--targets", hint="leave it out: every params file is compared")
-    data = do_diff(Project.find(), args.a_rev, args.b_rev, all=args.all, deps_only=args.deps)
+    project = Project.find()
+    data = do_diff(
+        project,
+        args.a_rev,
+        args.b_rev,
+        all=args.all,
+        deps_only=args.deps,
+        targets=[_repo_path(project, t) for t in args.targets or []],
+    )
     if args.json:
         _print_json(data)
         return 0
@@ -50,7 +57,6 @@ def params_diff(args: argparse.Namespace) -> int:
 def metrics_show(args: argparse.Namespace) -> int:
     from xpt.experiments.compare import metrics_show as do_show
 
-    refuse(args, "--recursive", hint="name the metrics files")
     project = Project.find()
     targets = [_repo_path(project, t) for t in args.targets]
     data = do_show(
@@ -73,8 +79,9 @@ def metrics_show(args: argparse.Namespace) -> int:
 def metrics_diff(args: argparse.Namespace) -> int:
     from xpt.experiments.compare import metrics_diff as do_diff
 
-    refuse(args, "--targets", "--recursive", hint="leave it out: every metrics file is compared")
-    data = do_diff(Project.find(), args.a_rev, args.b_rev, all=args.all)
+    project = Project.find()
+    targets = [_repo_path(project, t) for t in args.targets or []]
+    data = do_diff(project, args.a_rev, args.b_rev, all=args.all, targets=targets)
     if args.json:
         _print_json(data)
         return 0

@@ -123,25 +123,36 @@ def _params_data(
             wanted[path] |= keys  # type: ignore[operator]
     result: dict[str, Any] = {}
     for path, keys in wanted.items():
-        data = read(path)
-        if data is None:
-            continue
-        try:
-            values = _memo("params:" + path, data, load_params, data, path)
-        except XptError as exc:
-            result[path] = {"error": _error(exc)}
-            continue
-        if keys is None:
-            result[path] = {"data": values}
-            continue
-        picked: dict[str, Any] = {}
-        for key in sorted(keys):
-            try:
-                _unflatten_into(picked, key, select(values, key))
-            except XptError:
-                continue
-        result[path] = {"data": picked}
+        entry = _params_entry(files, path, keys)
+        if entry is not None:
+            result[path] = entry
     return result
+
+
+def target_params(files: RevisionFiles, targets: list[str]) -> dict[str, Any]:
+    """`params diff --targets`: each target file read whole, declared or not (as DVC)."""
+    found = {path: _params_entry(files, path, None) for path in targets}
+    return {path: entry for path, entry in found.items() if entry is not None}
+
+
+def _params_entry(files: RevisionFiles, path: str, keys: set[str] | None) -> dict[str, Any] | None:
+    """`{"data": ...}` (only `keys` when given) or `{"error": ...}`; None if absent."""
+    data = files.read(path)
+    if data is None:
+        return None
+    try:
+        values = _memo("params:" + path, data, load_params, data, path)
+    except XptError as exc:
+        return {"error": _error(exc)}
+    if keys is None:
+        return {"data": values}
+    picked: dict[str, Any] = {}
+    for key in sorted(keys):
+        try:
+            _unflatten_into(picked, key, select(values, key))
+        except XptError:
+            continue
+    return {"data": picked}
 
 
 def lock_entries(read: Reader, pipelines: list[Pipeline]) -> dict[str, dict[str, LockEntry]]:

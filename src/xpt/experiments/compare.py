@@ -16,6 +16,7 @@ from xpt.experiments.collect import (
     load_pipelines_at,
     revision_files,
     target_metrics,
+    target_params,
     tracked_params,
 )
 from xpt.experiments.names import resolve_rev
@@ -109,24 +110,44 @@ def params_diff(
     *,
     all: bool = False,
     deps_only: bool = False,
+    targets: list[str] | None = None,
 ) -> dict[str, Any]:
-    """`params diff --json` data."""
+    """`params diff --json` data; `targets` (repo-relative) are the params files compared."""
     revs = _Revisions(project)
     a, b = _default_pair(a_rev, b_rev)
     old, new = revs.data(a), revs.data(b)
     old_p, new_p = _values(old.params), _values(new.params)
     if deps_only:
         old_p, new_p = _only_deps(old_p, old.tracked), _only_deps(new_p, new.tracked)
+    if targets:  # the target files, declared or not, in place of the declared ones
+        old_p = _values(target_params(revision_files(project, a), targets))
+        new_p = _values(target_params(revision_files(project, b), targets))
     return diff_values(old_p, new_p, all=all, as_params=True)
 
 
 def metrics_diff(
-    project: Project, a_rev: str | None = None, b_rev: str | None = None, *, all: bool = False
+    project: Project,
+    a_rev: str | None = None,
+    b_rev: str | None = None,
+    *,
+    all: bool = False,
+    targets: list[str] | None = None,
 ) -> dict[str, Any]:
-    """`metrics diff --json` data."""
+    """`metrics diff --json` data; `targets` as for `metrics_show`."""
     revs = _Revisions(project)
     a, b = _default_pair(a_rev, b_rev)
-    return diff_values(_values(revs.data(a).metrics), _values(revs.data(b).metrics), all=all)
+    old, new = _metrics(project, revs, a, targets), _metrics(project, revs, b, targets)
+    return diff_values(_values(old), _values(new), all=all)
+
+
+def _metrics(
+    project: Project, revs: _Revisions, rev: str, targets: list[str] | None
+) -> dict[str, Any]:
+    """A revision's metrics: its declared metrics files, or the `targets` (files, or
+    folders read whole, with or without `-R` as in DVC 3) in their place."""
+    if not targets:
+        return revs.data(rev).metrics
+    return target_metrics(revision_files(project, rev), targets)
 
 
 def exp_diff(
@@ -174,15 +195,9 @@ def metrics_show(
             *(git.tags() if all_tags else ()),
             *(git.all_commits() if all_commits else ()),
         ]
-
-    def metrics(rev: str) -> dict[str, Any]:
-        if not targets:
-            return revs.data(rev).metrics
-        return target_metrics(revision_files(project, rev), targets)
-
     if not revs_wanted:
-        return {"": {"data": metrics(WORKSPACE)}}
-    return {rev: {"data": metrics(rev)} for rev in revs_wanted}
+        return {"": {"data": _metrics(project, revs, WORKSPACE, targets)}}
+    return {rev: {"data": _metrics(project, revs, rev, targets)} for rev in revs_wanted}
 
 
 def params_at(project: Project, rev: str, *, deps_only: bool = False) -> dict[str, Any]:
