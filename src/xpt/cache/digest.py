@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from xpt.utils.oids import DIR_SUFFIX as DIR_SUFFIX  # the id format is oids.py's
+
 CHUNK = 1 << 20
 """Read size; hashlib releases the GIL for buffers this big, so threads hash in parallel."""
 
-DIR_SUFFIX = ".dir"
 EMPTY_DIR_MD5 = "d751713988987e9331980363e24189ce.dir"
 
 _TEXT_BYTES = frozenset(range(0x20, 0x7F)) | frozenset(b"\n\r\t\f\b")

@@ -25,7 +25,7 @@ from xpt.pipeline.lockfile import read_lock_hashes
 from xpt.pipeline.lockformat import LockEntry, LockItem
 from xpt.pipeline.metrics import clean_metrics, load_metrics
 from xpt.pipeline.model import Pipeline, Reader
-from xpt.pipeline.params import load_params, select
+from xpt.pipeline.params import DEFAULT_PARAMS_FILE, load_params, select
 from xpt.pipeline.parse import load_pipelines
 from xpt.project import Project
 from xpt.utils.dvcnames import DVCFILE
@@ -86,7 +86,7 @@ def load_pipelines_at(read: Reader, dvcfiles: list[str]) -> list[Pipeline]:
     key = b"\0".join(p.encode() + b"\0" + d for p, d in zip(present, blobs, strict=True))
     if any(b"${" in blob or b"vars" in blob for blob in blobs):
         # templated: params.yaml feeds the context, so it is part of the key
-        key += b"\0params\0" + (read("params.yaml") or b"")
+        key += b"\0params\0" + (read(DEFAULT_PARAMS_FILE) or b"")
     return _memo("pipelines", key, load_pipelines, read, present)  # type: ignore[no-any-return]
 
 
@@ -111,8 +111,8 @@ def _params_data(
 ) -> dict[str, Any]:
     read = files.read
     wanted: dict[str, set[str] | None] = {}
-    if read("params.yaml") is not None and not deps_only:
-        wanted["params.yaml"] = None
+    if read(DEFAULT_PARAMS_FILE) is not None and not deps_only:
+        wanted[DEFAULT_PARAMS_FILE] = None
     for pipeline in pipelines:
         for path in () if deps_only else pipeline.params_files:
             wanted[path] = None

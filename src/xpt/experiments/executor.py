@@ -50,7 +50,7 @@ class ExecResult:
 
 def _configure(main: Project, ws_root: Path) -> None:
     """config.local of the isolated workspace: the parent's local config + shared cache."""
-    sections = read_config_file(main.dvc_dir / "config.local")
+    sections = read_config_file(config_path(main.dvc_dir, local=True))
     cache = sections.setdefault("cache", {})
     cache["dir"] = str(main.cache_dir)
     cache.setdefault("type", ISOLATED_LINK_TYPES)

@@ -10,12 +10,13 @@ user's index, HEAD and branch never move.
 from __future__ import annotations
 
 import os
-import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from xpt.pipeline.graph import Graph
+from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 from xpt.scm.git import Git
+from xpt.scm.gitignore import gitignore_for
 from xpt.utils.dvcnames import DVC_DIR_PREFIX
 from xpt.utils.fsutil import is_inside
 
@@ -35,12 +36,13 @@ def pipeline_files(graph: Graph, extra: Iterable[str] = ()) -> set[str]:
         for out in stage.outs:
             path = stage.repo_path(out.path)
             if out.cache:
-                parent = posixpath.dirname(path)
-                paths.add(posixpath.join(parent, ".gitignore") if parent else ".gitignore")
+                paths.add(gitignore_for(path))
             else:
                 paths.add(path)
-    if any(s.params and any(p.path == "params.yaml" for p in s.params) for s in graph.stages()):
-        paths.add("params.yaml")
+    if any(
+        s.params and any(p.path == DEFAULT_PARAMS_FILE for p in s.params) for s in graph.stages()
+    ):
+        paths.add(DEFAULT_PARAMS_FILE)
     return paths
 
 

@@ -21,12 +21,12 @@ from typing import Any
 
 from xpt.errors import PipelineError
 from xpt.pipeline.lockformat import LockEntry, LockItem, canonical_json, dump_yaml, yaml_rt
+from xpt.pipeline.params import DEFAULT_PARAMS_FILE
 from xpt.pipeline.yamltext import load_yaml_text
 from xpt.utils.dvcnames import DVC_SUFFIX, LOCKFILE
 from xpt.utils.oids import bad_oid, is_oid
 
 SCHEMA = "2.0"
-DEFAULT_PARAMS_FILE = "params.yaml"
 _HASH_KEYS = ("size", "nfiles")
 
 

@@ -17,6 +17,7 @@ from xpt.config import config_path
 from xpt.errors import NotAProject, XptError
 from xpt.project import Project
 from xpt.scm.git import Git
+from xpt.scm.gitignore import GITIGNORE
 from xpt.utils.fsutil import atomic_write_text, posix_rel
 
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
@@ -57,7 +58,7 @@ def init_project(
         shutil.copy2(dvc_dir / "config", backup)
     dvc_dir.mkdir(exist_ok=True)
     atomic_write_text(dvc_dir / "config", "")
-    atomic_write_text(dvc_dir / ".gitignore", DVC_GITIGNORE)
+    atomic_write_text(dvc_dir / GITIGNORE, DVC_GITIGNORE)
     dvcignore = root / IGNORE_FILE
     if not dvcignore.exists():
         atomic_write_text(dvcignore, DVCIGNORE)
@@ -71,7 +72,7 @@ def init_project(
     git.add(
         [
             prefix + posix_rel(path, root)
-            for path in (config_path(dvc_dir), dvc_dir / ".gitignore", dvcignore)
+            for path in (config_path(dvc_dir), dvc_dir / GITIGNORE, dvcignore)
         ]
     )
     return root

@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from xpt.config import config_path
 from xpt.errors import XptError
 from xpt.fastpath import (
     MAX_ENTRIES,
@@ -46,6 +47,7 @@ from xpt.pipeline.parse import find_dvcfiles
 from xpt.project import Project
 from xpt.utils import readlog
 from xpt.utils.fsutil import atomic_write_bytes
+from xpt.utils.oids import DIR_SUFFIX
 
 if TYPE_CHECKING:  # the workspace (hasher, state DB) is not needed to record exp show
     from xpt.repro.workspace import Workspace
@@ -85,7 +87,7 @@ def _cache_watch(ws: Workspace, stage: Stage, entry: LockEntry | None) -> list[W
             continue
         legacy = item.legacy
         watch.append((ws.odb.object_path(md5, legacy), False))
-        if md5.endswith(".dir"):
+        if md5.endswith(DIR_SUFFIX):
             try:
                 children = ws.odb.load_tree(md5, legacy)
             except (XptError, OSError):
@@ -234,7 +236,9 @@ def record_commits(
     if refs is None:
         return False
     dvc_dir = str(project.dvc_dir)
-    watch: list[Watch] = [(os.path.join(dvc_dir, n), False) for n in ("config", "config.local")]
+    watch: list[Watch] = [
+        (str(config_path(project.dvc_dir, local)), False) for local in (False, True)
+    ]
     watch += [(os.path.join(dvc_dir, "plots"), True)]
     watch += [(path, False) for path in written]
     watch += refs

@@ -8,6 +8,7 @@ and an emptied `.gitignore` is deleted. An output git already tracks is refused.
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,15 @@ from xpt.utils.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
     from xpt.scm.git import Git
+
+GITIGNORE = ".gitignore"
+
+
+def gitignore_for(repo_path: str) -> str:
+    """The repo-relative `.gitignore` that lists an output (`/`-separated path)."""
+    parent = posixpath.dirname(repo_path)
+    return posixpath.join(parent, GITIGNORE) if parent else GITIGNORE
+
 
 SPECIAL = set("\\*?[]#!")
 
@@ -78,7 +88,7 @@ def ignore_output(root: Path, git: Git, repo_path: str) -> str | None:
         )
     if git.is_ignored(rel):
         return None
-    gitignore = os.path.join(os.path.dirname(full), ".gitignore")
+    gitignore = os.path.join(os.path.dirname(full), GITIGNORE)
     entry = entry_for(full)
     text = _read(gitignore)
     if entry in (line.rstrip("\r") for line in text.splitlines()):
@@ -95,7 +105,7 @@ def unignore_output(root: Path, git: Git, repo_path: str) -> str | None:
     if located is None:
         return None
     full, _rel = located
-    gitignore = os.path.join(os.path.dirname(full), ".gitignore")
+    gitignore = os.path.join(os.path.dirname(full), GITIGNORE)
     entry = entry_for(full)
     lines = _read(gitignore).splitlines()
     kept = [line for line in lines if line.rstrip("\r") != entry]

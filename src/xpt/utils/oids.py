@@ -12,6 +12,8 @@ from typing import Any
 
 _HEX = "0123456789abcdef"
 
+DIR_SUFFIX = ".dir"
+"""Ends the id of a tree object (a `.dir` manifest listing a folder's files)."""
 DIR_HINT = "32 lowercase hex digits, plus `.dir` for a folder"
 FILE_HINT = "32 lowercase hex digits"
 
@@ -26,7 +28,9 @@ def is_oid(value: Any, *, allow_dir: bool = True) -> bool:
         return False
     if len(value) == 32:
         return not value.strip(_HEX)  # C-speed: this runs once per object path
-    return allow_dir and len(value) == 36 and value[32:] == ".dir" and not value[:32].strip(_HEX)
+    return (
+        allow_dir and len(value) == 36 and value[32:] == DIR_SUFFIX and not value[:32].strip(_HEX)
+    )
 
 
 def bad_oid(value: Any, *, allow_dir: bool = True) -> str:

@@ -31,6 +31,7 @@ from xpt.repro.transfer.sync import (
 )
 from xpt.repro.workspace import git_if_any
 from xpt.utils.dvcnames import DVCFILE
+from xpt.utils.oids import DIR_SUFFIX
 
 
 class CloudState(StrEnum):
@@ -127,7 +128,7 @@ def _named_objects(
     named: set[tuple[str, Oid]] = set()
     unknown: list[tuple[str, str]] = []
     outs = sorted(selection, key=lambda o: (o.path, o.oid))
-    dirs = [o for o in outs if o.oid[0].endswith(".dir")]
+    dirs = [o for o in outs if o.oid[0].endswith(DIR_SUFFIX)]
     trees = dict(
         zip(
             [o.oid for o in dirs],
@@ -136,7 +137,7 @@ def _named_objects(
         )
     )
     for out in outs:
-        if not out.oid[0].endswith(".dir"):
+        if not out.oid[0].endswith(DIR_SUFFIX):
             named.add((out.path, out.oid))
             continue
         tree = trees[out.oid]

@@ -46,6 +46,7 @@ from xpt.pipeline.model import Reader, Stage
 from xpt.pipeline.parse import find_dvcfiles, load_pipelines, workspace_reader
 from xpt.project import Project
 from xpt.utils.dvcnames import DVC_SUFFIX, DVCFILE
+from xpt.utils.oids import DIR_SUFFIX
 
 if TYPE_CHECKING:
     from xpt.repro.checkout import CheckoutResult
@@ -224,7 +225,7 @@ def _matches(
     for out in outputs:
         if _stage_hit(target, base, out.dvcfile, out.stage) or out.path == path:
             found.append((out, None))
-        elif path.startswith(out.path + "/") and out.oid[0].endswith(".dir"):
+        elif path.startswith(out.path + "/") and out.oid[0].endswith(DIR_SUFFIX):
             found.append((out, (path[len(out.path) + 1 :],)))
     return found
 
@@ -259,7 +260,7 @@ def expand_from(
 ) -> tuple[set[Oid], list[Oid]]:
     """`oids` plus the files of their trees, and the `.dir` objects found nowhere."""
     oids = set(oids)
-    dirs = sorted(o for o in oids if o[0].endswith(".dir"))
+    dirs = sorted(o for o in oids if o[0].endswith(DIR_SUFFIX))
     trees = parallel(lambda o: load_tree_from(odb, remote, o), dirs, jobs)
     out = set(oids)
     unknown: list[Oid] = []
@@ -370,7 +371,7 @@ def _upload_args(odb: ODB, oid: Oid) -> tuple[Path, str, str | None]:
     src = odb.object_path(md5, legacy=legacy)
     # the bytes are hashed while sent, unless xpt hashed this very file before (big objects);
     # legacy (2.x) ids hash dos2unix text, not the bytes sent: `cache verify` checks those
-    expected = None if legacy else md5.removesuffix(".dir")
+    expected = None if legacy else md5.removesuffix(DIR_SUFFIX)
     if expected is not None:
         with contextlib.suppress(OSError):
             if odb.known_intact(src, os.stat(src), md5):
@@ -439,7 +440,7 @@ def _check_download(remote: Remote, oid: Oid, actual: str) -> None:
     """Refuse a downloaded object whose bytes do not hash to its name (legacy ids hash
     dos2unix text, which `cache verify` checks)."""
     md5, legacy = oid
-    if not legacy and actual != md5.removesuffix(".dir"):
+    if not legacy and actual != md5.removesuffix(DIR_SUFFIX):
         raise CacheError(
             f"object {md5} on remote '{remote.url}' is corrupted (its content hashes to {actual})",
             hint="push it again from a machine that has the right data",
@@ -506,9 +507,9 @@ def push(
     result.present = len(there)
     todo = [oid for oid in local if oid not in there]
     # files first, .dir objects last: a tree on the remote implies its files are there
-    todo.sort(key=lambda o: o[0].endswith(".dir"))
-    files = [o for o in todo if not o[0].endswith(".dir")]
-    dirs = [o for o in todo if o[0].endswith(".dir")]
+    todo.sort(key=lambda o: o[0].endswith(DIR_SUFFIX))
+    files = [o for o in todo if not o[0].endswith(DIR_SUFFIX)]
+    dirs = [o for o in todo if o[0].endswith(DIR_SUFFIX)]
     folders = {posixpath.dirname(object_relpath(*o)) for o in todo}
     remote.remove_litter(remote.litter_in(folders))  # temp files of killed pushes
     result.failed.update(_upload_all(odb, remote, files, jobs))
@@ -605,7 +606,7 @@ def fetch(
     if remote is None:
         return result
     odb = ODB(project.cache_dir, StateDB(project.state_db))  # remembers big verified objects
-    dirs = [o for o in oids if o[0].endswith(".dir") and not odb.exists(o[0], legacy=o[1])]
+    dirs = [o for o in oids if o[0].endswith(DIR_SUFFIX) and not odb.exists(o[0], legacy=o[1])]
     result.failed.update(_download_all(odb, remote, dirs, jobs))
     everything = expand_dirs(odb, oids)
     tried = set(dirs)
