@@ -42,10 +42,11 @@ def make_checkpoint(poll: float = 0.005, timeout: float | None = None) -> None:
 def exp_show(repo: str | os.PathLike[str] = ".", **options: Any) -> list[dict[str, Any]]:
     """`xpt exp show --json` as Python data (DVC's schema)."""
     from xpt.experiments.show import ShowOptions, show_with_queue
+    from xpt.experiments.show_rows import rows_to_json
     from xpt.project import Project
 
     # queued rows (xpt's queue and DVC's) as in the CLI
-    return show_with_queue(Project.find(repo), ShowOptions(**options))
+    return rows_to_json(show_with_queue(Project.find(repo), ShowOptions(**options)))
 
 
 def _merged(files: dict[str, Any]) -> dict[str, Any]:

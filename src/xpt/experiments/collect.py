@@ -9,7 +9,7 @@ thousand experiments that share their dvc.yaml and most params parse each blob o
 
 from __future__ import annotations
 
-import datetime as _dt
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,15 @@ from xpt.experiments.revfiles import (
     WORKSPACE,
     RevisionFiles,
     cached_outs,
+)
+from xpt.experiments.show_rows import (
+    DepInfo,
+    ExpData,
+    FileError,
+    FileResult,
+    OutInfo,
+    RowError,
+    file_error,
 )
 from xpt.pipeline.lockfile import read_lock_hashes
 from xpt.pipeline.lockformat import LockEntry, LockItem
@@ -56,7 +65,7 @@ def _clean_metrics_of(data: bytes, path: str) -> Any:
     return clean_metrics(load_metrics(data, path))
 
 
-def _error(exc: Exception) -> dict[str, str]:
+def _error(exc: Exception) -> FileError:
     return {"type": type(exc).__name__, "msg": str(exc)}
 
 
@@ -108,7 +117,7 @@ def tracked_params(pipelines: list[Pipeline]) -> dict[str, set[str] | None]:
 
 def _params_data(
     files: RevisionFiles, pipelines: list[Pipeline], deps_only: bool = False
-) -> dict[str, Any]:
+) -> dict[str, FileResult]:
     read = files.read
     wanted: dict[str, set[str] | None] = {}
     if read(DEFAULT_PARAMS_FILE) is not None and not deps_only:
@@ -121,7 +130,7 @@ def _params_data(
             wanted[path] = keys
         elif wanted[path] is not None:
             wanted[path] |= keys  # type: ignore[operator]
-    result: dict[str, Any] = {}
+    result: dict[str, FileResult] = {}
     for path, keys in wanted.items():
         entry = _params_entry(files, path, keys)
         if entry is not None:
@@ -129,13 +138,13 @@ def _params_data(
     return result
 
 
-def target_params(files: RevisionFiles, targets: list[str]) -> dict[str, Any]:
+def target_params(files: RevisionFiles, targets: list[str]) -> dict[str, FileResult]:
     """`params diff --targets`: each target file read whole, declared or not (as DVC)."""
     found = {path: _params_entry(files, path, None) for path in targets}
     return {path: entry for path, entry in found.items() if entry is not None}
 
 
-def _params_entry(files: RevisionFiles, path: str, keys: set[str] | None) -> dict[str, Any] | None:
+def _params_entry(files: RevisionFiles, path: str, keys: set[str] | None) -> FileResult | None:
     """`{"data": ...}` (only `keys` when given) or `{"error": ...}`; None if absent."""
     data = files.read(path)
     if data is None:
@@ -181,7 +190,7 @@ def metrics_paths(pipelines: list[Pipeline]) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def metrics_entry(files: RevisionFiles, path: str, declared: bool = True) -> dict[str, Any]:
+def metrics_entry(files: RevisionFiles, path: str, declared: bool = True) -> FileResult:
     """`{"data": ...}` or DVC's `{"error": ...}` for one metrics file of a revision.
 
     A declared file held by a cached output but absent is "No storage files available",
@@ -191,16 +200,16 @@ def metrics_entry(files: RevisionFiles, path: str, declared: bool = True) -> dic
     if data is None:
         cached = declared and files.is_cached(path)
         why = "No storage files available" if cached else "No such file or directory"
-        return {"error": {"type": "FileNotFoundError", "msg": f"[Errno 2] {why}: '{path}'"}}
+        return file_error("FileNotFoundError", f"[Errno 2] {why}: '{path}'")
     try:
         return {"data": _memo("metrics:" + path, data, _clean_metrics_of, data, path)}
     except XptError as exc:
         return {"error": _error(exc)}
 
 
-def target_metrics(files: RevisionFiles, targets: list[str]) -> dict[str, Any]:
+def target_metrics(files: RevisionFiles, targets: list[str]) -> dict[str, FileResult]:
     """`metrics show TARGETS`: each file target, or every file under a folder target."""
-    result: dict[str, Any] = {}
+    result: dict[str, FileResult] = {}
     for target in targets:
         found = [p for p in files.files_under(target) if p.rsplit("/", 1)[-1] != DVCFILE]
         for path in found or [target]:  # a folder lists its files but no dvc.yaml, like DVC
@@ -208,7 +217,7 @@ def target_metrics(files: RevisionFiles, targets: list[str]) -> dict[str, Any]:
     return result
 
 
-def _metrics_data(files: RevisionFiles, pipelines: list[Pipeline]) -> dict[str, Any]:
+def _metrics_data(files: RevisionFiles, pipelines: list[Pipeline]) -> dict[str, FileResult]:
     return {path: metrics_entry(files, path) for path in metrics_paths(pipelines)}
 
 
@@ -217,9 +226,9 @@ _NO_ITEM = LockItem("")
 
 def _deps_outs(
     pipelines: list[Pipeline], locks: dict[str, dict[str, LockEntry]]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    deps: dict[str, Any] = {}
-    outs: dict[str, Any] = {}
+) -> tuple[dict[str, DepInfo], dict[str, OutInfo]]:
+    deps: dict[str, DepInfo] = {}
+    outs: dict[str, OutInfo] = {}
     for pipeline in pipelines:
         for stage in pipeline.stages.values():
             entry = locks.get(stage.lockfile, {}).get(stage.name)
@@ -227,22 +236,14 @@ def _deps_outs(
             out_items = entry.outs_by_path() if entry else {}
             for dep in stage.deps:
                 item = dep_items.get(dep, _NO_ITEM)
-                deps[stage.repo_path(dep)] = {
-                    "hash": item.md5,
-                    "size": item.size,
-                    "nfiles": item.nfiles,
-                }
+                deps[stage.repo_path(dep)] = DepInfo(item.md5, item.size, item.nfiles)
             for out in stage.outs:
                 if out.kind != "out":
                     continue
                 item = out_items.get(out.path, _NO_ITEM)
-                outs[stage.repo_path(out.path)] = {
-                    "hash": item.md5,
-                    "size": item.size,
-                    "nfiles": item.nfiles,
-                    "use_cache": out.cache,
-                    "is_data_source": stage.is_data_source,
-                }
+                outs[stage.repo_path(out.path)] = OutInfo(
+                    item.md5, item.size, item.nfiles, out.cache, stage.is_data_source
+                )
     return deps, outs
 
 
@@ -250,7 +251,7 @@ def timestamp(epoch: int | None) -> str | None:
     """Commit time as DVC prints it: local time, ISO-8601, no zone."""
     if epoch is None:
         return None
-    return _dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%dT%H:%M:%S")
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch))
 
 
 def collect_data(
@@ -260,10 +261,10 @@ def collect_data(
     dvcfiles: list[str],
     odb: ODB,
     *,
-    meta: dict[str, Any] | None = None,
+    has_checkpoints: bool | None = None,
     param_deps: bool = False,
-) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The docs/dvc-formats.md §9.5 `data` object for one revision, and an error object (or None).
+) -> tuple[ExpData, RowError | None]:
+    """The docs/dvc-formats.md §9.5 `data` of one revision, and why it failed (or None).
 
     `read` is the revision's tree (`Git.reader(sha)`, or a work tree for the workspace and
     running experiments); files it lacks come from `odb` through the lock entries.
@@ -273,19 +274,19 @@ def collect_data(
         pipelines = load_pipelines_at(read, dvcfiles)
     except XptError as exc:
         pipelines = []
-        error = _error(exc)
+        error = RowError(str(exc), type(exc).__name__)
     locks = lock_entries(read, pipelines)
     deps, outs = _deps_outs(pipelines, locks)
     files = RevisionFiles(read, cached_outs(pipelines, locks), odb)
-    data = {
-        "rev": rev,
-        "timestamp": timestamp(epoch),
-        "params": _params_data(files, pipelines, param_deps),
-        "metrics": _metrics_data(files, pipelines),
-        "deps": deps,
-        "outs": outs,
-        "meta": meta if meta is not None else {},
-    }
+    data = ExpData(
+        rev=rev,
+        timestamp=timestamp(epoch),
+        params=_params_data(files, pipelines, param_deps),
+        metrics=_metrics_data(files, pipelines),
+        deps=deps,
+        outs=outs,
+        has_checkpoints=has_checkpoints,
+    )
     return data, error
 
 

@@ -64,7 +64,7 @@ class _Revisions:
         except XptError:
             pipelines = []
         tracked = tracked_params(pipelines)
-        return RevData(collected["params"], collected["metrics"], tracked)
+        return RevData(dict(collected.params), dict(collected.metrics), tracked)
 
 
 def _values(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -205,4 +205,4 @@ def params_at(project: Project, rev: str, *, deps_only: bool = False) -> dict[st
     revs = _Revisions(project)
     read = revs.reader(rev)
     data, _error = collect_data(read, rev, None, revs.dvcfiles, revs.odb, param_deps=deps_only)
-    return data["params"]  # type: ignore[no-any-return]
+    return dict(data.params)

@@ -6,13 +6,15 @@ Lists xpt's own queue and, read-only, the experiments real DVC queued (dvc_queue
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from xpt.cache.odb import ODB
 from xpt.errors import ScmError
 from xpt.experiments.collect import collect_data
 from xpt.experiments.dvc_queue import DvcQueued, dvc_queued
 from xpt.experiments.queue_files import db_files, has_queue
+from xpt.experiments.show_rows import ExpExecutor, ExpRange, ExpState, LocalExecutor, RowError
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
@@ -21,31 +23,23 @@ from xpt.utils.dvcnames import DVCFILE
 if TYPE_CHECKING:  # queue_db (and sqlite3) load only when a queue database exists
     from xpt.experiments.queue_db import Entry
 
-Range = dict[str, Any]
-"""One `exp show` experiment range: {"name", "executor", "revs"} (docs/dvc-formats.md §9.5)."""
 
-
-def _executor(project: Project, entry: Entry) -> dict[str, Any]:
+def _executor(project: Project, entry: Entry) -> ExpExecutor:
     from xpt.experiments.queue_db import State, log_path, workspace_path
 
     running = entry.state == State.RUNNING
-    executor: dict[str, Any] = {
-        "state": entry.state.value,
-        "name": "xpt-queue",
-        "local": {
-            "root": str(workspace_path(project.xpt_dir, entry.id)) if running else None,
-            "log": str(log_path(project.xpt_dir, entry.id)),
-            "pid": entry.pid if running else None,
-            "returncode": entry.returncode,
-            "task_id": entry.snapshot,
-        },
-    }
-    if running and entry.devices:
-        executor["devices"] = list(entry.devices)  # xpt's GPU slots; DVC has no such key
-    return executor
+    local = LocalExecutor(
+        root=str(workspace_path(project.xpt_dir, entry.id)) if running else None,
+        log=str(log_path(project.xpt_dir, entry.id)),
+        pid=entry.pid if running else None,
+        returncode=entry.returncode,
+        task_id=entry.snapshot,
+    )
+    devices = tuple(entry.devices) if running and entry.devices else ()  # xpt's GPU slots
+    return ExpExecutor(entry.state.value, "xpt-queue", local, devices)
 
 
-def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
+def show_entries(project: Project, git: Git) -> dict[str, list[ExpRange]]:
     """Queued, running and failed entries as `exp show` experiment ranges, by baseline."""
     from xpt.experiments.queue_db import State, open_queue, workspace_path
 
@@ -58,7 +52,7 @@ def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
         return {}
     dvcfiles = find_dvcfiles(project.root) or [DVCFILE]
     odb = ODB(project.cache_dir)
-    grouped: dict[str, list[dict[str, Any]]] = {}
+    grouped: dict[str, list[ExpRange]] = {}
     for entry in entries:
         read = git.reader(entry.snapshot)
         if entry.state == State.RUNNING:  # live: params and metrics as in its workspace now
@@ -67,35 +61,23 @@ def show_entries(project: Project, git: Git) -> dict[str, list[dict[str, Any]]]:
                 read = workspace_reader(root)
         data, error = collect_data(read, entry.snapshot, int(entry.created), dvcfiles, odb)
         if entry.state == State.QUEUED:
-            data["metrics"] = {}
+            data = replace(data, metrics={})
         if entry.state == State.FAILED:
-            error = {"msg": "Experiment run failed", "type": ""}
-        rev = {
-            "rev": entry.snapshot,
-            "name": entry.label,
-            "data": data,
-            "error": error,
-            "experiments": None,
-        }
+            error = RowError("Experiment run failed")
+        rev = ExpState(entry.snapshot, entry.label, data, error)
         grouped.setdefault(entry.baseline, []).append(
-            {"name": entry.label, "executor": _executor(project, entry), "revs": [rev]}
+            ExpRange((rev,), _executor(project, entry), entry.label)
         )
     return grouped
 
 
-def _dvc_range(git: Git, entry: DvcQueued, epoch: int, dvcfiles: list[str], odb: ODB) -> Range:
+def _dvc_range(git: Git, entry: DvcQueued, epoch: int, dvcfiles: list[str], odb: ODB) -> ExpRange:
     """A DVC-queued experiment as DVC's `exp show` renders it: stash commit data, no metrics."""
     rev = entry.stash_rev
     data, error = collect_data(git.reader(rev), rev, epoch, dvcfiles, odb)
-    data["metrics"] = {}
-    local = {"root": None, "log": None, "pid": None, "returncode": None, "task_id": rev}
-    return {
-        "name": entry.name,
-        "executor": {"state": "queued", "name": "dvc-task", "local": local},
-        "revs": [
-            {"rev": rev, "name": entry.name, "data": data, "error": error, "experiments": None}
-        ],
-    }
+    state = ExpState(rev, entry.name, replace(data, metrics={}), error)
+    executor = ExpExecutor("queued", "dvc-task", LocalExecutor(task_id=rev))
+    return ExpRange((state,), executor, entry.name)
 
 
 def _commit_time(git: Git, rev: str) -> int | None:
@@ -106,7 +88,7 @@ def _commit_time(git: Git, rev: str) -> int | None:
         return None
 
 
-def dvc_entries(project: Project, git: Git) -> dict[str, list[Range]]:
+def dvc_entries(project: Project, git: Git) -> dict[str, list[ExpRange]]:
     """Experiments queued by real DVC, by baseline, newest first as DVC sorts them."""
     queued = dvc_queued(git, project.tmp_dir)
     if not queued:
@@ -116,7 +98,7 @@ def dvc_entries(project: Project, git: Git) -> dict[str, list[Range]]:
     timed = [
         (t, e.stash_rev, e) for e in queued if (t := _commit_time(git, e.stash_rev)) is not None
     ]
-    grouped: dict[str, list[Range]] = {}
+    grouped: dict[str, list[ExpRange]] = {}
     for epoch, _rev, entry in sorted(timed, reverse=True):
         grouped.setdefault(entry.baseline_rev, []).append(
             _dvc_range(git, entry, epoch, dvcfiles, odb)
@@ -129,7 +111,7 @@ def watched_files(project: Project) -> list[str]:
     return db_files(project.xpt_dir)
 
 
-def queue_entries(project: Project, git: Git) -> dict[str, list[Range]]:
+def queue_entries(project: Project, git: Git) -> dict[str, list[ExpRange]]:
     """Every unfinished queue entry for `exp show`: xpt's queue first, then DVC's."""
     found = show_entries(project, git) if has_queue(project.xpt_dir) else {}
     for baseline, ranges in dvc_entries(project, git).items():

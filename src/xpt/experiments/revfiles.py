@@ -89,6 +89,8 @@ class RevisionFiles:
         self._odb = odb
         self._root = root
         self._list_tree = list_tree
+        self._seen: dict[str, bytes | None] = {}
+        """Files read so far: one collection reads params.yaml twice, say."""
 
     def _holder(self, path: str) -> CachedOut | None:
         for out in self.outs:
@@ -117,11 +119,16 @@ class RevisionFiles:
 
     def read(self, path: str) -> bytes | None:
         """Bytes of repo-relative `path` at this revision, or None when it is nowhere."""
-        path = posixpath.normpath(path)
-        if path.startswith(("/", "../")) or path == "..":
-            return None  # declared paths stay inside the repository
-        data = self._read(path)
-        return data if data is not None else self.read_cached(path)
+        if path in self._seen:
+            return self._seen[path]
+        clean = posixpath.normpath(path)
+        data = None
+        if not (clean.startswith(("/", "../")) or clean == ".."):  # stay inside the repository
+            data = self._read(clean)
+            if data is None:
+                data = self.read_cached(clean)
+        self._seen[path] = data
+        return data
 
     def is_cached(self, path: str) -> bool:
         """Does a cached output hold `path` (so a missing file is 'not in the cache')?"""

@@ -2,24 +2,33 @@
 
 One pass over `refs/exps` groups experiments by baseline; each commit's data is read
 in-process from its tree (collect.py memoises by content). Queue entries (queued,
-running, failed) are added by the queue module through `extra_entries`.
+running, failed) are added by the queue module through `extra_entries`. The rows are
+the typed `show_rows.ExpState`; their `to_json()` is the `--json` list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from xpt.cache.odb import ODB
 from xpt.experiments.active import ActiveRun, active_run
 from xpt.experiments.collect import collect_data
+from xpt.experiments.show_rows import (
+    ExpExecutor,
+    ExpRange,
+    ExpState,
+    LocalExecutor,
+    rows_to_json,
+)
 from xpt.pipeline.model import Reader
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.exprefs import EXPS_PREFIX, ExpRef
 from xpt.scm.git import Git
 from xpt.utils.dvcnames import DVCFILE
+from xpt.utils.gcpause import gc_paused
 from xpt.utils.parallel import fork_map
 
 
@@ -38,7 +47,7 @@ class ShowOptions:
     param_deps: bool = False
 
 
-ExtraEntries = Callable[[Git], dict[str, list[dict[str, Any]]]]
+ExtraEntries = Callable[[Git], dict[str, list[ExpRange]]]
 """baseline sha -> experiment entries (queued/running/failed) from the queue."""
 
 
@@ -113,19 +122,11 @@ def checkpoint_chain(git: Git, tip: str, baseline: str, limit: int = 100000) -> 
     return chain
 
 
-def _state(rev: str, name: str | None, data: dict[str, Any], error: Any) -> dict[str, Any]:
-    return {"rev": rev, "name": name, "data": data, "error": error, "experiments": None}
-
-
-def _running_entry(
-    project: Project, run: ActiveRun, workspace_row: dict[str, Any]
-) -> dict[str, Any]:
+def _running_entry(project: Project, run: ActiveRun, workspace: ExpState) -> ExpRange:
     """The workspace run in progress, shaped as DVC shows it (metrics so far, live)."""
-    rev = {**workspace_row, "name": run.name, "data": dict(workspace_row["data"])}
-    local = {"root": str(project.root), "log": None, "pid": run.pid}
-    local.update({"returncode": None, "task_id": None})
-    executor = {"state": "running", "name": "workspace", "local": local}
-    return {"revs": [rev], "executor": executor, "name": run.name}
+    rev = replace(workspace, name=run.name)
+    local = LocalExecutor(root=str(project.root), pid=run.pid)
+    return ExpRange((rev,), ExpExecutor("running", "workspace", local), run.name)
 
 
 def show(
@@ -135,21 +136,33 @@ def show(
     *,
     workspace_read: Reader | None = None,
     visited: list[str] | None = None,
-) -> list[dict[str, Any]]:
-    """The `exp show --json` list.
+) -> list[ExpState]:
+    """The `exp show` rows (`show_rows.rows_to_json`: the `--json` list).
 
     `workspace_read` replaces the work-tree reader and `visited` collects the folders
     searched for dvc.yaml (both let the caller know what the result depends on).
     """
+    with gc_paused():
+        return _show(project, opts, extra_entries, workspace_read, visited)
+
+
+def _show(
+    project: Project,
+    opts: ShowOptions,
+    extra_entries: ExtraEntries | None,
+    workspace_read: Reader | None,
+    visited: list[str] | None,
+) -> list[ExpState]:
     git = Git(project.root)
     dvcfiles = find_dvcfiles(project.root, visited) or [DVCFILE]
     if DVCFILE not in dvcfiles:
         dvcfiles = [DVCFILE, *dvcfiles]
     odb = ODB(project.cache_dir)
-    rows: list[dict[str, Any]] = []
+    rows: list[ExpState] = []
     if git.head_sha() is None:
         return rows
     running = active_run(project)
+    workspace: ExpState | None = None
     if not opts.hide_workspace or running is not None:
         data, error = collect_data(
             workspace_read or workspace_reader(project.root),
@@ -159,15 +172,9 @@ def show(
             odb,
             param_deps=opts.param_deps,
         )
-        workspace_row = {
-            "rev": "workspace",
-            "name": None,
-            "data": data,
-            "error": error,
-            "experiments": None,
-        }
+        workspace = ExpState("workspace", None, data, error)
         if not opts.hide_workspace:
-            rows.append(workspace_row)
+            rows.append(workspace)
     refs = git.list_refs("refs/")  # loose refs are files: list them once, not three times
     names = _names_for(git, refs)
     grouped = experiments_by_baseline(git, refs)
@@ -183,57 +190,48 @@ def show(
             param_deps=opts.param_deps,
         )
 
-        def one(item: tuple[ExpRef, str], baseline: str = baseline) -> tuple[int, dict[str, Any]]:
+        def one(item: tuple[ExpRef, str], baseline: str = baseline) -> tuple[int, ExpRange]:
             ref, sha = item
             chain = checkpoint_chain(git, sha, baseline)
             revs = []
             for i, rev in enumerate(chain):
                 cinfo = git.commit_info(rev)
-                meta = {"has_checkpoints": True} if len(chain) > 1 else {}
                 rdata, rerror = collect_data(
                     git.reader(rev),
                     rev,
                     cinfo.time,
                     dvcfiles,
                     odb,
-                    meta=meta,
+                    has_checkpoints=True if len(chain) > 1 else None,
                     param_deps=opts.param_deps,
                 )
-                revs.append(_state(rev, ref.name if i == 0 else None, rdata, rerror))
-            return git.commit_info(sha).time, {"name": ref.name, "executor": None, "revs": revs}
+                revs.append(ExpState(rev, ref.name if i == 0 else None, rdata, rerror))
+            return git.commit_info(sha).time, ExpRange(tuple(revs), None, ref.name)
 
         exps = fork_map(one, grouped.get(baseline, []), min_items=200)
         exps.sort(key=lambda pair: pair[0], reverse=True)
         entries = [e for _t, e in exps]
-        if running is not None and running.baseline == baseline:
-            entries.insert(0, _running_entry(project, running, workspace_row))
+        if running is not None and running.baseline == baseline and workspace is not None:
+            entries.insert(0, _running_entry(project, running, workspace))
         for extra in extras.get(baseline, []):
-            state = (extra.get("executor") or {}).get("state")
+            state = extra.executor.state if extra.executor is not None else None
             if (state == "queued" and opts.hide_queued) or (state == "failed" and opts.hide_failed):
                 continue
             entries.append(extra)
-        if any(len(e["revs"]) > 1 for e in entries):
-            data.setdefault("meta", {})["has_checkpoints"] = True
-        rows.append(
-            {
-                "rev": baseline,
-                "name": names.get(baseline),
-                "data": data,
-                "error": error,
-                "experiments": entries or None,
-            }
-        )
+        if any(len(e.revs) > 1 for e in entries):
+            data = replace(data, has_checkpoints=True)
+        rows.append(ExpState(baseline, names.get(baseline), data, error, tuple(entries) or None))
     return rows
 
 
 def show_with_queue(
-    project: Project, opts: ShowOptions, queued: list[dict[str, Any]] | None = None, **kwargs: Any
-) -> list[dict[str, Any]]:
+    project: Project, opts: ShowOptions, queued: list[ExpRange] | None = None, **kwargs: Any
+) -> list[ExpState]:
     """`show` with the queue's unfinished entries (xpt's queue.db, then DVC's celery
     stash), as `exp show` lists them; `queued` collects every such entry, shown or not.
     `kwargs` go to `show`."""
 
-    def extra(git: Git) -> dict[str, list[dict[str, Any]]]:
+    def extra(git: Git) -> dict[str, list[ExpRange]]:
         from xpt.experiments.queue_show import queue_entries
 
         found = queue_entries(project, git)
@@ -250,25 +248,25 @@ def show_json(
     render: Callable[[list[dict[str, Any]]], str],
     memo_key: str | None = None,
 ) -> str:
-    """`exp show --json`: the rows of `show_with_queue` as `render` prints them.
+    """`exp show --json`: the JSON of `show_with_queue`'s rows as `render` prints it.
 
     With `memo_key` (see `xpt.fastpath`) the output is recorded for replay, unless the
     queue has entries or a workspace run is in progress: neither ends with a trace the
     memo watches."""
     if memo_key is None:
-        return render(show_with_queue(project, opts))
+        return render(rows_to_json(show_with_queue(project, opts)))
     from xpt.repro import verdict
 
     with verdict.noting() as since:
         reads = verdict.ReadLog(workspace_reader(project.root))
         visited: list[str] = []
-        queued: list[dict[str, Any]] = []
+        queued: list[ExpRange] = []
         rows = show_with_queue(project, opts, queued, workspace_read=reads, visited=visited)
-        text = render(rows)
+        text = render(rows_to_json(rows))
         running = any(
-            (e.get("executor") or {}).get("name") == "workspace"
+            e.executor is not None and e.executor.name == "workspace"
             for row in rows
-            for e in row.get("experiments") or []
+            for e in row.experiments or ()
         )
         if not queued and not running:
             from xpt.experiments.queue_show import watched_files

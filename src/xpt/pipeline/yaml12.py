@@ -48,6 +48,34 @@ _TIMESTAMP = re.compile(
 )
 
 
+def _to_int(text: str) -> int:
+    """A YAML 1.2 int (`_INT` matched): `0b`, `0o`, `0x` prefixes, `_` separators."""
+    value = text.replace("_", "")
+    sign = -1 if value[0] == "-" else 1
+    if value[0] in "+-":
+        value = value[1:]
+    if value.startswith("0b"):
+        return sign * int(value[2:], 2)
+    if value.startswith("0x"):
+        return sign * int(value[2:], 16)
+    if value.startswith("0o"):
+        return sign * int(value[2:], 8)
+    return sign * int(value)
+
+
+def _to_float(text: str) -> float:
+    """A YAML 1.2 float (`_FLOAT` matched), `.inf` and `.nan` included."""
+    value = text.replace("_", "").lower()
+    sign = -1 if value[0] == "-" else 1
+    if value[0] in "+-":
+        value = value[1:]
+    if value == ".inf":
+        return sign * float("inf")
+    if value == ".nan":
+        return float("nan")
+    return sign * float(value)
+
+
 def _make_loader() -> Any:
     if _BASE is None:
         return None
@@ -74,28 +102,10 @@ def _make_loader() -> Any:
         Yaml12Loader.add_implicit_resolver(tag, regexp, list(first))
 
     def construct_int(loader: Any, node: Any) -> int:
-        value = loader.construct_scalar(node).replace("_", "")
-        sign = -1 if value[0] == "-" else 1
-        if value[0] in "+-":
-            value = value[1:]
-        if value.startswith("0b"):
-            return sign * int(value[2:], 2)
-        if value.startswith("0x"):
-            return sign * int(value[2:], 16)
-        if value.startswith("0o"):
-            return sign * int(value[2:], 8)
-        return sign * int(value)
+        return _to_int(loader.construct_scalar(node))
 
     def construct_float(loader: Any, node: Any) -> float:
-        value = loader.construct_scalar(node).replace("_", "").lower()
-        sign = -1 if value[0] == "-" else 1
-        if value[0] in "+-":
-            value = value[1:]
-        if value == ".inf":
-            return sign * float("inf")
-        if value == ".nan":
-            return float("nan")
-        return sign * float(value)
+        return _to_float(loader.construct_scalar(node))
 
     Yaml12Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
     Yaml12Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
@@ -121,11 +131,83 @@ class YAMLLoadError(ValueError):
         return f"{self.line + 1}:{self.column + 1}"
 
 
+_UNSURE: Any = object()
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_WORD = re.compile(r"(?:[A-Za-z0-9_]|[-+.][A-Za-z0-9_.])[A-Za-z0-9_.+/-]*\Z")
+"""A plain scalar with no character YAML could read as syntax (no space, `:`, `#`...)."""
+
+
+def _plain(word: str) -> Any:
+    """A `_WORD` typed as the loader's implicit resolvers type it, in their order."""
+    first = word[0]
+    if first in "tTfF" and _BOOL.match(word):
+        return word.lower() == "true"
+    try:
+        if first in "-+0123456789." and _FLOAT.match(word):
+            return _to_float(word)
+        if first in "-+0123456789" and _INT.match(word):
+            return _to_int(word)
+    except ValueError:  # `-_`: the loader fails too, and ruamel has the last word
+        return _UNSURE
+    if first in "nN" and _NULL.match(word):
+        return None
+    if first in "0123456789" and _TIMESTAMP.match(word):
+        return _UNSURE
+    return word
+
+
+def _load_simple(text: str) -> Any:
+    """Nested block mappings of plain words (most params files, `lr: 0.01`), read
+    without a YAML parser; `_UNSURE` for anything else (lists, quotes, flow
+    collections, inline comments, tabs, documents markers...), which the full
+    parser then reads. `exp show` over thousands of experiments parses as many."""
+    root: dict[str, Any] = {}
+    stack: list[tuple[int, dict[str, Any]]] = [(0, root)]
+    pending: tuple[int, dict[str, Any], str] | None = None  # `key:` awaiting a block
+    for line in text.split("\n"):
+        body = line.rstrip(" ")
+        content = body.lstrip(" ")
+        if not content or content[0] == "#":
+            continue
+        indent = len(body) - len(content)
+        key, sep, rest = content.partition(":")
+        if not sep or (rest and rest[0] != " ") or not _KEY.match(key):
+            return _UNSURE
+        if _BOOL.match(key) or _NULL.match(key):
+            return _UNSURE
+        if pending is not None:
+            if indent > pending[0]:
+                child: dict[str, Any] = {}
+                pending[1][pending[2]] = child
+                stack.append((indent, child))
+            pending = None
+        while indent < stack[-1][0]:
+            stack.pop()
+        level, mapping = stack[-1]
+        if indent != level or key in mapping:
+            return _UNSURE
+        word = rest.strip(" ")
+        if not word:
+            mapping[key] = None
+            pending = (indent, mapping, key)
+            continue
+        if not _WORD.match(word):
+            return _UNSURE
+        value = _plain(word)
+        if value is _UNSURE:
+            return _UNSURE
+        mapping[key] = value
+    return root if root else _UNSURE
+
+
 def load(text: str) -> Any:
     """Parse one YAML document with YAML 1.2 semantics (C speed when available).
 
     Raises YAMLLoadError with ruamel's wording and position for invalid documents.
     """
+    simple = _load_simple(text)
+    if simple is not _UNSURE:
+        return simple
     if _LOADER is not None:
         try:
             return _pyyaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader subclass

@@ -1,4 +1,4 @@
-"""`exp show` as a rich table, CSV or Markdown, from the `exp show --json` list (docs/dvc-formats.md §9.5).
+"""`exp show` as a rich table, CSV or Markdown, from its rows (docs/dvc-formats.md §9.5).
 
 Layout follows DVC 3.67.1: the table shows `Experiment` (tree + sha + [name]) and
 `Created`; CSV shows `Experiment,rev,typ,Created,parent`; both add `State,Executor` when
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xpt.errors import XptError
+from xpt.experiments.show_rows import ExpState, rows_from_json
 from xpt.report.rows import (
     Column,
     ExpRow,
@@ -28,6 +29,7 @@ from xpt.report.rows import (
     sort_ranges,
 )
 from xpt.report.text import FILL, human_time, markdown_table, ruled_table, significant
+from xpt.utils.gcpause import gc_paused
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -260,7 +262,7 @@ def _hashable(value: Any) -> Any:
 
 
 def render_exp_show(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[ExpState | Mapping[str, Any]],
     *,
     sort_by: str | None = None,
     sort_order: str = "asc",
@@ -272,15 +274,16 @@ def render_exp_show(
     sha: bool = False,
     today: _dt.date | None = None,
 ) -> ExpTable:
-    """Build the `exp show` table from the `exp show --json` list.
+    """Build the `exp show` table from its rows (typed, or the `--json` list, DVC's too).
 
     `param_deps` is accepted for the CLI's sake: the list does not say which params are
     stage dependencies, so the core must already have filtered them. `sha`: baselines
     show their short sha instead of a branch or tag name (`--sha`).
     """
     del param_deps
-    groups = build_groups(rows, sha)
-    columns = build_columns(r for g in groups for rng in [[g.head], *g.ranges] for r in rng)
+    with gc_paused():
+        groups = build_groups(rows_from_json(rows), sha)
+        columns = build_columns(r for g in groups for rng in [[g.head], *g.ranges] for r in rng)
     if sort_by:
         if sort_order not in ("asc", "desc"):
             raise XptError(f"unknown sort order '{sort_order}'", hint="use `asc` or `desc`")

@@ -1,4 +1,4 @@
-"""Flatten the `exp show --json` list (docs/dvc-formats.md §9.5) into table rows and columns.
+"""Flatten the `exp show` rows (`experiments/show_rows.py`) into table rows and columns.
 
 Each baseline keeps its place; its experiments may be sorted (`--sort-by`) and are then
 drawn as a tree: `├──`/`└──` for single commits, `│ ╓`/`│ ╟`/`├─╨` for checkpoint
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xpt.errors import XptError
+from xpt.experiments.show_rows import ExpData, ExpRange, ExpState, RowError
 from xpt.pipeline.params import flatten
 
 SECTIONS = ("metrics", "params", "deps")
@@ -51,7 +52,7 @@ class ExpRow:
     executor: str | None = None
     typ: str = "baseline"
     tree: str = ""
-    error: Mapping[str, Any] | None = field(default=None, compare=False)
+    error: RowError | None = field(default=None, compare=False)
     failed: frozenset[tuple[str, str]] = frozenset()
     """(section, file) pairs that failed to load: their cells show DVC's `!`."""
 
@@ -78,13 +79,13 @@ class ExpRow:
         return f"{text} [{self.name}]" if self.name else text
 
 
-def row_values(data: Mapping[str, Any] | None) -> dict[ColumnKey, Any]:
+def row_values(data: ExpData | None) -> dict[ColumnKey, Any]:
     """Flattened metrics/params and dep hashes of one revision's `data`."""
     values: dict[ColumnKey, Any] = {}
-    if not isinstance(data, Mapping):
+    if data is None:
         return values
-    for section in ("metrics", "params"):
-        for path, item in (data.get(section) or {}).items():
+    for section, files in (("metrics", data.metrics), ("params", data.params)):
+        for path, item in files.items():
             content = item.get("data") if isinstance(item, Mapping) else None
             if not isinstance(content, Mapping):
                 continue
@@ -92,34 +93,32 @@ def row_values(data: Mapping[str, Any] | None) -> dict[ColumnKey, Any]:
                 if section == "metrics" and not isinstance(value, str | int | float):
                     continue  # metrics drop lists and nulls
                 values[(section, path, key)] = value
-    for path, info in sorted((data.get("deps") or {}).items()):
-        values[("deps", path, "")] = info.get("hash") if isinstance(info, Mapping) else None
+    for path, dep in sorted(data.deps.items()):
+        values[("deps", path, "")] = dep.hash
     return values
 
 
-def failed_files(data: Mapping[str, Any] | None) -> frozenset[tuple[str, str]]:
+def failed_files(data: ExpData | None) -> frozenset[tuple[str, str]]:
     """(section, path) of the metrics/params files carrying an error entry."""
-    if not isinstance(data, Mapping):
+    if data is None:
         return frozenset()
     return frozenset(
         (section, path)
-        for section in ("metrics", "params")
-        for path, item in (data.get(section) or {}).items()
+        for section, files in (("metrics", data.metrics), ("params", data.params))
+        for path, item in files.items()
         if isinstance(item, Mapping) and item.get("error")
     )
 
 
-def _state(rev: Mapping[str, Any], kind: str) -> ExpRow:
-    data = rev.get("data")
-    timestamp = data.get("timestamp") if isinstance(data, Mapping) else None
+def _state(rev: ExpState, kind: str) -> ExpRow:
     return ExpRow(
         kind=kind,
-        rev=str(rev.get("rev") or ""),
-        name=rev.get("name"),
-        timestamp=timestamp,
-        values=row_values(data),
-        error=rev.get("error"),
-        failed=failed_files(data),
+        rev=rev.rev,
+        name=rev.name,
+        timestamp=rev.data.timestamp if rev.data is not None else None,
+        values=row_values(rev.data),
+        error=rev.error,
+        failed=failed_files(rev.data),
     )
 
 
@@ -127,16 +126,17 @@ def _capital(text: Any) -> str | None:
     return str(text).capitalize() if text else None
 
 
-def _range_rows(exp_range: Mapping[str, Any]) -> list[ExpRow]:
-    executor = exp_range.get("executor") or {}
-    state, name = _capital(executor.get("state")), _capital(executor.get("name"))
-    if name and executor.get("devices"):
-        name += f" (GPU {','.join(executor['devices'])})"
+def _range_rows(exp_range: ExpRange) -> list[ExpRow]:
+    executor = exp_range.executor
+    state = _capital(executor.state) if executor is not None else None
+    name = _capital(executor.name) if executor is not None else None
+    if name and executor is not None and executor.devices:
+        name += f" (GPU {','.join(executor.devices)})"
     rows = []
-    for i, rev in enumerate(exp_range.get("revs") or []):
+    for i, rev in enumerate(exp_range.revs):
         row = _state(rev, "experiment")
         if i == 0 and not row.name:
-            row = replace(row, name=exp_range.get("name"))
+            row = replace(row, name=exp_range.name)
         rows.append(replace(row, state=state, executor=name))
     return rows
 
@@ -149,13 +149,13 @@ class Group:
     ranges: list[list[ExpRow]]
 
 
-def build_groups(states: Iterable[Mapping[str, Any]], sha: bool = False) -> list[Group]:
-    """The docs/dvc-formats.md §9.5 list as groups, experiments in the given (core) order;
-    `sha` (`--sha`): baselines named by their short sha, not their branch or tag."""
+def build_groups(states: Iterable[ExpState], sha: bool = False) -> list[Group]:
+    """The `exp show` rows as groups, experiments in the given (core) order; `sha`
+    (`--sha`): baselines named by their short sha, not their branch or tag."""
     groups = []
     for state in states:
-        kind = "workspace" if state.get("rev") == "workspace" else "baseline"
-        ranges = [_range_rows(r) for r in state.get("experiments") or []]
+        kind = "workspace" if state.rev == "workspace" else "baseline"
+        ranges = [_range_rows(r) for r in state.experiments or ()]
         head = _state(state, kind)
         if sha and kind == "baseline":
             head = replace(head, name=None)

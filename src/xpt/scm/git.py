@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import os
 import posixpath
 import shutil
@@ -154,6 +155,10 @@ def norm_path(path: str) -> str:
     if clean == ".." or clean.startswith("../"):
         raise ScmError(f"path '{path}' is outside the git repository")
     return clean
+
+
+_norm_path_memo = functools.lru_cache(maxsize=1024)(norm_path)
+"""`norm_path` of the few paths every revision's reader is asked for, again and again."""
 
 
 def _parse_date(var: str, value: str) -> tuple[int, int]:
@@ -349,12 +354,13 @@ class Git:
 
     def reader(self, rev: str) -> Reader:
         """A function reading repo-relative files as they are in commit `rev`."""
-        tree = self._commit(rev).tree
         repo = self._repo
+        info = self._infos.get(rev)  # `exp show` has read the commit already: its tree
+        tree = repo[info.tree].peel(pygit2.Tree) if info is not None else self._commit(rev).tree
 
         def read(path: str) -> bytes | None:
             try:
-                rel = norm_path(path)
+                rel = _norm_path_memo(path)
             except ScmError:
                 return None
             if not rel:

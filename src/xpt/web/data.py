@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from xpt.experiments.collect import collect_data
 from xpt.experiments.queue_files import has_queue
 from xpt.experiments.queue_show import queue_entries
 from xpt.experiments.show import ShowOptions, experiments_by_baseline, show
+from xpt.experiments.show_rows import ExpRange, ExpState
 from xpt.pipeline.parse import find_dvcfiles, workspace_reader
 from xpt.project import Project
 from xpt.scm.git import Git
@@ -66,16 +67,13 @@ def _queue_rows(project: Project) -> list[tuple[Any, ...]]:
         db.close()
 
 
-def _running_roots(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Path]]:
-    """(revision row, workspace folder) of each running queue entry in `rows`."""
-    found = []
-    for row in rows:
-        for exp in row.get("experiments") or []:
-            executor = exp.get("executor") or {}
-            root = (executor.get("local") or {}).get("root")
-            if executor.get("state") == "running" and root and exp.get("revs"):
-                found.append((exp["revs"][0], Path(root)))
-    return found
+def _running_root(exp: ExpRange) -> Path | None:
+    """The workspace folder of a running queue entry; None for any other experiment."""
+    executor = exp.executor
+    if executor is None or executor.state != "running" or not exp.revs:
+        return None
+    root = executor.local.root if executor.local is not None else None
+    return Path(root) if root else None
 
 
 NO_LIVE = "0" * 8
@@ -83,14 +81,15 @@ NO_LIVE = "0" * 8
 
 @dataclass
 class Snapshot:
-    """One computed page state: `rows` is the `exp show --json` list.
+    """One computed page state: `rows` are the `exp show` rows (`to_json()`: the page's).
 
     `base` tags the rows as computed from the repository, `live` holds the data of the
-    running entries read from their workspaces since; `version` = base + a tag of live.
+    running entries read from their workspaces since (JSON, by revision), and `rows` show
+    it; `version` = base + a tag of live.
     """
 
     base: str
-    rows: list[dict[str, Any]]
+    rows: list[ExpState]
     fingerprint: tuple[Any, ...] = ()
     workspace_paths: tuple[str, ...] = field(default_factory=tuple)
     live: dict[str, Any] = field(default_factory=dict)
@@ -135,7 +134,7 @@ class ExperimentsView:
                 found.append(sha)
         return tuple(found)
 
-    def _compute(self, git: Git) -> tuple[list[dict[str, Any]], tuple[Any, ...], tuple[str, ...]]:
+    def _compute(self, git: Git) -> tuple[list[ExpState], tuple[Any, ...], tuple[str, ...]]:
         """The rows, the fingerprint they are at least as new as, the workspace files read."""
         project = self.project
         state = self._repo_state(git)  # taken first: whatever changes later shows next time
@@ -164,41 +163,53 @@ class ExperimentsView:
             digest = hashlib.sha1(repr(fingerprint).encode()).hexdigest()
             old = Snapshot(digest[:16], rows, fingerprint, paths)
             self._snapshot = old
-        live = self._live(old.rows)
+        old.rows, live = self._live(old.rows)
         if live:
             text = json.dumps(live, sort_keys=True, default=str)
-            old.live, old.live_tag = live, hashlib.sha1(text.encode()).hexdigest()[:8]
+            old.live = live
+            old.live_tag = hashlib.sha1(text.encode()).hexdigest()[:8]
         return old
 
-    def _live(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        """Overlay the current metrics of running queue workspaces onto `rows`; the
-        overlaid data by revision."""
-        running = _running_roots(rows)
-        if not running:
-            return {}
+    def _live(self, rows: list[ExpState]) -> tuple[list[ExpState], dict[str, Any]]:
+        """`rows` with the current metrics of running queue workspaces, and the data
+        overlaid, by revision (JSON)."""
+        if not any(_running_root(e) for row in rows for e in row.experiments or ()):
+            return rows, {}
         dvcfiles = find_dvcfiles(self.project.root) or [DVCFILE]
         odb = ODB(self.project.cache_dir)
-        live = {}
-        for rev, root in running:
+        live: dict[str, Any] = {}
+
+        def overlay(exp: ExpRange) -> ExpRange:
+            root = _running_root(exp)
+            rev = exp.revs[0] if root is not None else None
+            if root is None or rev is None or rev.data is None:
+                return exp
             if not root.is_dir():  # not set up yet: the snapshot's metrics would mislead
-                rev["data"]["metrics"] = {}
-                continue
-            data, _error = collect_data(workspace_reader(root), rev["rev"], None, dvcfiles, odb)
-            metrics = {p: m for p, m in data["metrics"].items() if "data" in m}
-            rev["data"]["metrics"] = metrics
-            rev["data"].setdefault("meta", {})["live"] = True
-            live[rev["rev"]] = rev["data"]
-        return live
+                data = replace(rev.data, metrics={})
+            else:
+                now, _error = collect_data(workspace_reader(root), rev.rev, None, dvcfiles, odb)
+                metrics = {p: m for p, m in now.metrics.items() if "data" in m}
+                data = replace(rev.data, metrics=metrics, live=True)
+                live[rev.rev] = data.to_json()
+            return replace(exp, revs=(replace(rev, data=data), *exp.revs[1:]))
+
+        overlaid = [
+            replace(row, experiments=tuple(overlay(e) for e in row.experiments))
+            if row.experiments
+            else row
+            for row in rows
+        ]
+        return overlaid, live
 
 
-def find_revision(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+def find_revision(rows: list[ExpState], name: str) -> ExpState | None:
     """The row (baseline, experiment or checkpoint) called `name` or with sha `name`."""
     for row in rows:
-        if name in (row.get("name"), row.get("rev")):
+        if name in (row.name, row.rev):
             return row
-        for exp in row.get("experiments") or []:
-            for rev in exp.get("revs") or []:
-                if name in (exp.get("name"), rev.get("name"), rev.get("rev")):
+        for exp in row.experiments or ():
+            for rev in exp.revs:
+                if name in (exp.name, rev.name, rev.rev):
                     return rev
     return None
 
@@ -230,7 +241,7 @@ def queue_panel(project: Project) -> dict[str, Any]:
     return {"entries": out, "workers": state.workers}
 
 
-def check_rev(rows: list[dict[str, Any]], name: str) -> None:
+def check_rev(rows: list[ExpState], name: str) -> None:
     """Raise a 404-worthy error for a name that is no row of the page."""
     if not name or find_revision(rows, name) is None:
         from xpt.errors import UnknownExperiment

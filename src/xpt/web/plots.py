@@ -12,18 +12,19 @@ from typing import Any
 from xpt.errors import XptError
 from xpt.experiments.compare import WORKSPACE, _Revisions
 from xpt.experiments.plots import collect
+from xpt.experiments.show_rows import ExpState
 from xpt.project import Project
 from xpt.report.plots import build_renderers, to_json
 from xpt.web.data import find_revision
 
 
-def labels(project: Project, rows: list[dict[str, Any]], revs: list[str]) -> list[str]:
+def labels(project: Project, rows: list[ExpState], revs: list[str]) -> list[str]:
     """A name `plots` resolves to the same commit as the row, else the row's sha."""
     resolver = _Revisions(project)
     out = []
     for rev in revs:
-        row = find_revision(rows, rev) or {}
-        sha, name = row.get("rev", rev), row.get("name")
+        row = find_revision(rows, rev)
+        sha, name = (row.rev, row.name) if row is not None else (rev, None)
         label = sha
         if sha == WORKSPACE:
             label = WORKSPACE
@@ -37,7 +38,7 @@ def labels(project: Project, rows: list[dict[str, Any]], revs: list[str]) -> lis
     return out
 
 
-def plots_json(project: Project, rows: list[dict[str, Any]], revs: list[str]) -> dict[str, Any]:
+def plots_json(project: Project, rows: list[ExpState], revs: list[str]) -> dict[str, Any]:
     """The `plots diff --json` document of `revs` (rows of the page), images inline."""
     chosen = list(dict.fromkeys(labels(project, rows, revs)))
     collected = collect(project, chosen)

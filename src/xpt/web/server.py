@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from xpt.errors import LockBusy, UnknownExperiment, XptError
+from xpt.experiments.show_rows import rows_to_json
 from xpt.project import Project
 from xpt.web import actions
 from xpt.web.data import ExperimentsView, check_rev, queue_panel
@@ -100,7 +101,7 @@ class UiApp:
     def _answer(self) -> tuple[str, bytes, Any]:
         snap = self.view.snapshot()
         if self._encoded is None or self._encoded[0] != snap.version:
-            body = {"version": snap.version, "rows": snap.rows}
+            body = {"version": snap.version, "rows": rows_to_json(snap.rows)}
             self._encoded = (snap.version, json.dumps(body, default=str).encode())
         return self._encoded[0], self._encoded[1], snap
 
