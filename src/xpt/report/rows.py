@@ -110,13 +110,22 @@ def failed_files(data: ExpData | None) -> frozenset[tuple[str, str]]:
     )
 
 
-def _state(rev: ExpState, kind: str) -> ExpRow:
+def _state(
+    rev: ExpState,
+    kind: str,
+    name: str | None = None,
+    state: str | None = None,
+    executor: str | None = None,
+) -> ExpRow:
+    """The row of one revision; `name` stands in for a missing one."""
     return ExpRow(
         kind=kind,
         rev=rev.rev,
-        name=rev.name,
+        name=rev.name or name,
         timestamp=rev.data.timestamp if rev.data is not None else None,
         values=row_values(rev.data),
+        state=state,
+        executor=executor,
         error=rev.error,
         failed=failed_files(rev.data),
     )
@@ -132,13 +141,10 @@ def _range_rows(exp_range: ExpRange) -> list[ExpRow]:
     name = _capital(executor.name) if executor is not None else None
     if name and executor is not None and executor.devices:
         name += f" (GPU {','.join(executor.devices)})"
-    rows = []
-    for i, rev in enumerate(exp_range.revs):
-        row = _state(rev, "experiment")
-        if i == 0 and not row.name:
-            row = replace(row, name=exp_range.name)
-        rows.append(replace(row, state=state, executor=name))
-    return rows
+    return [
+        _state(rev, "experiment", exp_range.name if i == 0 else None, state, name)
+        for i, rev in enumerate(exp_range.revs)
+    ]
 
 
 @dataclass(frozen=True)
