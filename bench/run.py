@@ -4,8 +4,8 @@
     .venv/bin/python bench/run.py --large [10]      # also the rows at 10× scale (fig 10)
 
 Environment: BENCH_QUICK=1 scales sizes down, BENCH_REPEAT=N rounds per case (default 5),
-BENCH_BUDGET=S seconds after which a case stops repeating (default 90), BENCH_OUT=PATH
-where the Markdown goes (default bench/results.md). Exits 1 if any row is an error
+BENCH_BUDGET=S seconds after which a case stops repeating (default 90), BENCH_XPT_ONLY=1
+times xpt alone, BENCH_OUT=PATH where the Markdown goes (default bench/results.md). Exits 1 if any row is an error
 (a command that is not built yet is not an error).
 """
 
