@@ -21,6 +21,8 @@ from xpt.experiments.show import ShowOptions, show_json
 from xpt.project import Project
 from xpt.repro.checkout import checkout_project, commit_project
 from xpt.repro.datastatus import run_data_status
+from xpt.repro.options import ReproOptions
+from xpt.repro.reproduce import run_repro
 from xpt.repro.stage_status import UP_TO_DATE, run_status
 from xpt.repro.transfer.sync import pull_checkout
 from xpt.utils import readlog
@@ -151,6 +153,21 @@ def test_status_records_only_an_up_to_date_answer(cached: TmpRepo, capsys) -> No
     assert "s" in data and _not_noting()
     assert not _stored("status", "--json")
     assert _replay(capsys, "status")[0] is None  # the earlier verdict sees the change
+
+
+def test_repro_records_only_a_no_op_and_stops_noting(cached: TmpRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    project = Project.find()
+    (cached / "data.txt").write_text("other input\n")
+    _settle()
+    result = run_repro(project, ReproOptions(), memo_key=_key("repro"))
+    assert [r.outcome for r in result.results] != ["skipped"] and _not_noting()
+    assert not _stored("repro")
+
+    _settle()
+    result = run_repro(project, ReproOptions(), memo_key=_key("repro"))
+    assert [r.outcome for r in result.results] == ["skipped"] and _not_noting()
+    code, out = _replay(capsys, "repro")
+    assert code == 0 and out.endswith(f"{UP_TO_DATE}\n")
 
 
 def test_data_status_records_only_a_clean_answer(cached: TmpRepo, capsys) -> None:  # type: ignore[no-untyped-def]

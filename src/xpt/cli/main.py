@@ -114,10 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     finally:
-        if getattr(args, "memo_key", None):
-            from xpt.utils import readlog
-
-            readlog.stop()  # a verdict that was not recorded stops noting reads too
         if sys.stdout is not saved_stdout:
             sys.stdout.close()
             sys.stdout = saved_stdout

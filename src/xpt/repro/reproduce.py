@@ -426,8 +426,8 @@ def run_repro(project: Project, options: ReproOptions, memo_key: str | None = No
             return reproduce(ws, options)
     from xpt.repro import verdict
 
-    since = verdict.started()  # before the config is read
-    with locked_workspace(project) as ws:
+    # noting starts before the config is read, and stops on the way out, recorded or not
+    with verdict.noting() as since, locked_workspace(project) as ws:
         reads = verdict.track_reads(ws)
         result = reproduce(ws, options)
         if result.results and all(r.outcome == "skipped" for r in result.results):

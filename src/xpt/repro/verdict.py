@@ -121,21 +121,16 @@ def watch_list(ws: Workspace, stages: Iterable[Stage], reads: ReadLog) -> list[W
     return list(watch.items())
 
 
-def started() -> int:
-    """Start noting reads; the clock reading to pass to `record`/`store`.
-
-    Call it before the command reads anything (before the workspace or config is opened).
-    """
-    readlog.start()
-    return time.time_ns()
-
-
 @contextlib.contextmanager
 def noting() -> Iterator[int]:
-    """`started()` for a `with` block: noting stops on the way out, stored or not."""
-    since = started()
+    """Note reads inside the block; yields the clock reading to pass to `record`/`store`.
+
+    Enter it before the command reads anything (before the workspace or config is opened).
+    Noting stops on the way out, stored or not.
+    """
+    readlog.start()
     try:
-        yield since
+        yield time.time_ns()
     finally:
         readlog.stop()
 
